@@ -1,0 +1,46 @@
+/* cpu.h: what the processor and the OS let us run, detected once. */
+#ifndef FSK_CPU_H
+#define FSK_CPU_H
+
+#include <stddef.h>
+
+#include "kernels.h"
+
+enum fsk_cpu_feature {
+    FSK_CPU_SSE42,
+    FSK_CPU_AVX,
+    FSK_CPU_AVX2,
+    FSK_CPU_FMA,
+    FSK_CPU_F16C,
+    FSK_CPU_OS_YMM,  /* XCR0 says the OS saves YMM state */
+    FSK_CPU_AVX512F,
+    FSK_CPU_AVX512BW,
+    FSK_CPU_AVX512DQ,
+    FSK_CPU_AVX512VL,
+    FSK_CPU_AVX512VNNI,
+    FSK_CPU_AVXVNNI,
+    FSK_CPU_OS_ZMM,  /* XCR0 says the OS saves opmask and ZMM state */
+    FSK_CPU_NEON,
+    FSK_CPU_DOTPROD,
+    FSK_CPU_FP16,
+    FSK_CPU_I8MM,
+    FSK_CPU_FEATURE_COUNT
+};
+
+struct fsk_cpu {
+    char arch[16];
+    char brand[64];
+    unsigned long long features; /* bit i set when feature i is present */
+};
+
+/* Fills cpu for this machine (arch-specific file). */
+void fsk_cpu_detect(struct fsk_cpu *cpu);
+/* The detected CPU, computed once. */
+const struct fsk_cpu *fsk_cpu_get(void);
+const char *fsk_cpu_feature_name(enum fsk_cpu_feature f);
+int fsk_cpu_has(const struct fsk_cpu *cpu, enum fsk_cpu_feature f);
+/* 1 when this build has isa's kernels and this CPU can run them; else 0 and *why says which
+ * part is missing (build or CPU feature). */
+int fsk_isa_usable(enum fsk_isa isa, const char **why);
+
+#endif

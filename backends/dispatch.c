@@ -1,0 +1,267 @@
+/* dispatch.c: fills the one kernel table once: ref first, then each ISA the build and the CPU both have. */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "dispatch.h"
+
+#if !defined(__x86_64__) && !defined(__i386__) && !defined(__aarch64__)
+void fsk_cpu_detect(struct fsk_cpu *cpu)
+{
+    memset(cpu, 0, sizeof *cpu);
+    strcpy(cpu->arch, "generic");
+    strcpy(cpu->brand, "unknown");
+}
+#endif
+
+static const char *const isa_names[FSK_ISA_COUNT] = {"ref", "avx2", "avx512", "neon"};
+
+const char *fsk_isa_name(enum fsk_isa isa)
+{
+    return (unsigned)isa < FSK_ISA_COUNT ? isa_names[isa] : "?";
+}
+
+enum fsk_isa fsk_isa_from_name(const char *name)
+{
+    for (int i = 0; i < FSK_ISA_COUNT; i++)
+        if (name && strcmp(name, isa_names[i]) == 0)
+            return (enum fsk_isa)i;
+    return FSK_ISA_COUNT;
+}
+
+const struct fsk_op_info fsk_op_list[FSK_OP_COUNT] = {
+#define FSK_KERNEL(op, r, a2, a5, ne, ret, params) {#op, {r, a2, a5, ne}},
+#include "kernels.def"
+#undef FSK_KERNEL
+};
+
+static const char *const feature_names[FSK_CPU_FEATURE_COUNT] = {
+    "sse4.2", "avx", "avx2", "fma", "f16c", "os-ymm", "avx512f", "avx512bw", "avx512dq",
+    "avx512vl", "avx512vnni", "avxvnni", "os-zmm", "neon", "dotprod", "fp16", "i8mm",
+};
+
+const char *fsk_cpu_feature_name(enum fsk_cpu_feature f)
+{
+    return (unsigned)f < FSK_CPU_FEATURE_COUNT ? feature_names[f] : "?";
+}
+
+int fsk_cpu_has(const struct fsk_cpu *cpu, enum fsk_cpu_feature f)
+{
+    return (int)((cpu->features >> f) & 1u);
+}
+
+static struct fsk_cpu the_cpu;
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+
+static void cpu_init(void)
+{
+    fsk_cpu_detect(&the_cpu);
+}
+
+const struct fsk_cpu *fsk_cpu_get(void)
+{
+    pthread_once(&cpu_once, cpu_init);
+    return &the_cpu;
+}
+
+/* The features a variant's kernels may use; all must be present. */
+static const enum fsk_cpu_feature avx2_needs[] = {FSK_CPU_AVX2, FSK_CPU_FMA, FSK_CPU_F16C,
+                                                  FSK_CPU_OS_YMM};
+static const enum fsk_cpu_feature avx512_needs[] = {
+    FSK_CPU_AVX512F, FSK_CPU_AVX512BW, FSK_CPU_AVX512DQ, FSK_CPU_AVX512VL,
+    FSK_CPU_FMA,     FSK_CPU_F16C,     FSK_CPU_OS_YMM,   FSK_CPU_OS_ZMM};
+static const enum fsk_cpu_feature neon_needs[] = {FSK_CPU_NEON};
+
+static int built(enum fsk_isa isa)
+{
+    switch (isa) {
+    case FSK_ISA_REF: return 1;
+#ifdef FSK_BUILD_AVX2
+    case FSK_ISA_AVX2: return 1;
+#endif
+#ifdef FSK_BUILD_AVX512
+    case FSK_ISA_AVX512: return 1;
+#endif
+#ifdef FSK_BUILD_NEON
+    case FSK_ISA_NEON: return 1;
+#endif
+    default: return 0;
+    }
+}
+
+int fsk_isa_usable(enum fsk_isa isa, const char **why)
+{
+    static const char *const missing_cpu[FSK_CPU_FEATURE_COUNT] = {
+        [FSK_CPU_OS_YMM] = "the OS does not enable YMM state (XCR0)",
+        [FSK_CPU_OS_ZMM] = "the OS does not enable opmask/ZMM state (XCR0)",
+    };
+    const enum fsk_cpu_feature *needs = NULL;
+    size_t n = 0;
+    if (why)
+        *why = NULL;
+    if ((unsigned)isa >= FSK_ISA_COUNT) {
+        if (why) *why = "unknown instruction set";
+        return 0;
+    }
+    if (!built(isa)) {
+        if (why) *why = "this build does not contain these kernels (other architecture or configured off)";
+        return 0;
+    }
+    switch (isa) {
+    case FSK_ISA_AVX2: needs = avx2_needs; n = sizeof avx2_needs / sizeof *needs; break;
+    case FSK_ISA_AVX512: needs = avx512_needs; n = sizeof avx512_needs / sizeof *needs; break;
+    case FSK_ISA_NEON: needs = neon_needs; n = sizeof neon_needs / sizeof *needs; break;
+    default: return 1;
+    }
+    const struct fsk_cpu *cpu = fsk_cpu_get();
+    for (size_t i = 0; i < n; i++) {
+        if (!fsk_cpu_has(cpu, needs[i])) {
+            if (why) {
+                static const char *const lacks[FSK_CPU_FEATURE_COUNT] = {
+                    [FSK_CPU_AVX2] = "the CPU lacks avx2",
+                    [FSK_CPU_FMA] = "the CPU lacks fma",
+                    [FSK_CPU_F16C] = "the CPU lacks f16c",
+                    [FSK_CPU_AVX512F] = "the CPU lacks avx512f",
+                    [FSK_CPU_AVX512BW] = "the CPU lacks avx512bw",
+                    [FSK_CPU_AVX512DQ] = "the CPU lacks avx512dq",
+                    [FSK_CPU_AVX512VL] = "the CPU lacks avx512vl",
+                    [FSK_CPU_NEON] = "the CPU lacks Advanced SIMD",
+                };
+                *why = missing_cpu[needs[i]] ? missing_cpu[needs[i]] : lacks[needs[i]];
+            }
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Conditional expansion on the 0/1 flags of kernels.def. */
+#define FSK_IF_1(x) x
+#define FSK_IF_0(x)
+#define FSK_IF(flag, x) FSK_IF_##flag(x)
+
+/* Overrides every op that isa has; the ref table is the base. */
+static void fill_isa(struct fsk_kernels *t, enum fsk_isa isa)
+{
+    switch (isa) {
+    case FSK_ISA_REF:
+#define FSK_KERNEL(op, r, a2, a5, ne, ret, params) \
+    t->op = fsk_##op##__ref;                       \
+    t->op##_isa = FSK_ISA_REF;
+#include "kernels.def"
+#undef FSK_KERNEL
+        break;
+#ifdef FSK_BUILD_AVX2
+    case FSK_ISA_AVX2:
+#define FSK_KERNEL(op, r, a2, a5, ne, ret, params) \
+    FSK_IF(a2, t->op = fsk_##op##__avx2; t->op##_isa = FSK_ISA_AVX2;)
+#include "kernels.def"
+#undef FSK_KERNEL
+        break;
+#endif
+#ifdef FSK_BUILD_AVX512
+    case FSK_ISA_AVX512:
+#define FSK_KERNEL(op, r, a2, a5, ne, ret, params) \
+    FSK_IF(a5, t->op = fsk_##op##__avx512; t->op##_isa = FSK_ISA_AVX512;)
+#include "kernels.def"
+#undef FSK_KERNEL
+        break;
+#endif
+#ifdef FSK_BUILD_NEON
+    case FSK_ISA_NEON:
+#define FSK_KERNEL(op, r, a2, a5, ne, ret, params) \
+    FSK_IF(ne, t->op = fsk_##op##__neon; t->op##_isa = FSK_ISA_NEON;)
+#include "kernels.def"
+#undef FSK_KERNEL
+        break;
+#endif
+    default:
+        break;
+    }
+}
+
+/* Which ISAs stack on which: within a family, each ISA overrides the ones before it. */
+static int family_up_to(enum fsk_isa top, enum fsk_isa isa)
+{
+    if (isa == FSK_ISA_REF)
+        return 1;
+    if (top == FSK_ISA_NEON)
+        return isa == FSK_ISA_NEON;
+    if (top == FSK_ISA_AVX512)
+        return isa == FSK_ISA_AVX2 || isa == FSK_ISA_AVX512;
+    if (top == FSK_ISA_AVX2)
+        return isa == FSK_ISA_AVX2;
+    return 0;
+}
+
+fsk_status fsk_kernels_build(struct fsk_kernels *t, enum fsk_isa top, char *msg, size_t msglen)
+{
+    const char *why;
+    if (!fsk_isa_usable(top, &why)) {
+        snprintf(msg, msglen, "instruction set '%s' cannot be used here: %s", fsk_isa_name(top), why);
+        return FSK_ERR_UNSUPPORTED;
+    }
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < FSK_ISA_COUNT; i++)
+        if (family_up_to(top, (enum fsk_isa)i) && fsk_isa_usable((enum fsk_isa)i, NULL))
+            fill_isa(t, (enum fsk_isa)i);
+    return FSK_OK;
+}
+
+enum fsk_isa fsk_best_isa(void)
+{
+    enum fsk_isa best = FSK_ISA_REF;
+    for (int i = 1; i < FSK_ISA_COUNT; i++)
+        if (fsk_isa_usable((enum fsk_isa)i, NULL))
+            best = (enum fsk_isa)i;
+    return best;
+}
+
+static struct fsk_kernels the_table;
+static fsk_status the_status = FSK_ERR_INTERNAL;
+static char the_message[256];
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static void table_init(void)
+{
+    const char *forced = getenv("FSK_ISA");
+    enum fsk_isa top = fsk_best_isa();
+    if (forced && *forced) {
+        top = fsk_isa_from_name(forced);
+        if (top == FSK_ISA_COUNT) {
+            snprintf(the_message, sizeof the_message,
+                     "FSK_ISA=%s is not one of ref, avx2, avx512, neon", forced);
+            the_status = FSK_ERR_INVALID_ARG;
+            return;
+        }
+    }
+    the_status = fsk_kernels_build(&the_table, top, the_message, sizeof the_message);
+    if (the_status == FSK_OK && forced && *forced)
+        snprintf(the_message, sizeof the_message, "forced by FSK_ISA=%s", forced);
+    else if (the_status == FSK_OK)
+        snprintf(the_message, sizeof the_message, "best available");
+}
+
+fsk_status fsk_kernels_get(const struct fsk_kernels **out, const char **message)
+{
+    pthread_once(&table_once, table_init);
+    *out = the_status == FSK_OK ? &the_table : NULL;
+    if (message)
+        *message = the_message;
+    return the_status;
+}
+
+enum fsk_isa fsk_kernels_op_isa(const struct fsk_kernels *t, enum fsk_op op)
+{
+    switch (op) {
+#define FSK_KERNEL(name, r, a2, a5, ne, ret, params) \
+    case FSK_OP_##name: return t->name##_isa;
+#include "kernels.def"
+#undef FSK_KERNEL
+    default: return FSK_ISA_COUNT;
+    }
+}

@@ -1,0 +1,16 @@
+/* dispatch.h: the process-wide kernel table and ways to build a table for one named ISA. */
+#ifndef FSK_DISPATCH_H
+#define FSK_DISPATCH_H
+
+#include "ffnskip.h"
+#include "kernels.h"
+
+/* The table chosen for this process (FSK_ISA honoured), built once. On failure *out is NULL and
+ * *message says why (for example FSK_ISA naming an ISA the CPU lacks). */
+fsk_status fsk_kernels_get(const struct fsk_kernels **out, const char **message);
+/* Builds a table whose best ISA is top (ref underneath). Fails when top is not usable here. */
+fsk_status fsk_kernels_build(struct fsk_kernels *t, enum fsk_isa top, char *msg, size_t msglen);
+/* The best ISA this build and CPU can run. */
+enum fsk_isa fsk_best_isa(void);
+
+#endif

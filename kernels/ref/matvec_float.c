@@ -1,0 +1,26 @@
+/* matvec_float.c (ref): matrix-vector products over a row range for F32 and F16 weights. */
+#include "f16.h"
+#include "kernels.h"
+
+void fsk_matvec_f32__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                         size_t r0, size_t r1)
+{
+    const float *xf = x;
+    for (size_t r = r0; r < r1; r++) {
+        const float *row = (const float *)((const char *)w + r * row_stride);
+        y[r] = fsk_dot_f32__ref(row, xf, ncols);
+    }
+}
+
+void fsk_matvec_f16__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                         size_t r0, size_t r1)
+{
+    const float *xf = x;
+    for (size_t r = r0; r < r1; r++) {
+        const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
+        float s = 0.0f;
+        for (size_t c = 0; c < ncols; c++)
+            s += fsk_f16_to_f32(row[c]) * xf[c];
+        y[r] = s;
+    }
+}

@@ -1,0 +1,43 @@
+#!/bin/sh
+# cli.sh: the ffnskip program's help, version, exit statuses and the FSK_ISA override.
+set -u
+FFNSKIP=${FFNSKIP:-./ffnskip}
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect_status() { # want_status description command...
+    want=$1 what=$2; shift 2
+    "$@" >cli.out 2>cli.err; got=$?
+    if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, want $want"; cat cli.err; fi
+}
+
+expect_status 0 "--help" $FFNSKIP --help
+grep -q "Usage:" cli.out && ok || bad "--help prints no usage"
+expect_status 0 "--version" $FFNSKIP --version
+grep -q "^ffnskip [0-9]" cli.out && ok || bad "--version prints no version"
+expect_status 2 "no command" $FFNSKIP
+expect_status 2 "unknown command" $FFNSKIP frobnicate
+grep -q "unknown command 'frobnicate'" cli.err && ok || bad "unknown command not named"
+for cmd in info selftest; do
+    expect_status 0 "$cmd --help" $FFNSKIP $cmd --help
+    expect_status 2 "$cmd with a stray argument" $FFNSKIP $cmd stray
+done
+expect_status 0 "info" $FFNSKIP info
+grep -q "matvec_f32" cli.out && ok || bad "info does not list the kernels"
+expect_status 0 "FSK_ISA=ref info" env FSK_ISA=ref $FFNSKIP info
+grep -q "forced by FSK_ISA=ref" cli.out && ok || bad "FSK_ISA=ref not reported"
+grep -q "dot_f32 *avx" cli.out && bad "FSK_ISA=ref still chose avx" || ok
+expect_status 0 "FSK_ISA=ref selftest" env FSK_ISA=ref $FFNSKIP selftest
+expect_status 1 "FSK_ISA=bogus" env FSK_ISA=bogus $FFNSKIP selftest
+grep -q "FSK_ISA=bogus" cli.err && ok || bad "bogus ISA not named"
+case $(uname -m) in
+    x86_64) foreign=neon ;;
+    *) foreign=avx2 ;;
+esac
+expect_status 1 "FSK_ISA=$foreign (foreign ISA)" env FSK_ISA=$foreign $FFNSKIP selftest
+grep -q "cannot be used here" cli.err && ok || bad "foreign ISA gives no clear error"
+expect_status 0 "selftest" $FFNSKIP selftest
+
+rm -f cli.out cli.err
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
