@@ -1,0 +1,77 @@
+/* quant.h: GGML tensor type ids, their block layouts, and size traits (the on-disk formats of GGUF). */
+#ifndef FSK_QUANT_H
+#define FSK_QUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Type ids as stored in GGUF tensor infos. Only the ones we run are named; others are rejected. */
+enum fsk_type {
+    FSK_TYPE_F32 = 0,
+    FSK_TYPE_F16 = 1,
+    FSK_TYPE_Q4_0 = 2,
+    FSK_TYPE_Q4_1 = 3,
+    FSK_TYPE_Q5_0 = 6,
+    FSK_TYPE_Q5_1 = 7,
+    FSK_TYPE_Q8_0 = 8,
+    FSK_TYPE_Q8_1 = 9, /* activations only */
+    FSK_TYPE_Q4_K = 12,
+    FSK_TYPE_Q5_K = 13,
+    FSK_TYPE_Q6_K = 14,
+    FSK_TYPE_Q8_K = 15, /* activations only */
+    FSK_TYPE_BF16 = 30,
+    FSK_TYPE_COUNT = 31
+};
+
+#define FSK_QK 32   /* elements per block of the 32-element formats */
+#define FSK_QK_K 256 /* elements per super-block of the K formats */
+
+typedef uint16_t fsk_half; /* IEEE binary16 bits */
+
+typedef struct { fsk_half d; uint8_t qs[FSK_QK / 2]; } fsk_block_q4_0;            /* x = (q-8)*d */
+typedef struct { fsk_half d, m; uint8_t qs[FSK_QK / 2]; } fsk_block_q4_1;         /* x = q*d + m */
+typedef struct { fsk_half d; uint8_t qh[4]; uint8_t qs[FSK_QK / 2]; } fsk_block_q5_0;     /* (q-16)*d */
+typedef struct { fsk_half d, m; uint8_t qh[4]; uint8_t qs[FSK_QK / 2]; } fsk_block_q5_1;  /* q*d + m */
+typedef struct { fsk_half d; int8_t qs[FSK_QK]; } fsk_block_q8_0;                 /* x = q*d */
+typedef struct { fsk_half d, s; int8_t qs[FSK_QK]; } fsk_block_q8_1;              /* s = d*sum(q) */
+typedef struct { fsk_half d, dmin; uint8_t scales[12]; uint8_t qs[FSK_QK_K / 2]; } fsk_block_q4_K;
+typedef struct {
+    fsk_half d, dmin;
+    uint8_t scales[12];
+    uint8_t qh[FSK_QK_K / 8];
+    uint8_t qs[FSK_QK_K / 2];
+} fsk_block_q5_K;
+typedef struct {
+    uint8_t ql[FSK_QK_K / 2];
+    uint8_t qh[FSK_QK_K / 4];
+    int8_t scales[FSK_QK_K / 16];
+    fsk_half d;
+} fsk_block_q6_K;
+typedef struct { float d; int8_t qs[FSK_QK_K]; int16_t bsums[FSK_QK_K / 16]; } fsk_block_q8_K;
+
+_Static_assert(sizeof(fsk_block_q4_0) == 18, "q4_0 layout");
+_Static_assert(sizeof(fsk_block_q4_1) == 20, "q4_1 layout");
+_Static_assert(sizeof(fsk_block_q5_0) == 22, "q5_0 layout");
+_Static_assert(sizeof(fsk_block_q5_1) == 24, "q5_1 layout");
+_Static_assert(sizeof(fsk_block_q8_0) == 34, "q8_0 layout");
+_Static_assert(sizeof(fsk_block_q8_1) == 36, "q8_1 layout");
+_Static_assert(sizeof(fsk_block_q4_K) == 144, "q4_K layout");
+_Static_assert(sizeof(fsk_block_q5_K) == 176, "q5_K layout");
+_Static_assert(sizeof(fsk_block_q6_K) == 210, "q6_K layout");
+_Static_assert(sizeof(fsk_block_q8_K) == 292, "q8_K layout");
+
+struct fsk_type_traits {
+    const char *name;      /* "Q4_1"; NULL for ids we do not know */
+    uint32_t block;        /* elements per block */
+    uint32_t block_bytes;  /* bytes per block */
+    enum fsk_type act;     /* the activation form its matvec takes (F32 for float types) */
+    int weight;            /* 1 when it may hold model weights */
+};
+
+/* Traits of type t, or NULL when t is not a type we know. */
+const struct fsk_type_traits *fsk_type_traits(uint32_t t);
+/* Bytes of one row of ncols elements of type t; 0 when ncols is not a whole number of blocks or
+ * the size would overflow. */
+size_t fsk_type_row_bytes(uint32_t t, uint64_t ncols);
+
+#endif
