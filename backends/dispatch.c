@@ -265,3 +265,14 @@ enum fsk_isa fsk_kernels_op_isa(const struct fsk_kernels *t, enum fsk_op op)
     default: return FSK_ISA_COUNT;
     }
 }
+
+const void *fsk_kernels_op_fn(const struct fsk_kernels *t, enum fsk_op op)
+{
+    switch (op) {
+#define FSK_KERNEL(name, r, a2, a5, ne, ret, params) \
+    case FSK_OP_##name: return (const void *)t->name;
+#include "kernels.def"
+#undef FSK_KERNEL
+    default: return NULL;
+    }
+}

@@ -52,6 +52,135 @@ FSK_API size_t fsk_cpu_describe(char *buf, size_t len);
  * Returns FSK_OK when all agree within their tolerances; otherwise err says which op failed. */
 FSK_API fsk_status fsk_selftest(fsk_error *err);
 
+
+/* ------------------------------------------------------------------ models */
+
+typedef struct fsk_model fsk_model;
+
+typedef struct fsk_model_params {
+    int check_finite; /* scan every weight for NaN/Inf at load and refuse such a file (slow) */
+} fsk_model_params;
+
+typedef struct fsk_model_info {
+    const char *arch;      /* "llama" */
+    const char *name;      /* general.name, or "" */
+    uint32_t n_vocab, n_ctx_train, n_embd, n_ff, n_layer, n_head, n_head_kv, head_dim;
+    float rope_base, rms_eps;
+    int tied_output;       /* the output head reuses the token embedding */
+    uint64_t weight_bytes; /* bytes of weights read per token (embedding row excluded) */
+    uint64_t ffn_bytes;    /* of which FFN weights (gate, up, down) */
+} fsk_model_info;
+
+FSK_API void fsk_model_default_params(fsk_model_params *params);
+/* Maps a GGUF file and checks it is a model we can run. params may be NULL. */
+FSK_API fsk_status fsk_model_load(fsk_model **out, const char *path, const fsk_model_params *params,
+                                  fsk_error *err);
+FSK_API void fsk_model_free(fsk_model *model);
+FSK_API fsk_status fsk_model_get_info(const fsk_model *model, fsk_model_info *info);
+/* Metadata, tensor count and bytes per type, architecture parameters and the kernels that will
+ * run, as text; returns the length needed like snprintf. */
+FSK_API size_t fsk_model_describe(const fsk_model *model, char *buf, size_t len);
+
+/* ------------------------------------------------------------------ tokens */
+
+/* Encodes text (len bytes, need not be NUL-terminated). add_bos prepends the BOS token when the
+ * model asks for one; parse_special matches control tokens such as <|im_start|> literally.
+ * When cap is too small, fails with FSK_ERR_INVALID_ARG and *n_out is the count needed. */
+FSK_API fsk_status fsk_tokenize(const fsk_model *model, const char *text, size_t len, int add_bos,
+                                int parse_special, int32_t *ids, size_t cap, size_t *n_out,
+                                fsk_error *err);
+/* The bytes of ids, concatenated (not NUL-terminated; may end inside a UTF-8 sequence when the
+ * ids do). Same cap convention as fsk_tokenize. */
+FSK_API fsk_status fsk_detokenize(const fsk_model *model, const int32_t *ids, size_t n, char *buf,
+                                  size_t cap, size_t *n_out, fsk_error *err);
+/* 1 when id ends a generation (EOS, end-of-turn). */
+FSK_API int fsk_token_is_eog(const fsk_model *model, int32_t id);
+FSK_API uint32_t fsk_model_n_vocab(const fsk_model *model);
+
+/* ------------------------------------------------------------------ contexts */
+
+typedef struct fsk_context fsk_context;
+
+typedef struct fsk_context_params {
+    uint32_t n_ctx;   /* tokens of KV cache; 0: the model's training context, at most 4096 */
+    int n_threads;    /* 0: one per physical core */
+    int bind_threads; /* pin threads to cores */
+} fsk_context_params;
+
+FSK_API void fsk_context_default_params(fsk_context_params *params);
+/* A context owns its KV cache and thread pool; several may share one model, each used from its
+ * own thread. params may be NULL. */
+FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *model,
+                                   const fsk_context_params *params, fsk_error *err);
+FSK_API void fsk_context_free(fsk_context *ctx);
+FSK_API uint32_t fsk_context_n_ctx(const fsk_context *ctx);
+/* Tokens currently in the KV cache. */
+FSK_API uint32_t fsk_context_pos(const fsk_context *ctx);
+/* Forgets every cached token at position >= pos (pos <= current position). */
+FSK_API fsk_status fsk_context_rewind(fsk_context *ctx, uint32_t pos, fsk_error *err);
+/* Runs n tokens through the model, appending them to the KV cache. When logits is not NULL it
+ * receives the n_vocab logits after the last token. FSK_ERR_CONTEXT_FULL (nothing is run) when
+ * the tokens do not fit. */
+FSK_API fsk_status fsk_decode(fsk_context *ctx, const int32_t *ids, size_t n, float *logits,
+                              fsk_error *err);
+
+/* ------------------------------------------------------------------ sampling */
+
+typedef struct fsk_sampler fsk_sampler;
+
+typedef struct fsk_sampler_params {
+    float temperature;    /* <= 0: greedy */
+    int top_k;            /* <= 0: off */
+    float top_p;          /* >= 1: off */
+    float min_p;          /* <= 0: off */
+    float repeat_penalty; /* 1: off */
+    int repeat_last_n;    /* tokens of history the penalty looks at */
+    uint64_t seed;
+} fsk_sampler_params;
+
+FSK_API void fsk_sampler_default_params(fsk_sampler_params *params);
+FSK_API fsk_status fsk_sampler_new(fsk_sampler **out, const fsk_sampler_params *params,
+                                   uint32_t n_vocab, fsk_error *err);
+FSK_API void fsk_sampler_free(fsk_sampler *sampler);
+/* Picks the next token from logits (n_vocab values, not modified) given the recent history. */
+FSK_API int32_t fsk_sampler_sample(fsk_sampler *sampler, const float *logits,
+                                   const int32_t *history, size_t n_history);
+
+/* ------------------------------------------------------------------ generation */
+
+/* Called for each generated token with its text piece (complete UTF-8 only; a piece may be empty
+ * while a multi-byte character is pending). Return nonzero to stop. */
+typedef int (*fsk_token_cb)(void *user, int32_t id, const char *piece, size_t len);
+
+typedef struct fsk_gen_stats {
+    uint32_t n_prompt, n_generated;
+    double prompt_ms, decode_ms;
+    int stopped_by_eog;  /* an end-of-generation token came */
+    int context_full;    /* generation stopped because the context filled up */
+} fsk_gen_stats;
+
+/* Decodes the prompt, then samples up to n_predict tokens, stopping early at an end-of-generation
+ * token (not passed to cb, not cached), when cb returns nonzero, or when the context is full.
+ * Every token passed to cb is in the KV cache afterwards, so a conversation can continue.
+ * FSK_ERR_CONTEXT_FULL (nothing run) when the prompt itself does not fit. stats may be NULL. */
+FSK_API fsk_status fsk_generate(fsk_context *ctx, fsk_sampler *sampler, const int32_t *prompt,
+                                size_t n_prompt, uint32_t n_predict, fsk_token_cb cb, void *user,
+                                fsk_gen_stats *stats, fsk_error *err);
+
+/* ------------------------------------------------------------------ chat */
+
+typedef struct fsk_chat_msg {
+    const char *role; /* "system", "user" or "assistant" */
+    const char *content;
+} fsk_chat_msg;
+
+/* Renders messages with the model's chat template family (ChatML, Llama-3 or Llama-2, chosen
+ * from the GGUF's tokenizer.chat_template), ending with the assistant's opening when
+ * add_assistant. NUL-terminated; same cap convention as fsk_tokenize (cap counts the NUL). */
+FSK_API fsk_status fsk_chat_format(const fsk_model *model, const fsk_chat_msg *msgs, size_t n,
+                                   int add_assistant, char *buf, size_t cap, size_t *n_out,
+                                   fsk_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -58,5 +58,7 @@ extern const struct fsk_op_info fsk_op_list[FSK_OP_COUNT];
 
 /* The ISA that fills op in table t. */
 enum fsk_isa fsk_kernels_op_isa(const struct fsk_kernels *t, enum fsk_op op);
+/* The function that fills op in table t. */
+const void *fsk_kernels_op_fn(const struct fsk_kernels *t, enum fsk_op op);
 
 #endif

@@ -68,6 +68,16 @@ struct fsk_type_traits {
     int weight;            /* 1 when it may hold model weights */
 };
 
+/* Weight quantizers: n floats of src into n / block blocks at dst, by GGML's round-to-nearest
+ * reference scheme (what gguf-py's quantize and llama.cpp's *_ref functions write, byte for byte).
+ * Each returns the bytes written, or 0 when n is not a whole number of blocks. */
+size_t fsk_quantize_row_q4_0(void *dst, const float *src, size_t n);
+size_t fsk_quantize_row_q4_1(void *dst, const float *src, size_t n);
+size_t fsk_quantize_row_q5_0(void *dst, const float *src, size_t n);
+size_t fsk_quantize_row_q5_1(void *dst, const float *src, size_t n);
+size_t fsk_quantize_row_q8_0(void *dst, const float *src, size_t n);
+size_t fsk_quantize_row_bf16(void *dst, const float *src, size_t n); /* nearest even, NaN kept quiet */
+
 /* Traits of type t, or NULL when t is not a type we know. */
 const struct fsk_type_traits *fsk_type_traits(uint32_t t);
 /* Bytes of one row of ncols elements of type t; 0 when ncols is not a whole number of blocks or

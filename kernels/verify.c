@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "f16.h"
+#include "quant.h"
 #include "verify.h"
 
 #define U (1.0 / 16777216.0)
@@ -339,6 +340,416 @@ static void verify_matvec_f32(struct vctx *v, fsk_matvec_f32_fn ref, fsk_matvec_
 static void verify_matvec_f16(struct vctx *v, fsk_matvec_f16_fn ref, fsk_matvec_f16_fn var)
 {
     verify_matvec_float(v, ref, var, 2);
+}
+
+/* ------------------------------------------------------------------ quantized formats
+ * Weights come from random floats through our weight quantizers, or are random bytes with finite
+ * half scales where we have no quantizer (the K formats); activations come from the ref
+ * quantizer, so that ref and the variant read the same bytes. */
+
+static uint8_t rbyte(struct vctx *v)
+{
+    v->rng = v->rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint8_t)(v->rng >> 56);
+}
+
+static double half_at(const unsigned char *p)
+{
+    fsk_half h;
+    memcpy(&h, p, sizeof h);
+    return fsk_f16_to_f32(h);
+}
+
+/* Offsets of a block's half-precision scales (d, and m or dmin where the format has one). */
+static int half_fields(enum fsk_type t, size_t off[2])
+{
+    switch (t) {
+    case FSK_TYPE_Q4_0: off[0] = offsetof(fsk_block_q4_0, d); return 1;
+    case FSK_TYPE_Q5_0: off[0] = offsetof(fsk_block_q5_0, d); return 1;
+    case FSK_TYPE_Q8_0: off[0] = offsetof(fsk_block_q8_0, d); return 1;
+    case FSK_TYPE_Q6_K: off[0] = offsetof(fsk_block_q6_K, d); return 1;
+    case FSK_TYPE_Q4_1: off[0] = offsetof(fsk_block_q4_1, d); off[1] = offsetof(fsk_block_q4_1, m); return 2;
+    case FSK_TYPE_Q5_1: off[0] = offsetof(fsk_block_q5_1, d); off[1] = offsetof(fsk_block_q5_1, m); return 2;
+    case FSK_TYPE_Q4_K: off[0] = offsetof(fsk_block_q4_K, d); off[1] = offsetof(fsk_block_q4_K, dmin); return 2;
+    case FSK_TYPE_Q5_K: off[0] = offsetof(fsk_block_q5_K, d); off[1] = offsetof(fsk_block_q5_K, dmin); return 2;
+    default: return 0;
+    }
+}
+
+/* The largest offset |m| that dequantize adds to d*q for an element of this block: what an
+ * integer kernel carries separately, so it counts in the magnitude of the sum. */
+static double min_cap(enum fsk_type t, const unsigned char *blk)
+{
+    switch (t) {
+    case FSK_TYPE_Q4_1: return fabs(half_at(blk + offsetof(fsk_block_q4_1, m)));
+    case FSK_TYPE_Q5_1: return fabs(half_at(blk + offsetof(fsk_block_q5_1, m)));
+    case FSK_TYPE_Q4_K: return 63.0 * fabs(half_at(blk + offsetof(fsk_block_q4_K, dmin)));
+    case FSK_TYPE_Q5_K: return 63.0 * fabs(half_at(blk + offsetof(fsk_block_q5_K, dmin)));
+    default: return 0.0;
+    }
+}
+
+/* Random blocks of type t. small: scales in [1e-3, 1e-2] (matvec inputs of a sane size);
+ * otherwise any finite half (dequantize must be exact over the whole range). For F16 and BF16,
+ * any value but NaN, whose payload conversions may legitimately treat differently. */
+static void random_blocks(struct vctx *v, enum fsk_type t, unsigned char *p, size_t nblocks,
+                          int small)
+{
+    const struct fsk_type_traits *tr = fsk_type_traits(t);
+    for (size_t i = 0; i < nblocks * tr->block_bytes; i++)
+        p[i] = rbyte(v);
+    if (t == FSK_TYPE_F16 || t == FSK_TYPE_BF16) {
+        uint16_t exp = t == FSK_TYPE_F16 ? 0x7c00u : 0x7f80u;
+        for (size_t i = 0; i < nblocks; i++) {
+            uint16_t h;
+            memcpy(&h, p + 2 * i, 2);
+            if ((h & exp) == exp)
+                h = (uint16_t)(h & (0x8000u | exp)); /* NaN to infinity */
+            memcpy(p + 2 * i, &h, 2);
+        }
+        return;
+    }
+    size_t off[2];
+    int nf = half_fields(t, off);
+    for (size_t i = 0; i < nblocks; i++)
+        for (int f = 0; f < nf; f++) {
+            unsigned char *q = p + i * tr->block_bytes + off[f];
+            fsk_half h;
+            memcpy(&h, q, sizeof h);
+            if (small)
+                h = fsk_f32_to_f16(rnd(v, 1e-3f, 1e-2f));
+            else if ((h & 0x7c00u) == 0x7c00u)
+                h = (fsk_half)(h & ~0x4000u); /* inf or NaN to a finite value */
+            memcpy(q, &h, sizeof h);
+        }
+}
+
+/* Which weight quantizer and ref dequantizer go with a weight type. */
+static size_t (*weight_quantizer(enum fsk_type t))(void *, const float *, size_t)
+{
+    switch (t) {
+    case FSK_TYPE_Q4_0: return fsk_quantize_row_q4_0;
+    case FSK_TYPE_Q4_1: return fsk_quantize_row_q4_1;
+    case FSK_TYPE_Q5_0: return fsk_quantize_row_q5_0;
+    case FSK_TYPE_Q5_1: return fsk_quantize_row_q5_1;
+    case FSK_TYPE_Q8_0: return fsk_quantize_row_q8_0;
+    case FSK_TYPE_BF16: return fsk_quantize_row_bf16;
+    default: return NULL;
+    }
+}
+
+static fsk_dequantize_q4_0_fn weight_dequantizer(enum fsk_type t)
+{
+    switch (t) {
+    case FSK_TYPE_Q4_0: return fsk_dequantize_q4_0__ref;
+    case FSK_TYPE_Q4_1: return fsk_dequantize_q4_1__ref;
+    case FSK_TYPE_Q5_0: return fsk_dequantize_q5_0__ref;
+    case FSK_TYPE_Q5_1: return fsk_dequantize_q5_1__ref;
+    case FSK_TYPE_Q8_0: return fsk_dequantize_q8_0__ref;
+    case FSK_TYPE_Q4_K: return fsk_dequantize_q4_k__ref;
+    case FSK_TYPE_Q5_K: return fsk_dequantize_q5_k__ref;
+    case FSK_TYPE_Q6_K: return fsk_dequantize_q6_k__ref;
+    case FSK_TYPE_BF16: return fsk_dequantize_bf16__ref;
+    default: return fsk_dequantize_f16__ref;
+    }
+}
+
+/* Row lengths tried: whole blocks, 1..9 and some model-sized rows (light: a few). */
+static size_t q_count(const struct vctx *v, size_t block)
+{
+    if (block == 1)
+        return n_sizes(v);
+    return v->thorough ? (block == FSK_QK ? 13 : 7) : 3;
+}
+
+static size_t q_cols_at(const struct vctx *v, size_t block, size_t i)
+{
+    static const size_t b32[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 64, 128};
+    static const size_t bk[] = {1, 2, 3, 4, 5, 8, 16};
+    static const size_t light[] = {1, 2, 5};
+    if (block == 1)
+        return size_at(v, i);
+    if (!v->thorough)
+        return light[i] * block;
+    return (block == FSK_QK ? b32[i] : bk[i]) * block;
+}
+
+/* Activation x (in the form act) for ncols random floats; a gets its dequantized values. */
+static void make_activation(struct vctx *v, enum fsk_type act, void *x, double *a, float *f,
+                            size_t ncols)
+{
+    fill(v, f, ncols, -1, 1);
+    switch (act) {
+    case FSK_TYPE_Q8_0:
+        fsk_quantize_q8_0__ref(x, f, ncols);
+        for (size_t i = 0; i < ncols; i++) {
+            const fsk_block_q8_0 *b = (const fsk_block_q8_0 *)x + i / FSK_QK;
+            a[i] = fsk_f16_to_f32(b->d) * (double)b->qs[i % FSK_QK];
+        }
+        break;
+    case FSK_TYPE_Q8_1:
+        fsk_quantize_q8_1__ref(x, f, ncols);
+        for (size_t i = 0; i < ncols; i++) {
+            const fsk_block_q8_1 *b = (const fsk_block_q8_1 *)x + i / FSK_QK;
+            a[i] = fsk_f16_to_f32(b->d) * (double)b->qs[i % FSK_QK];
+        }
+        break;
+    case FSK_TYPE_Q8_K:
+        fsk_quantize_q8_k__ref(x, f, ncols);
+        for (size_t i = 0; i < ncols; i++) {
+            const fsk_block_q8_K *b = (const fsk_block_q8_K *)x + i / FSK_QK_K;
+            a[i] = b->d * (double)b->qs[i % FSK_QK_K];
+        }
+        break;
+    default:
+        memcpy(x, f, ncols * sizeof *f);
+        for (size_t i = 0; i < ncols; i++)
+            a[i] = f[i];
+        break;
+    }
+}
+
+/* Weights for rows rows of type t, and each row's magnitude
+ * mag[r] = sum_c (|w_rc| + 2 mcap_rc) |a_c|, which bounds the sum of |terms| either side may
+ * round: the d*q products, the min products (m * s reads s ~ d_a * sum a), and their sums. */
+static int make_weights(struct vctx *v, enum fsk_type t, unsigned char *w, size_t rows,
+                        size_t stride, size_t ncols, const double *a, double *mag)
+{
+    const struct fsk_type_traits *tr = fsk_type_traits(t);
+    size_t (*quant)(void *, const float *, size_t) = weight_quantizer(t);
+    float *f = malloc(ncols * sizeof *f);
+    if (!f)
+        return -1;
+    for (size_t r = 0; r < rows; r++) {
+        unsigned char *row = w + r * stride;
+        if (quant) {
+            float lo = -1.0f + 0.5f * (float)(r % 3); /* rows with and without an offset */
+            fill(v, f, ncols, lo, lo + 2.0f);
+            quant(row, f, ncols);
+        } else {
+            random_blocks(v, t, row, ncols / tr->block, 1);
+        }
+        weight_dequantizer(t)(f, row, ncols);
+        mag[r] = 0;
+        for (size_t c = 0; c < ncols; c++) {
+            double cap = min_cap(t, row + c / tr->block * tr->block_bytes);
+            mag[r] += (fabs(f[c]) + 2.0 * cap) * fabs(a[c]);
+        }
+    }
+    free(f);
+    return 0;
+}
+
+/* Compares rows r0..rows-1 of two matvec results; rows before r0 must be untouched.
+ * Tolerance: each side rounds, per block, the scale product, the int-to-float conversion, the
+ * scaling and the min term (4 roundings), plus the float sum of at most 16 sub-block partials a
+ * variant may keep apart; then sums the nblocks block partials in its own order:
+ * |var - ref| <= 2 (nblocks + 20) u sum_k |block partial k| <= 2 (nblocks + 20) u mag. */
+static void compare_rows(struct vctx *v, const float *yr, const float *yv, const double *mag,
+                         size_t rows, size_t r0, size_t ncols, size_t nblocks)
+{
+    for (size_t r = 0; r < rows; r++) {
+        if (r < r0) {
+            expect(v, yv[r] == -12345.0f, "rows %zu..%zu wrote row %zu", r0, rows, r);
+            continue;
+        }
+        expect(v, close_to(yv[r], yr[r], 2.0 * (double)(nblocks + 20) * U * mag[r] + 1e-30),
+               "ncols=%zu row=%zu got %.9g want %.9g", ncols, r, yv[r], yr[r]);
+    }
+}
+
+static void verify_matvec_quant(struct vctx *v, fsk_matvec_f32_fn ref, fsk_matvec_f32_fn var,
+                                enum fsk_type t)
+{
+    static const size_t rows_list[] = {1, 3, 8, 17};
+    const struct fsk_type_traits *tr = fsk_type_traits(t);
+    for (size_t si = 0; si < q_count(v, tr->block); si++) {
+        size_t ncols = q_cols_at(v, tr->block, si), rows = rows_list[si % 4];
+        int mis = (int)(si & 1);
+        /* an even pad keeps the half fields 2-aligned, as GGUF's 32-byte alignment does */
+        size_t stride = fsk_type_row_bytes(t, ncols) + (size_t)(mis ? 2 : 0);
+        unsigned char *w = malloc(rows * stride);
+        void *x = malloc(fsk_type_row_bytes(tr->act, ncols));
+        double *a = malloc(ncols * sizeof *a), *mag = malloc(rows * sizeof *mag);
+        float *f = malloc(ncols * sizeof *f), *yr = buf(rows, 0), *yv = buf(rows, 0);
+        if (!w || !x || !a || !mag || !f || !yr || !yv) { alloc_fail(v); goto out; }
+        make_activation(v, tr->act, x, a, f, ncols);
+        if (make_weights(v, t, w, rows, stride, ncols, a, mag)) { alloc_fail(v); goto out; }
+        for (size_t r = 0; r < rows; r++)
+            yr[r] = yv[r] = -12345.0f;
+        size_t r0 = rows > 2 ? 1 : 0; /* a range not starting at row 0 */
+        ref(yr, w, stride, x, ncols, r0, rows);
+        var(yv, w, stride, x, ncols, r0, rows);
+        compare_rows(v, yr, yv, mag, rows, r0, ncols, ncols / tr->block);
+    out:
+        free(w); free(x); free(a); free(mag); free(f); unbuf(yr, 0); unbuf(yv, 0);
+    }
+}
+
+/* Dequantization is a pure conversion: every float must be identical, bit for bit. */
+static void verify_dequantize(struct vctx *v, fsk_dequantize_q4_0_fn ref,
+                              fsk_dequantize_q4_0_fn var, enum fsk_type t)
+{
+    const struct fsk_type_traits *tr = fsk_type_traits(t);
+    for (size_t si = 0; si < q_count(v, tr->block); si++) {
+        size_t n = q_cols_at(v, tr->block, si);
+        int mis = (int)(si & 1);
+        unsigned char *x = malloc(fsk_type_row_bytes(t, n));
+        float *yr = buf(n, 0), *yv = buf(n, mis);
+        if (!x || !yr || !yv) { alloc_fail(v); goto out; }
+        random_blocks(v, t, x, n / tr->block, 0);
+        ref(yr, x, n);
+        var(yv, x, n);
+        for (size_t i = 0; i < n; i++)
+            expect(v, fsk_f32_to_bits(yv[i]) == fsk_f32_to_bits(yr[i]),
+                   "n=%zu i=%zu got %.9g want %.9g", n, i, yv[i], yr[i]);
+    out:
+        free(x); unbuf(yr, 0); unbuf(yv, mis);
+    }
+}
+
+/* Inputs for activation quantizers, one kind per block: random of a random scale, all zero (d
+ * must be 0), and exact ties: amax 127 makes d = 1 and x = k + 1/2 sits on a rounding tie. */
+static void quant_input(struct vctx *v, float *x, size_t block, size_t b)
+{
+    switch (b % 4) {
+    case 1:
+        memset(x, 0, block * sizeof *x);
+        break;
+    case 2:
+        for (size_t j = 0; j < block; j++)
+            x[j] = (float)(int)rnd(v, -126, 126) + 0.5f;
+        x[b % block] = (b & 4) ? 127.0f : -127.0f;
+        break;
+    default: {
+        float s = ldexpf(1.0f, (int)rnd(v, -20, 20));
+        fill(v, x, block, -s, s);
+    }
+    }
+}
+
+/* True when x/d (= 127 x / amax) lies within a few ulps of a rounding tie, where computing
+ * x * (1/d) or x / d may round either way; there quants may differ by one. */
+static int near_tie(float x, float amax)
+{
+    double t = fabs((double)x * 127.0 / amax);
+    return fabs(t - floor(t) - 0.5) <= 4.0 * U * t;
+}
+
+static int ulps_apart(uint32_t a, uint32_t b)
+{
+    return (int)(a > b ? a - b : b - a);
+}
+
+/* Quants of one block: equal, or one apart at a tie; zero when amax is zero. */
+static void compare_quants(struct vctx *v, const int8_t *qr, const int8_t *qv, const float *x,
+                           size_t block, size_t b)
+{
+    float amax = 0.0f;
+    for (size_t j = 0; j < block; j++)
+        amax = fmaxf(amax, fabsf(x[j]));
+    for (size_t j = 0; j < block; j++) {
+        int ok = qv[j] == qr[j] ||
+                 (amax > 0.0f && abs(qv[j] - qr[j]) == 1 && near_tie(x[j], amax));
+        expect(v, ok, "block %zu j=%zu x=%.9g got %d want %d", b, j, x[j], qv[j], qr[j]);
+    }
+}
+
+/* Checks of one block of each form; s and bsums against the variant's own quants. */
+static void compare_q8_block(struct vctx *v, enum fsk_type act, const unsigned char *br,
+                             const unsigned char *bv, const float *x, size_t b)
+{
+    if (act == FSK_TYPE_Q8_K) {
+        const fsk_block_q8_K *r = (const void *)br, *q = (const void *)bv;
+        expect(v, ulps_apart(fsk_f32_to_bits(q->d), fsk_f32_to_bits(r->d)) <= 1,
+               "block %zu d got %.9g want %.9g", b, q->d, r->d);
+        compare_quants(v, r->qs, q->qs, x, FSK_QK_K, b);
+        for (int g = 0; g < FSK_QK_K / 16; g++) {
+            int s = 0;
+            for (int l = 0; l < 16; l++)
+                s += q->qs[16 * g + l];
+            expect(v, q->bsums[g] == s, "block %zu bsums[%d] %d, quants sum %d", b, g, q->bsums[g], s);
+        }
+        return;
+    }
+    /* q8_0 and q8_1 both open with the half d; q8_1 adds s before its quants */
+    size_t qoff = act == FSK_TYPE_Q8_1 ? offsetof(fsk_block_q8_1, qs) : offsetof(fsk_block_q8_0, qs);
+    fsk_half dr, dv;
+    memcpy(&dr, br, sizeof dr);
+    memcpy(&dv, bv, sizeof dv);
+    expect(v, ulps_apart(dv, dr) <= 1, "block %zu d got %#x want %#x", b, dv, dr);
+    compare_quants(v, (const int8_t *)(br + qoff), (const int8_t *)(bv + qoff), x, FSK_QK, b);
+    if (act == FSK_TYPE_Q8_1) {
+        const fsk_block_q8_1 *q = (const void *)bv;
+        int sum = 0;
+        for (int j = 0; j < FSK_QK; j++)
+            sum += q->qs[j];
+        fsk_half want = fsk_f32_to_f16(fsk_f16_to_f32(q->d) * (float)sum);
+        expect(v, ulps_apart(q->s, want) <= 1, "block %zu s %#x, d*sum(q) %#x", b, q->s, want);
+    }
+}
+
+static void verify_quantize(struct vctx *v, fsk_quantize_q8_0_fn ref, fsk_quantize_q8_0_fn var,
+                            enum fsk_type act)
+{
+    const struct fsk_type_traits *tr = fsk_type_traits(act);
+    for (size_t si = 0; si < q_count(v, tr->block); si++) {
+        size_t n = q_cols_at(v, tr->block, si), nb = n / tr->block;
+        int mis = (int)(si & 1);
+        float *x = buf(n, mis);
+        unsigned char *yr = malloc(fsk_type_row_bytes(act, n)), *yv = malloc(fsk_type_row_bytes(act, n));
+        if (!x || !yr || !yv) { alloc_fail(v); goto out; }
+        for (size_t b = 0; b < nb; b++)
+            quant_input(v, x + b * tr->block, tr->block, b + si);
+        ref(yr, x, n);
+        var(yv, x, n);
+        for (size_t b = 0; b < nb; b++)
+            compare_q8_block(v, act, yr + b * tr->block_bytes, yv + b * tr->block_bytes,
+                             x + b * tr->block, b);
+    out:
+        unbuf(x, mis); free(yr); free(yv);
+    }
+}
+
+#define VERIFY_QUANT_OPS(t, T)                                                                 \
+    static void verify_matvec_##t(struct vctx *v, fsk_matvec_##t##_fn ref, fsk_matvec_##t##_fn var) \
+    {                                                                                          \
+        verify_matvec_quant(v, ref, var, FSK_TYPE_##T);                                        \
+    }                                                                                          \
+    static void verify_dequantize_##t(struct vctx *v, fsk_dequantize_##t##_fn ref,             \
+                                      fsk_dequantize_##t##_fn var)                             \
+    {                                                                                          \
+        verify_dequantize(v, ref, var, FSK_TYPE_##T);                                          \
+    }
+VERIFY_QUANT_OPS(q4_0, Q4_0)
+VERIFY_QUANT_OPS(q4_1, Q4_1)
+VERIFY_QUANT_OPS(q5_0, Q5_0)
+VERIFY_QUANT_OPS(q5_1, Q5_1)
+VERIFY_QUANT_OPS(q8_0, Q8_0)
+VERIFY_QUANT_OPS(q4_k, Q4_K)
+VERIFY_QUANT_OPS(q5_k, Q5_K)
+VERIFY_QUANT_OPS(q6_k, Q6_K)
+VERIFY_QUANT_OPS(bf16, BF16)
+#undef VERIFY_QUANT_OPS
+
+static void verify_dequantize_f16(struct vctx *v, fsk_dequantize_f16_fn ref, fsk_dequantize_f16_fn var)
+{
+    verify_dequantize(v, ref, var, FSK_TYPE_F16);
+}
+
+static void verify_quantize_q8_0(struct vctx *v, fsk_quantize_q8_0_fn ref, fsk_quantize_q8_0_fn var)
+{
+    verify_quantize(v, ref, var, FSK_TYPE_Q8_0);
+}
+
+static void verify_quantize_q8_1(struct vctx *v, fsk_quantize_q8_1_fn ref, fsk_quantize_q8_1_fn var)
+{
+    verify_quantize(v, ref, var, FSK_TYPE_Q8_1);
+}
+
+static void verify_quantize_q8_k(struct vctx *v, fsk_quantize_q8_k_fn ref, fsk_quantize_q8_k_fn var)
+{
+    verify_quantize(v, ref, var, FSK_TYPE_Q8_K);
 }
 
 void *fsk_kernel_variant(enum fsk_op op, enum fsk_isa isa)

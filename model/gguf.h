@@ -45,6 +45,7 @@ struct fsk_gguf_kv {
             uint64_t n;
             const void *data;         /* raw elements; for strings use fsk_gguf_arr_str */
             const uint64_t *str_off;  /* for string arrays: offset of element i from data */
+                                      /* (of its u64 length prefix; use fsk_gguf_arr_str) */
         } arr;
     } v;
 };
@@ -64,7 +65,13 @@ typedef struct fsk_gguf fsk_gguf;
 /* Maps and validates path. Every count, length, dimension, type, offset and size is checked
  * against the file size with overflow-safe arithmetic; the first problem found is described in
  * err, naming the file (and the tensor or key), e.g.
- * "model.gguf: tensor blk.3.ffn_up.weight: data ends past the end of the file". */
+ * "model.gguf: tensor blk.3.ffn_up.weight: data ends past the end of the file".
+ * Statuses: FSK_ERR_IO when the OS refuses (open, stat, mmap; a directory), with strerror;
+ * FSK_ERR_FORMAT for malformed or truncated content (an empty file included); FSK_ERR_UNSUPPORTED
+ * for well-formed files we cannot use (version 1 or newer than 3, big-endian files, nested
+ * arrays, unknown tensor types, activation-only types such as Q8_K); FSK_ERR_NOMEM.
+ * Keys and tensor names must be non-empty UTF-8 without NUL bytes and unique; string values are
+ * only bounds-checked. Tensor data must be aligned, inside the file and not overlap. */
 fsk_status fsk_gguf_open(fsk_gguf **out, const char *path, fsk_error *err);
 /* The same over a caller's buffer (not copied; must outlive the handle), for tests and fuzzing;
  * name is used in messages. */
@@ -84,7 +91,9 @@ const struct fsk_gguf_kv *fsk_gguf_find(const fsk_gguf *g, const char *key);
 
 /* Typed getters. FSK_ERR_FORMAT with a message naming the key when it is absent (unless a
  * default is documented by the caller), of a wrong type, or out of range. Integers of any width
- * are accepted where the value fits. */
+ * are accepted where the value fits. get_u32 also accepts a bool (0 or 1; the reader rejects any
+ * other bool byte). get_f32 accepts F32 and F64 (an F64 beyond the f32 range is out of range),
+ * never an integer. On failure *out is left unchanged. */
 fsk_status fsk_gguf_get_u32(const fsk_gguf *g, const char *key, uint32_t *out, fsk_error *err);
 fsk_status fsk_gguf_get_f32(const fsk_gguf *g, const char *key, float *out, fsk_error *err);
 fsk_status fsk_gguf_get_str(const fsk_gguf *g, const char *key, struct fsk_gguf_str *out,
@@ -92,8 +101,11 @@ fsk_status fsk_gguf_get_str(const fsk_gguf *g, const char *key, struct fsk_gguf_
 /* An array of elem type (FSK_GGUF_VTYPE_COUNT: any). */
 fsk_status fsk_gguf_get_arr(const fsk_gguf *g, const char *key, enum fsk_gguf_vtype elem,
                             const struct fsk_gguf_kv **out, fsk_error *err);
-/* Element i of a string array. */
+/* Element i of a string array ({NULL, 0} when kv is not a string array or i is out of range). */
 struct fsk_gguf_str fsk_gguf_arr_str(const struct fsk_gguf_kv *kv, uint64_t i);
+/* Element i of a numeric or bool array as a double (exact for every 32-bit type), read without
+ * alignment assumptions; 0 when kv is not such an array or i is out of range. */
+double fsk_gguf_arr_num(const struct fsk_gguf_kv *kv, uint64_t i);
 
 size_t fsk_gguf_n_tensors(const fsk_gguf *g);
 const struct fsk_gguf_tensor *fsk_gguf_tensor_at(const fsk_gguf *g, size_t i);

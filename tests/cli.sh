@@ -18,10 +18,25 @@ grep -q "^ffnskip [0-9]" cli.out && ok || bad "--version prints no version"
 expect_status 2 "no command" $FFNSKIP
 expect_status 2 "unknown command" $FFNSKIP frobnicate
 grep -q "unknown command 'frobnicate'" cli.err && ok || bad "unknown command not named"
-for cmd in info selftest; do
+for cmd in run chat info selftest; do
     expect_status 0 "$cmd --help" $FFNSKIP $cmd --help
-    expect_status 2 "$cmd with a stray argument" $FFNSKIP $cmd stray
+    grep -q "Usage: ffnskip $cmd" cli.out && ok || bad "$cmd --help prints no usage"
 done
+expect_status 2 "selftest with a stray argument" $FFNSKIP selftest stray
+expect_status 2 "info with two models" $FFNSKIP info a.gguf b.gguf
+expect_status 3 "info on a missing model" $FFNSKIP info /nonexistent/m.gguf
+grep -q "/nonexistent/m.gguf" cli.err && ok || bad "missing model not named"
+for args in "-n" "-n -1" "-n abc" "-t 0" "-t 100000" "--temp nan" "--top-p 0" "--frobnicate" "-p"; do
+    expect_status 2 "run $args" $FFNSKIP run -p hi $args
+done
+expect_status 2 "run without a prompt" $FFNSKIP run -m /nonexistent.gguf
+expect_status 2 "run with both -p and -f" $FFNSKIP run -p a -f b
+expect_status 3 "run -f on a missing file" $FFNSKIP run -f /nonexistent/prompt.txt
+expect_status 3 "run on a missing model" $FFNSKIP run -m /nonexistent/m.gguf -p hi
+printf 'not a gguf file at all' > cli.bad
+expect_status 3 "run on a non-GGUF file" $FFNSKIP run -m cli.bad -p hi
+grep -q "cli.bad" cli.err && ok || bad "bad model file not named"
+rm -f cli.bad
 expect_status 0 "info" $FFNSKIP info
 grep -q "matvec_f32" cli.out && ok || bad "info does not list the kernels"
 expect_status 0 "FSK_ISA=ref info" env FSK_ISA=ref $FFNSKIP info

@@ -1,0 +1,52 @@
+/* llama.h: the llama architecture as plain structs: hyper-parameters and weight views into the mapped GGUF. */
+#ifndef FSK_LLAMA_H
+#define FSK_LLAMA_H
+
+#include <stdint.h>
+
+#include "ffnskip.h"
+#include "gguf.h"
+
+struct fsk_tokenizer;
+
+/* A weight matrix of `rows` output features by `cols` input features, row-major in the file. */
+struct fsk_weight {
+    const void *data;
+    uint32_t type;     /* enum fsk_type */
+    uint64_t rows, cols;
+    size_t row_bytes;
+};
+
+struct fsk_layer {
+    const float *attn_norm; /* [n_embd] */
+    struct fsk_weight wq;   /* [n_head*head_dim x n_embd] */
+    struct fsk_weight wk;   /* [n_head_kv*head_dim x n_embd] */
+    struct fsk_weight wv;   /* [n_head_kv*head_dim x n_embd] */
+    struct fsk_weight wo;   /* [n_embd x n_head*head_dim] */
+    const float *ffn_norm;  /* [n_embd] */
+    struct fsk_weight gate; /* [n_ff x n_embd] */
+    struct fsk_weight up;   /* [n_ff x n_embd] */
+    struct fsk_weight down; /* [n_embd x n_ff] */
+};
+
+struct fsk_hparams {
+    uint32_t n_vocab, n_ctx_train, n_embd, n_ff, n_layer, n_head, n_head_kv, head_dim;
+    float rope_base, rms_eps;
+};
+
+enum fsk_chat_style { FSK_CHAT_CHATML, FSK_CHAT_LLAMA3, FSK_CHAT_LLAMA2 };
+
+struct fsk_model {
+    fsk_gguf *gguf;
+    struct fsk_hparams hp;
+    struct fsk_weight tok_embd; /* [n_vocab x n_embd] */
+    const float *output_norm;   /* [n_embd] */
+    struct fsk_weight output;   /* [n_vocab x n_embd]; the embedding when tied */
+    int tied_output;
+    struct fsk_layer *layers;
+    struct fsk_tokenizer *tok;
+    enum fsk_chat_style chat;
+    char name[128];
+};
+
+#endif

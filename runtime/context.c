@@ -1,0 +1,210 @@
+/* context.c: contexts over a model: creation, the KV position, and the public decode call. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "dispatch.h"
+#include "ops.h"
+
+static fsk_status fail(fsk_error *err, fsk_status st, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->status = st;
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+FSK_API void fsk_context_default_params(fsk_context_params *p)
+{
+    if (!p)
+        return;
+    memset(p, 0, sizeof *p);
+    p->bind_threads = 1;
+}
+
+/* Every weight of the model must have a matvec in the table; returns the largest activation. */
+static fsk_status check_weights(const fsk_model *m, const struct fsk_kernels *k, size_t *act_bytes,
+                                fsk_error *err)
+{
+    const struct fsk_hparams *hp = &m->hp;
+    size_t best = 0;
+    for (uint32_t l = 0; l <= hp->n_layer; l++) {
+        const struct fsk_weight *ws[7];
+        size_t nw = 0;
+        if (l == hp->n_layer) {
+            ws[nw++] = &m->output;
+            ws[nw++] = &m->tok_embd;
+        } else {
+            const struct fsk_layer *L = &m->layers[l];
+            const struct fsk_weight *all[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
+            memcpy(ws, all, sizeof all);
+            nw = 7;
+        }
+        for (size_t i = 0; i < nw; i++) {
+            struct fsk_wops o;
+            const struct fsk_type_traits *tr = fsk_type_traits(ws[i]->type);
+            if (!fsk_wops_for(k, ws[i]->type, &o) || !o.matvec || !o.dequantize)
+                return fail(err, FSK_ERR_UNSUPPORTED, "weights of type %s have no kernel",
+                            tr ? tr->name : "?");
+            size_t ab = fsk_act_bytes(o.act_type, (size_t)ws[i]->cols);
+            if (ab == 0)
+                return fail(err, FSK_ERR_UNSUPPORTED,
+                            "a %s matrix of %llu columns does not fit its activation blocks",
+                            tr ? tr->name : "?", (unsigned long long)ws[i]->cols);
+            if (ab > best)
+                best = ab;
+        }
+    }
+    *act_bytes = best;
+    return FSK_OK;
+}
+
+static void *zalloc(size_t n, size_t size, int *failed)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p)
+        *failed = 1;
+    return p;
+}
+
+FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *m, const fsk_context_params *params,
+                                   fsk_error *err)
+{
+    if (!out || !m)
+        return fail(err, FSK_ERR_INVALID_ARG, "fsk_context_new: %s is NULL", out ? "model" : "out");
+    *out = NULL;
+    fsk_context_params p;
+    fsk_context_default_params(&p);
+    if (params)
+        p = *params;
+    const struct fsk_hparams *hp = &m->hp;
+    uint32_t n_ctx = p.n_ctx ? p.n_ctx : (hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096);
+    if (n_ctx > hp->n_ctx_train)
+        return fail(err, FSK_ERR_INVALID_ARG, "context of %u tokens is longer than the model's %u", n_ctx,
+                    hp->n_ctx_train);
+    const char *msg;
+    const struct fsk_kernels *k;
+    fsk_status st = fsk_kernels_get(&k, &msg);
+    if (st != FSK_OK)
+        return fail(err, st, "%s", msg);
+    size_t act_bytes = 0;
+    if ((st = check_weights(m, k, &act_bytes, err)) != FSK_OK)
+        return st;
+    if (fsk_act_bytes(FSK_TYPE_F32, hp->n_ff) > act_bytes)
+        act_bytes = fsk_act_bytes(FSK_TYPE_F32, hp->n_ff);
+
+    fsk_context *c = calloc(1, sizeof *c);
+    if (!c)
+        return fail(err, FSK_ERR_NOMEM, "out of memory creating a context");
+    c->model = m;
+    c->k = k;
+    c->n_ctx = n_ctx;
+    if ((st = fsk_pool_create(&c->pool, p.n_threads, p.bind_threads, err)) != FSK_OK ||
+        (st = fsk_kv_init(&c->kv, hp->n_layer, hp->n_head_kv, hp->head_dim, n_ctx, err)) != FSK_OK) {
+        fsk_context_free(c);
+        return st;
+    }
+    int failed = 0;
+    size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    c->x = zalloc(hp->n_embd, sizeof(float), &failed);
+    c->qkv = zalloc(qd + 2 * kvd, sizeof(float), &failed);
+    c->ao = zalloc(qd, sizeof(float), &failed);
+    c->hb = zalloc(hp->n_ff, sizeof(float), &failed);
+    c->up = zalloc(hp->n_ff, sizeof(float), &failed);
+    c->yout = zalloc(hp->n_embd, sizeof(float), &failed);
+    c->logits = zalloc(hp->n_vocab, sizeof(float), &failed);
+    c->ffn_run = zalloc(hp->n_layer, sizeof(uint64_t), &failed);
+    c->ffn_skipped = zalloc(hp->n_layer, sizeof(uint64_t), &failed);
+    int nt = fsk_pool_threads(c->pool);
+    c->scratch = zalloc((size_t)nt, sizeof *c->scratch, &failed);
+    c->act_bytes = act_bytes;
+    for (int i = 0; !failed && i < nt; i++) {
+        struct fsk_scratch *s = &c->scratch[i];
+        s->xb = zalloc(hp->n_embd, sizeof(float), &failed);
+        s->act = zalloc(act_bytes, 1, &failed);
+        s->att = zalloc(n_ctx, sizeof(float), &failed);
+        s->kloc = zalloc(hp->head_dim, sizeof(float), &failed);
+        s->vloc = zalloc(hp->head_dim, sizeof(float), &failed);
+        s->qh = zalloc(hp->head_dim, sizeof(float), &failed);
+    }
+    if (failed) {
+        fsk_context_free(c);
+        return fail(err, FSK_ERR_NOMEM, "out of memory creating a context");
+    }
+    *out = c;
+    return FSK_OK;
+}
+
+FSK_API void fsk_context_free(fsk_context *c)
+{
+    if (!c)
+        return;
+    if (c->scratch && c->pool)
+        for (int i = 0; i < fsk_pool_threads(c->pool); i++) {
+            struct fsk_scratch *s = &c->scratch[i];
+            free(s->xb); free(s->act); free(s->att); free(s->kloc); free(s->vloc); free(s->qh);
+        }
+    free(c->scratch);
+    free(c->x); free(c->qkv); free(c->ao); free(c->hb); free(c->up); free(c->yout); free(c->logits);
+    free(c->ffn_run); free(c->ffn_skipped);
+    fsk_kv_free(&c->kv);
+    fsk_pool_free(c->pool);
+    free(c);
+}
+
+FSK_API uint32_t fsk_context_n_ctx(const fsk_context *c)
+{
+    return c ? c->n_ctx : 0;
+}
+
+FSK_API uint32_t fsk_context_pos(const fsk_context *c)
+{
+    return c ? c->pos : 0;
+}
+
+FSK_API fsk_status fsk_context_rewind(fsk_context *c, uint32_t pos, fsk_error *err)
+{
+    if (!c)
+        return fail(err, FSK_ERR_INVALID_ARG, "fsk_context_rewind: ctx is NULL");
+    if (pos > c->pos)
+        return fail(err, FSK_ERR_INVALID_ARG, "cannot rewind to %u: only %u tokens are cached", pos, c->pos);
+    c->pos = pos; /* later positions are overwritten before they are read again */
+    return FSK_OK;
+}
+
+/* Checks ids against the vocabulary and the context's room before anything runs. */
+fsk_status fsk_context_check_tokens(const fsk_context *c, const int32_t *ids, size_t n, fsk_error *err)
+{
+    if (n > (size_t)(c->n_ctx - c->pos))
+        return fail(err, FSK_ERR_CONTEXT_FULL,
+                    "%zu tokens do not fit: the context holds %u and %u are used", n, c->n_ctx, c->pos);
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || (uint32_t)ids[i] >= c->model->hp.n_vocab)
+            return fail(err, FSK_ERR_INVALID_ARG, "token id %d at %zu is outside the vocabulary of %u",
+                        ids[i], i, c->model->hp.n_vocab);
+    return FSK_OK;
+}
+
+FSK_API fsk_status fsk_decode(fsk_context *c, const int32_t *ids, size_t n, float *logits, fsk_error *err)
+{
+    if (!c || (!ids && n))
+        return fail(err, FSK_ERR_INVALID_ARG, "fsk_decode: %s is NULL", c ? "ids" : "ctx");
+    if (n == 0)
+        return fail(err, FSK_ERR_INVALID_ARG, "fsk_decode: no tokens");
+    fsk_status st = fsk_context_check_tokens(c, ids, n, err);
+    if (st != FSK_OK)
+        return st;
+    for (size_t i = 0; i < n; i++)
+        fsk_forward_token(c, ids[i], i + 1 == n, 1);
+    if (logits)
+        memcpy(logits, c->logits, c->model->hp.n_vocab * sizeof(float));
+    return FSK_OK;
+}

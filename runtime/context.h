@@ -1,0 +1,53 @@
+/* context.h: a decoding context: the model it reads, its KV cache, thread pool and buffers. */
+#ifndef FSK_CONTEXT_H
+#define FSK_CONTEXT_H
+
+#include <stdint.h>
+
+#include "kernels.h"
+#include "kv.h"
+#include "llama.h"
+#include "pool.h"
+#include "skip.h"
+
+/* Scratch private to one thread: inputs it normalises and quantizes for itself, so that no
+ * barrier is needed between an element-wise op and the matvec that reads it. */
+struct fsk_scratch {
+    float *xb;     /* [n_embd] normalised hidden state */
+    void *act;     /* activation in the form of the next matvec's weights */
+    float *att;    /* [n_ctx] attention scores of one head */
+    float *kloc;   /* [head_dim] this position's key, after rope */
+    float *vloc;   /* [head_dim] this position's value */
+    float *qh;     /* [head_dim] one query head, after rope */
+    double cos_parts[3]; /* this thread's share of dot(h, h+f), |h|^2, |h+f|^2 */
+    char pad[64];
+};
+
+struct fsk_context {
+    fsk_model *model;
+    const struct fsk_kernels *k;
+    fsk_pool *pool;
+    uint32_t n_ctx, pos;
+    struct fsk_kv kv;
+    /* shared activations */
+    float *x;      /* [n_embd] residual stream */
+    float *qkv;    /* [q_dim + 2 kv_dim] */
+    float *ao;     /* [q_dim] attention output, heads concatenated */
+    float *hb;     /* [n_ff] silu(gate) * up */
+    float *up;     /* [n_ff] */
+    float *yout;   /* [n_embd] output rows of Wo and Wdown before the residual add */
+    float *logits; /* [n_vocab] */
+    struct fsk_scratch *scratch; /* one per thread */
+    size_t act_bytes;
+    struct fsk_skip_cfg skip;
+    /* statistics: FFN blocks run and skipped per layer, over generated tokens */
+    uint64_t *ffn_run, *ffn_skipped;
+};
+
+/* Checks ids against the vocabulary and the room left before anything runs. */
+fsk_status fsk_context_check_tokens(const struct fsk_context *c, const int32_t *ids, size_t n, fsk_error *err);
+
+/* One token at position ctx->pos through every layer; logits when want_logits. */
+void fsk_forward_token(struct fsk_context *ctx, int32_t token, int want_logits, int dense);
+
+#endif

@@ -1,0 +1,262 @@
+/* forward.c: one decode step of the llama architecture, read top to bottom like the paper.
+ *
+ *   x = embed(token)
+ *   for each layer l:
+ *       x += Wo · attention(rope(Wq·rmsnorm(x)), rope(Wk·rmsnorm(x)), Wv·rmsnorm(x))   always
+ *       if the skip policy runs layer l's FFN:
+ *           h = x;  x += Wdown · (silu(Wgate·rmsnorm(x)) * Wup·rmsnorm(x))
+ *           policy observes cos(h, x)
+ *   logits = Wout · rmsnorm(x)
+ *
+ * The whole step is one parallel region. Matvecs split their rows over the team; element-wise
+ * inputs (rmsnorm, activation quantization) are recomputed by each thread into its own scratch,
+ * which costs less than the barrier it saves. Barriers per layer: 3 with the FFN skipped, 5 with
+ * it run. Attention splits query heads over threads; the key and value of the current position
+ * are used from thread-local copies, so no thread reads a cache slot another is writing.
+ *
+ * Numerics follow llama.cpp's CPU path so that logits can be compared closely: activations are
+ * quantized to the weight type's int8 form, the KV cache is F16, the query is rounded to F16
+ * before the key dot products and the attention weights are rounded to F16 before the value sum.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "context.h"
+#include "f16.h"
+#include "ops.h"
+
+struct step {
+    struct fsk_context *ctx;
+    int32_t token;
+    uint32_t pos;
+    int want_logits;
+    int dense;
+};
+
+static float round_f16(float f)
+{
+    return fsk_f16_to_f32(fsk_f32_to_f16(f));
+}
+
+/* y[r] = W[r]·act for this thread's rows of W (already quantized into act). */
+static void matvec_rows(const struct fsk_weight *w, const struct fsk_wops *o, float *y, const void *act,
+                        size_t r0, size_t r1)
+{
+    if (r0 < r1)
+        o->matvec(y, w->data, w->row_bytes, act, (size_t)w->cols, r0, r1);
+}
+
+/* Puts x (n floats) into the activation form that w's matvec reads, in this thread's scratch. */
+static const void *prepare(const struct fsk_wops *o, const float *x, size_t n, void *act)
+{
+    if (!o->quantize)
+        return x;
+    o->quantize(act, x, n);
+    return act;
+}
+
+static const struct fsk_wops *wops(const struct fsk_context *ctx, const struct fsk_weight *w,
+                                   struct fsk_wops *buf)
+{
+    fsk_wops_for(ctx->k, w->type, buf); /* types were checked when the context was made */
+    return buf;
+}
+
+/* Q, K and V as one range of rows, so that the three matvecs share one barrier. */
+static void qkv_phase(fsk_team *t, struct fsk_context *ctx, const struct fsk_layer *L,
+                      struct fsk_scratch *s)
+{
+    const struct fsk_hparams *hp = &ctx->model->hp;
+    struct fsk_wops oq, ok, ov;
+    const struct fsk_weight *ws[3] = {&L->wq, &L->wk, &L->wv};
+    const struct fsk_wops *os[3] = {wops(ctx, &L->wq, &oq), wops(ctx, &L->wk, &ok), wops(ctx, &L->wv, &ov)};
+    size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    size_t starts[3] = {0, qd, qd + kvd}, total = qd + 2 * kvd;
+    size_t r0, r1;
+    fsk_team_rows(t, total, 16, &r0, &r1);
+    const void *act = NULL;
+    uint32_t act_type = FSK_TYPE_COUNT;
+    for (int m = 0; m < 3; m++) {
+        size_t a = starts[m], b = a + ws[m]->rows;
+        size_t lo = r0 > a ? r0 : a, hi = r1 < b ? r1 : b;
+        if (lo >= hi)
+            continue;
+        if (os[m]->act_type != act_type) { /* quantize once unless the types differ */
+            act = prepare(os[m], s->xb, hp->n_embd, s->act);
+            act_type = os[m]->act_type;
+        }
+        matvec_rows(ws[m], os[m], ctx->qkv + a, act, lo - a, hi - a);
+    }
+    fsk_team_barrier(t);
+}
+
+/* Attention for this thread's query heads at position pos; writes their slices of ctx->ao. */
+static void attention_phase(fsk_team *t, struct fsk_context *ctx, uint32_t l, uint32_t pos,
+                            struct fsk_scratch *s)
+{
+    const struct fsk_hparams *hp = &ctx->model->hp;
+    const struct fsk_kernels *k = ctx->k;
+    const uint32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    const float *q = ctx->qkv, *kk = q + (size_t)hp->n_head * hd, *vv = kk + (size_t)hp->n_head_kv * hd;
+    const float scale = 1.0f / sqrtf((float)hd);
+    size_t h0, h1;
+    fsk_team_rows(t, hp->n_head, 1, &h0, &h1);
+    uint32_t have_g = UINT32_MAX;
+    for (uint32_t h = (uint32_t)h0; h < h1; h++) {
+        uint32_t g = h / group;
+        if (g != have_g) { /* this position's key and value for kv head g, F16-rounded like the cache */
+            memcpy(s->kloc, kk + (size_t)g * hd, hd * sizeof(float));
+            k->rope_f32(s->kloc, 1, hd, pos, hp->rope_base);
+            for (uint32_t d = 0; d < hd; d++) {
+                s->kloc[d] = round_f16(s->kloc[d]);
+                s->vloc[d] = round_f16(vv[(size_t)g * hd + d]);
+            }
+            if (h == g * group) { /* the first query head of the group owns the cache write */
+                uint16_t *kc = fsk_kv_k(&ctx->kv, l, g, pos);
+                for (uint32_t d = 0; d < hd; d++) {
+                    kc[d] = fsk_f32_to_f16(s->kloc[d]);
+                    fsk_kv_vrow(&ctx->kv, l, g, d)[pos] = fsk_f32_to_f16(s->vloc[d]);
+                }
+            }
+            have_g = g;
+        }
+        memcpy(s->qh, q + (size_t)h * hd, hd * sizeof(float));
+        k->rope_f32(s->qh, 1, hd, pos, hp->rope_base);
+        for (uint32_t d = 0; d < hd; d++)
+            s->qh[d] = round_f16(s->qh[d]);
+        /* scores over earlier positions from the cache, this one from the local key */
+        k->matvec_f16(s->att, fsk_kv_k(&ctx->kv, l, g, 0), (size_t)hd * 2, s->qh, hd, 0, pos);
+        s->att[pos] = k->dot_f32(s->qh, s->kloc, hd);
+        for (uint32_t i = 0; i <= pos; i++)
+            s->att[i] *= scale;
+        k->softmax_f32(s->att, (size_t)pos + 1);
+        for (uint32_t i = 0; i <= pos; i++)
+            s->att[i] = round_f16(s->att[i]);
+        float *out = ctx->ao + (size_t)h * hd;
+        k->matvec_f16(out, fsk_kv_vrow(&ctx->kv, l, g, 0), (size_t)ctx->n_ctx * 2, s->att, pos, 0, hd);
+        if (pos == 0)
+            memset(out, 0, hd * sizeof(float));
+        k->axpy_f32(out, s->att[pos], s->vloc, hd);
+    }
+    fsk_team_barrier(t);
+}
+
+/* x[r] += Wo·ao for this thread's rows. */
+static void attn_out_phase(fsk_team *t, struct fsk_context *ctx, const struct fsk_layer *L,
+                           struct fsk_scratch *s)
+{
+    const struct fsk_hparams *hp = &ctx->model->hp;
+    struct fsk_wops o;
+    wops(ctx, &L->wo, &o);
+    const void *act = prepare(&o, ctx->ao, (size_t)hp->n_head * hp->head_dim, s->act);
+    size_t r0, r1;
+    fsk_team_rows(t, hp->n_embd, 16, &r0, &r1);
+    if (r0 < r1) { /* this thread's rows of yout: no other thread touches them */
+        o.matvec(ctx->yout, L->wo.data, L->wo.row_bytes, act, (size_t)L->wo.cols, r0, r1);
+        ctx->k->add_f32(ctx->x + r0, ctx->x + r0, ctx->yout + r0, r1 - r0);
+    }
+    fsk_team_barrier(t);
+}
+
+/* h = x; x += FFN(rmsnorm(x)); returns cos(h, x), the same value in every thread. */
+static float ffn_phase(fsk_team *t, struct fsk_context *ctx, const struct fsk_layer *L,
+                       struct fsk_scratch *s)
+{
+    const struct fsk_hparams *hp = &ctx->model->hp;
+    const struct fsk_kernels *k = ctx->k;
+    struct fsk_wops og, ou, od;
+    wops(ctx, &L->gate, &og);
+    wops(ctx, &L->up, &ou);
+    wops(ctx, &L->down, &od);
+    k->rmsnorm_f32(s->xb, ctx->x, L->ffn_norm, hp->n_embd, hp->rms_eps);
+    const void *act = prepare(&og, s->xb, hp->n_embd, s->act);
+    size_t r0, r1;
+    fsk_team_rows(t, hp->n_ff, 16, &r0, &r1);
+    matvec_rows(&L->gate, &og, ctx->hb, act, r0, r1);
+    if (ou.act_type != og.act_type)
+        act = prepare(&ou, s->xb, hp->n_embd, s->act);
+    matvec_rows(&L->up, &ou, ctx->up, act, r0, r1);
+    if (r0 < r1)
+        k->silu_mul_f32(ctx->hb + r0, ctx->hb + r0, ctx->up + r0, r1 - r0);
+    fsk_team_barrier(t);
+
+    act = prepare(&od, ctx->hb, hp->n_ff, s->act);
+    fsk_team_rows(t, hp->n_embd, 16, &r0, &r1);
+    double parts[3] = {0, 0, 0};
+    if (r0 < r1) {
+        const float *f = ctx->yout;
+        od.matvec(ctx->yout, L->down.data, L->down.row_bytes, act, (size_t)L->down.cols, r0, r1);
+        for (size_t i = r0; i < r1; i++) { /* the skip signal, fused into the residual add */
+            double h = ctx->x[i], y = (double)ctx->x[i] + f[i];
+            parts[0] += h * y;
+            parts[1] += h * h;
+            parts[2] += y * y;
+        }
+        k->add_f32(ctx->x + r0, ctx->x + r0, f + r0, r1 - r0);
+    }
+    memcpy(s->cos_parts, parts, sizeof parts);
+    fsk_team_barrier(t);
+    double sum[3] = {0, 0, 0};
+    for (int i = 0; i < t->n; i++) /* same order in every thread: the same cosine everywhere */
+        for (int j = 0; j < 3; j++)
+            sum[j] += ctx->scratch[i].cos_parts[j];
+    if (sum[1] == 0.0 || sum[2] == 0.0)
+        return 0.0f;
+    return (float)(sum[0] / sqrt(sum[1] * sum[2]));
+}
+
+static void logits_phase(fsk_team *t, struct fsk_context *ctx, struct fsk_scratch *s)
+{
+    const fsk_model *m = ctx->model;
+    struct fsk_wops o;
+    wops(ctx, &m->output, &o);
+    ctx->k->rmsnorm_f32(s->xb, ctx->x, m->output_norm, m->hp.n_embd, m->hp.rms_eps);
+    const void *act = prepare(&o, s->xb, m->hp.n_embd, s->act);
+    size_t r0, r1;
+    fsk_team_rows(t, m->hp.n_vocab, 64, &r0, &r1);
+    matvec_rows(&m->output, &o, ctx->logits, act, r0, r1);
+}
+
+static void step_body(fsk_team *t, void *arg)
+{
+    struct step *st = arg;
+    struct fsk_context *ctx = st->ctx;
+    const fsk_model *m = ctx->model;
+    const struct fsk_hparams *hp = &m->hp;
+    struct fsk_scratch *s = &ctx->scratch[t->id];
+    if (t->id == 0) {
+        struct fsk_wops o;
+        wops(ctx, &m->tok_embd, &o);
+        o.dequantize(ctx->x, (const char *)m->tok_embd.data + (size_t)st->token * m->tok_embd.row_bytes,
+                     hp->n_embd);
+    }
+    fsk_team_barrier(t);
+    struct fsk_skip_tok policy;
+    fsk_skip_token_begin(&ctx->skip, &policy, st->dense);
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        const struct fsk_layer *L = &m->layers[l];
+        ctx->k->rmsnorm_f32(s->xb, ctx->x, L->attn_norm, hp->n_embd, hp->rms_eps);
+        qkv_phase(t, ctx, L, s);
+        attention_phase(t, ctx, l, st->pos, s);
+        attn_out_phase(t, ctx, L, s);
+        if (st->dense || fsk_skip_run_ffn(&ctx->skip, &policy, l)) {
+            float c = ffn_phase(t, ctx, L, s);
+            fsk_skip_observe(&ctx->skip, &policy, l, c);
+            if (t->id == 0 && !st->dense)
+                ctx->ffn_run[l]++;
+        } else if (t->id == 0) {
+            ctx->ffn_skipped[l]++;
+        }
+    }
+    if (st->want_logits)
+        logits_phase(t, ctx, s);
+}
+
+void fsk_forward_token(struct fsk_context *ctx, int32_t token, int want_logits, int dense)
+{
+    struct step st = {ctx, token, ctx->pos, want_logits, dense};
+    fsk_pool_run(ctx->pool, step_body, &st);
+    ctx->pos++;
+}

@@ -1,0 +1,90 @@
+/* generate.c: prompt prefill, then sample-emit-decode one token at a time, with timings. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "context.h"
+#include "tokenizer.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static fsk_status fail(fsk_error *err, fsk_status st, const char *msg)
+{
+    if (err) {
+        err->status = st;
+        snprintf(err->message, sizeof err->message, "%s", msg);
+    }
+    return st;
+}
+
+FSK_API fsk_status fsk_generate(fsk_context *ctx, fsk_sampler *sampler, const int32_t *prompt,
+                                size_t n_prompt, uint32_t n_predict, fsk_token_cb cb, void *user,
+                                fsk_gen_stats *stats, fsk_error *err)
+{
+    if (!ctx || !sampler || (!prompt && n_prompt))
+        return fail(err, FSK_ERR_INVALID_ARG, "fsk_generate: NULL argument");
+    if (n_prompt == 0)
+        return fail(err, FSK_ERR_INVALID_ARG, "fsk_generate: the prompt has no tokens");
+    fsk_status st = fsk_context_check_tokens(ctx, prompt, n_prompt, err);
+    if (st != FSK_OK)
+        return st;
+    const struct fsk_tokenizer *tok = ctx->model->tok;
+    size_t piece_cap = fsk_tokenizer_max_piece_len(tok) + 8;
+    char *piece = malloc(piece_cap);
+    int32_t *hist = malloc((n_prompt + n_predict + 1) * sizeof *hist);
+    if (!piece || !hist) {
+        free(piece);
+        free(hist);
+        return fail(err, FSK_ERR_NOMEM, "out of memory starting a generation");
+    }
+    fsk_gen_stats gs;
+    memset(&gs, 0, sizeof gs);
+    memcpy(hist, prompt, n_prompt * sizeof *hist);
+    size_t n_hist = n_prompt;
+
+    double t0 = now_ms();
+    for (size_t i = 0; i < n_prompt; i++)
+        fsk_forward_token(ctx, prompt[i], i + 1 == n_prompt, 1);
+    gs.n_prompt = (uint32_t)n_prompt;
+    gs.prompt_ms = now_ms() - t0;
+
+    fsk_detok dt;
+    fsk_detok_init(&dt, tok, 0);
+    double t1 = now_ms();
+    for (uint32_t i = 0; i < n_predict; i++) {
+        int32_t id = fsk_sampler_sample(sampler, ctx->logits, hist, n_hist);
+        if (fsk_tokenizer_is_eog(tok, id)) {
+            gs.stopped_by_eog = 1;
+            break;
+        }
+        if (ctx->pos >= ctx->n_ctx) {
+            gs.context_full = 1;
+            break;
+        }
+        fsk_forward_token(ctx, id, 1, 1);
+        hist[n_hist++] = id;
+        gs.n_generated++;
+        size_t n = 0;
+        fsk_detok_push(&dt, id, piece, piece_cap, &n, NULL);
+        if (cb && cb(user, id, piece, n))
+            break;
+    }
+    size_t n = 0;
+    fsk_detok_flush(&dt, piece, piece_cap, &n, NULL);
+    if (n && cb)
+        cb(user, -1, piece, n);
+    gs.decode_ms = now_ms() - t1;
+    if (stats)
+        *stats = gs;
+    free(piece);
+    free(hist);
+    return FSK_OK;
+}

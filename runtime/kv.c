@@ -1,0 +1,40 @@
+/* kv.c: allocation of the KV cache (zeroed lazily by the OS: untouched positions cost no memory). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kv.h"
+
+fsk_status fsk_kv_init(struct fsk_kv *kv, uint32_t n_layer, uint32_t n_head_kv, uint32_t head_dim,
+                       uint32_t n_ctx, fsk_error *err)
+{
+    kv->n_layer = n_layer;
+    kv->n_head_kv = n_head_kv;
+    kv->head_dim = head_dim;
+    kv->n_ctx = n_ctx;
+    size_t per_layer = (size_t)n_head_kv * head_dim;
+    size_t n = 0;
+    if (per_layer != 0 && n_ctx <= SIZE_MAX / per_layer / n_layer / 2)
+        n = per_layer * n_layer * n_ctx;
+    kv->k = n ? calloc(n, sizeof *kv->k) : NULL;
+    kv->v = n ? calloc(n, sizeof *kv->v) : NULL;
+    if (!kv->k || !kv->v) {
+        fsk_kv_free(kv);
+        if (err) {
+            err->status = FSK_ERR_NOMEM;
+            snprintf(err->message, sizeof err->message,
+                     "cannot allocate a KV cache of %u tokens (%.1f MiB); try a smaller context", n_ctx,
+                     2.0 * (double)per_layer * n_layer * n_ctx * 2 / 1048576.0);
+        }
+        return FSK_ERR_NOMEM;
+    }
+    return FSK_OK;
+}
+
+void fsk_kv_free(struct fsk_kv *kv)
+{
+    free(kv->k);
+    free(kv->v);
+    kv->k = kv->v = NULL;
+}

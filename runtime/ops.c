@@ -1,0 +1,63 @@
+/* ops.c: maps GGML weight types onto the kernel table's ops. */
+#include "config.h"
+
+#include <string.h>
+
+#include "ops.h"
+
+static void copy_f32(float *y, const void *x, size_t n)
+{
+    memcpy(y, x, n * sizeof *y);
+}
+
+int fsk_wops_for(const struct fsk_kernels *k, uint32_t type, struct fsk_wops *o)
+{
+    memset(o, 0, sizeof *o);
+    o->act_type = FSK_TYPE_F32;
+    switch (type) {
+    case FSK_TYPE_F32: o->matvec = k->matvec_f32; o->dequantize = copy_f32; return 1;
+    case FSK_TYPE_F16: o->matvec = k->matvec_f16; o->dequantize = k->dequantize_f16; return 1;
+    case FSK_TYPE_BF16: o->matvec = k->matvec_bf16; o->dequantize = k->dequantize_bf16; return 1;
+    case FSK_TYPE_Q4_0:
+        o->matvec = k->matvec_q4_0; o->dequantize = k->dequantize_q4_0; o->quantize = k->quantize_q8_0;
+        o->act_type = FSK_TYPE_Q8_0;
+        return 1;
+    case FSK_TYPE_Q4_1:
+        o->matvec = k->matvec_q4_1; o->dequantize = k->dequantize_q4_1; o->quantize = k->quantize_q8_1;
+        o->act_type = FSK_TYPE_Q8_1;
+        return 1;
+    case FSK_TYPE_Q5_0:
+        o->matvec = k->matvec_q5_0; o->dequantize = k->dequantize_q5_0; o->quantize = k->quantize_q8_0;
+        o->act_type = FSK_TYPE_Q8_0;
+        return 1;
+    case FSK_TYPE_Q5_1:
+        o->matvec = k->matvec_q5_1; o->dequantize = k->dequantize_q5_1; o->quantize = k->quantize_q8_1;
+        o->act_type = FSK_TYPE_Q8_1;
+        return 1;
+    case FSK_TYPE_Q8_0:
+        o->matvec = k->matvec_q8_0; o->dequantize = k->dequantize_q8_0; o->quantize = k->quantize_q8_0;
+        o->act_type = FSK_TYPE_Q8_0;
+        return 1;
+    case FSK_TYPE_Q4_K:
+        o->matvec = k->matvec_q4_k; o->dequantize = k->dequantize_q4_k; o->quantize = k->quantize_q8_k;
+        o->act_type = FSK_TYPE_Q8_K;
+        return 1;
+    case FSK_TYPE_Q5_K:
+        o->matvec = k->matvec_q5_k; o->dequantize = k->dequantize_q5_k; o->quantize = k->quantize_q8_k;
+        o->act_type = FSK_TYPE_Q8_K;
+        return 1;
+    case FSK_TYPE_Q6_K:
+        o->matvec = k->matvec_q6_k; o->dequantize = k->dequantize_q6_k; o->quantize = k->quantize_q8_k;
+        o->act_type = FSK_TYPE_Q8_K;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+size_t fsk_act_bytes(uint32_t act_type, size_t n)
+{
+    if (act_type == FSK_TYPE_F32)
+        return n * sizeof(float);
+    return fsk_type_row_bytes(act_type, n);
+}
