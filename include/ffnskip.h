@@ -118,8 +118,9 @@ FSK_API uint32_t fsk_context_n_ctx(const fsk_context *ctx);
 FSK_API uint32_t fsk_context_pos(const fsk_context *ctx);
 /* Forgets every cached token at position >= pos (pos <= current position). */
 FSK_API fsk_status fsk_context_rewind(fsk_context *ctx, uint32_t pos, fsk_error *err);
-/* Runs n tokens through the model, appending them to the KV cache. When logits is not NULL it
- * receives the n_vocab logits after the last token. FSK_ERR_CONTEXT_FULL (nothing is run) when
+/* Runs n tokens through the model, appending them to the KV cache, with the context's skip policy
+ * active (see fsk_context_set_skip). When logits is not NULL it receives the n_vocab logits after
+ * the last token. FSK_ERR_CONTEXT_FULL (nothing is run) when
  * the tokens do not fit. */
 FSK_API fsk_status fsk_decode(fsk_context *ctx, const int32_t *ids, size_t n, float *logits,
                               fsk_error *err);
@@ -149,7 +150,8 @@ FSK_API int32_t fsk_sampler_sample(fsk_sampler *sampler, const float *logits,
 /* ------------------------------------------------------------------ generation */
 
 /* Called for each generated token with its text piece (complete UTF-8 only; a piece may be empty
- * while a multi-byte character is pending). Return nonzero to stop. */
+ * while a multi-byte character is pending; a last call with id -1 passes bytes still held when
+ * generation ends inside a character). Return nonzero to stop. */
 typedef int (*fsk_token_cb)(void *user, int32_t id, const char *piece, size_t len);
 
 typedef struct fsk_gen_stats {
@@ -159,7 +161,8 @@ typedef struct fsk_gen_stats {
     int context_full;    /* generation stopped because the context filled up */
 } fsk_gen_stats;
 
-/* Decodes the prompt, then samples up to n_predict tokens, stopping early at an end-of-generation
+/* Decodes the prompt densely, runs the first `warmup` generated tokens densely, then applies the
+ * context's skip policy. Samples up to n_predict tokens, stopping early at an end-of-generation
  * token (not passed to cb, not cached), when cb returns nonzero, or when the context is full.
  * Every token passed to cb is in the KV cache afterwards, so a conversation can continue.
  * FSK_ERR_CONTEXT_FULL (nothing run) when the prompt itself does not fit. stats may be NULL. */
@@ -180,6 +183,77 @@ typedef struct fsk_chat_msg {
 FSK_API fsk_status fsk_chat_format(const fsk_model *model, const fsk_chat_msg *msgs, size_t n,
                                    int add_assistant, char *buf, size_t cap, size_t *n_out,
                                    fsk_error *err);
+
+/* ------------------------------------------------------------------ FFN skipping */
+
+typedef enum fsk_skip_policy {
+    FSK_SKIP_DENSE = 0,    /* every block runs */
+    FSK_SKIP_FFN,          /* FFN-SkipLLM: adaptive, per token and layer, on cos(h, h + FFN) */
+    FSK_SKIP_FFN_STATIC,   /* a fixed set of layers' FFNs always skipped (ablation) */
+    FSK_SKIP_FFN_RANDOM,   /* FFNs skipped at random at the target ratio (ablation) */
+    FSK_SKIP_LAYER_DROP,   /* a fixed set of whole layers skipped (baseline) */
+    FSK_SKIP_EARLY_EXIT,   /* leave the stack when the intermediate prediction is confident;
+                              later layers' KV filled from the exit state (baseline) */
+    FSK_SKIP_POLICY_COUNT
+} fsk_skip_policy;
+
+#define FSK_MAX_LAYERS 256
+
+typedef struct fsk_skip_params {
+    fsk_skip_policy policy;
+    float threshold;     /* ffn-skip: tau, skip after an FFN whose similarity reaches it;
+                            early-exit: the top probability that ends the stack */
+    uint32_t warmup;     /* generated tokens that run dense before the policy starts */
+    uint32_t cold_first; /* leading layers never skipped */
+    uint32_t cold_last;  /* trailing layers never skipped */
+    uint32_t span;       /* ffn-skip: layers skipped per trigger, then one computed and tested
+                            again; 0 skips to the end of the skippable region.
+                            early-exit: test every span layers (0 or 1: every layer) */
+    float target;        /* ffn-random: expected FFN skip ratio; ffn-static and layer-drop:
+                            the ratio their layer set is chosen for when layers[] is empty */
+    uint64_t seed;       /* ffn-random */
+    uint8_t layers[FSK_MAX_LAYERS]; /* ffn-static, layer-drop: 1 marks a skipped layer */
+    uint32_t n_profile;  /* layers in profile[] (0: none) */
+    float profile[FSK_MAX_LAYERS];  /* mean similarity per layer from calibration */
+} fsk_skip_params;
+
+typedef struct fsk_skip_stats {
+    uint64_t tokens;       /* generated tokens counted (warm-up included) */
+    uint64_t ffn_total;    /* FFN blocks those tokens had */
+    uint64_t ffn_skipped;  /* of which skipped */
+    double ratio;          /* ffn_skipped / ffn_total */
+    uint32_t n_layer;
+    const uint64_t *layer_skipped; /* [n_layer], valid until the context changes */
+} fsk_skip_stats;
+
+FSK_API void fsk_skip_default_params(fsk_skip_params *params);
+/* "dense", "ffn-skip", "ffn-static", "ffn-random", "layer-drop", "early-exit". */
+FSK_API const char *fsk_skip_policy_name(fsk_skip_policy policy);
+FSK_API fsk_status fsk_skip_policy_parse(const char *name, fsk_skip_policy *out);
+/* Sets the policy of later decodes; checked against the model (cold regions, layer sets). */
+FSK_API fsk_status fsk_context_set_skip(fsk_context *ctx, const fsk_skip_params *params, fsk_error *err);
+FSK_API fsk_status fsk_context_get_skip(const fsk_context *ctx, fsk_skip_params *params);
+FSK_API fsk_status fsk_context_skip_stats(const fsk_context *ctx, fsk_skip_stats *stats);
+FSK_API void fsk_context_reset_stats(fsk_context *ctx);
+/* The similarity cos(h, h + FFN) each layer saw for the last token decoded (NaN where the FFN
+ * was skipped) and whether it ran. Either array may be NULL; each holds n_layer entries. */
+FSK_API fsk_status fsk_context_last_trace(const fsk_context *ctx, float *similarity, uint8_t *ran,
+                                          uint32_t n_layer);
+
+/* Reads a skip profile written by `ffnskip calibrate` (a small documented text file) into params,
+ * overriding only what the file sets. */
+FSK_API fsk_status fsk_skip_profile_load(const char *path, fsk_skip_params *params, fsk_error *err);
+/* Writes params as a profile; the file appears whole or not at all (temporary file, rename). */
+FSK_API fsk_status fsk_skip_profile_save(const char *path, const fsk_skip_params *params,
+                                         const char *comment, fsk_error *err);
+
+/* Flags of fsk_decode_ex. */
+#define FSK_DECODE_DENSE 1u    /* run every block whatever the policy (prompt, warm-up) */
+#define FSK_DECODE_NO_STATS 2u /* do not count these tokens in the skip statistics */
+
+/* fsk_decode with flags; fsk_decode applies the context's skip policy to every token. */
+FSK_API fsk_status fsk_decode_ex(fsk_context *ctx, const int32_t *ids, size_t n, float *logits,
+                                 unsigned flags, fsk_error *err);
 
 #ifdef __cplusplus
 }

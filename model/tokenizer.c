@@ -16,7 +16,7 @@ enum pre {
     PRE_DEFAULT,   /* [\p{P}$+<=>^~|]+ ; GPT-2 ; \p{N}+ ; [0-9][0-9][0-9] */
     PRE_GPT2,      /* GPT-2 */
     PRE_STARCODER, /* \p{N} (every digit alone) ; GPT-2 */
-    PRE_LLAMA3     /* llama3 (digits in threes, case-folded contractions); whole-word tokens first */
+    PRE_LLAMA3     /* llama3 (digits in threes, any-case contractions); whole-word tokens first */
 };
 
 static const struct {
@@ -39,11 +39,13 @@ static const char *const eog_texts[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>",
     "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>", "<end_of_utterance>",
 };
+#define FULL_BAR "\xef\xbd\x9c" /* U+FF5C, DeepSeek's fullwidth bar */
+#define LOW_BAR "\xe2\x96\x81"   /* U+2581, SentencePiece's space */
 /* Texts for the end-of-turn id when the file names none, in order of preference (llama.cpp takes
  * whichever its hash map yields first). */
 static const char *const eot_texts[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>",
-    "<EOT>", "_<EOT>", "<\xef\xbd\x9c" "end\xe2\x96\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>",
+    "<EOT>", "_<EOT>", "<" FULL_BAR "end" LOW_BAR "of" LOW_BAR "sentence" FULL_BAR ">",
     "<end_of_utterance>", NULL,
 };
 /* Fill-in-the-middle tokens, found by text: all become control; pad, repo and file separator
@@ -54,12 +56,15 @@ static const char *const fim_eog_texts[][6] = {
     {"<|file_sep|>", NULL},
 };
 static const char *const fim_other_texts[][8] = {
-    {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "begin\xef\xbd\x9c>",
-     "<PRE>", "\xe2\x96\x81<PRE>", "<|code_prefix|>", NULL},
-    {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "hole\xef\xbd\x9c>",
-     "<SUF>", "\xe2\x96\x81<SUF>", "<|code_suffix|>", NULL},
-    {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "end\xef\xbd\x9c>",
-     "<MID>", "\xe2\x96\x81<MID>", "<|code_middle|>", NULL},
+    {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>",
+     "<" FULL_BAR "fim" LOW_BAR "begin" FULL_BAR ">", "<PRE>", LOW_BAR "<PRE>", "<|code_prefix|>",
+     NULL},
+    {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>",
+     "<" FULL_BAR "fim" LOW_BAR "hole" FULL_BAR ">", "<SUF>", LOW_BAR "<SUF>", "<|code_suffix|>",
+     NULL},
+    {"<|fim_middle|>", "<fim-middle>", "<fim_middle>",
+     "<" FULL_BAR "fim" LOW_BAR "end" FULL_BAR ">", "<MID>", LOW_BAR "<MID>", "<|code_middle|>",
+     NULL},
 };
 
 #define N_OF(a) (sizeof(a) / sizeof *(a))
@@ -594,17 +599,17 @@ static void put(struct out *o, int32_t id)
     o->n++;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+/* p resized to hold need elements of elem bytes (*cap updated), or NULL when out of memory (p
+ * is then still the caller's). Grows by half again, so repeated calls stay linear. */
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
-        return 0;
+        return p;
     size_t n = need < 64 ? 64 : need + need / 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
+    void *q = realloc(p, n * elem);
+    if (q)
+        *cap = n;
+    return q;
 }
 
 static int bigram_before(const struct bigram *a, const struct bigram *b)
@@ -697,8 +702,13 @@ static int bpe_word(const fsk_tokenizer *t, struct scratch *s, const char *w, si
             return 0;
         }
     }
-    if (grow((void **)&s->sym, &s->cap_sym, wl, sizeof *s->sym) ||
-        grow((void **)&s->heap, &s->cap_heap, 3 * wl, sizeof *s->heap))
+    struct sym *sym = grow(s->sym, &s->cap_sym, wl, sizeof *sym);
+    if (sym)
+        s->sym = sym;
+    struct bigram *heap = grow(s->heap, &s->cap_heap, 3 * wl, sizeof *heap);
+    if (heap)
+        s->heap = heap;
+    if (!sym || !heap)
         return -1;
     size_t n = bpe_symbols(s, w, wl);
     s->n_heap = 0;
@@ -778,8 +788,10 @@ static int encode_text(const fsk_tokenizer *t, struct scratch *s, const char *te
     size_t start = 0;
     for (size_t i = 0; i < np; i++) {
         size_t k = s->pa[i];
-        if (grow((void **)&s->word, &s->cap_word, 8 * k, 1))
+        char *word = grow(s->word, &s->cap_word, 8 * k, 1);
+        if (!word)
             return -1;
+        s->word = word;
         size_t wl = byte_encode(t, s->cp + start, k, s->word);
         if (bpe_word(t, s, s->word, wl, o))
             return -1;
@@ -805,8 +817,10 @@ static int frag_add(struct frags *f, int32_t id, size_t off, size_t len)
 {
     if (id < 0 && !len)
         return 0;
-    if (grow((void **)&f->v, &f->cap, f->n + 1, sizeof *f->v))
+    struct frag *v = grow(f->v, &f->cap, f->n + 1, sizeof *v);
+    if (!v)
         return -1;
+    f->v = v;
     f->v[f->n++] = (struct frag){id, off, len};
     return 0;
 }

@@ -41,12 +41,12 @@ struct fsk_tokenizer_spec {
  * eot_token_id,unknown_token_id,padding_token_id,add_bos_token,add_space_prefix}. model must be
  * "gpt2"; pre one of those fsk_tokenizer_create_from_spec accepts. */
 fsk_status fsk_tokenizer_create(fsk_tokenizer **out, const fsk_gguf *g, fsk_error *err);
-/* Pre-tokenizers (llama.cpp's names): "default" (also when absent); "gpt2", "gpt-2", "phi-2",
- * "jina-es", "jina-de", "jina-v2-es", "jina-v2-de", "mpt", "olmo", "jais"; "starcoder",
- * "smollm", "refact", "command-r", "codeshell", "exaone", "minerva-7b"; "llama3", "llama-v3",
- * "llama-bpe", "falcon3", "pixtral". Others: FSK_ERR_UNSUPPORTED. */
-fsk_status fsk_tokenizer_create_from_spec(fsk_tokenizer **out, const struct fsk_tokenizer_spec *spec,
-                                          fsk_error *err);
+/* Pre-tokenizers by llama.cpp's names: "default" (also when absent); GPT-2's rules: "gpt2",
+ * "gpt-2", "phi-2", "mpt", "olmo", "jais"; digits alone, then GPT-2 (SmolLM's): "starcoder",
+ * "smollm", "refact", "command-r", "codeshell", "exaone", "minerva-7b"; llama3's: "llama3",
+ * "llama-v3", "llama-bpe", "falcon3", "pixtral". Others: FSK_ERR_UNSUPPORTED. */
+fsk_status fsk_tokenizer_create_from_spec(fsk_tokenizer **out,
+                                          const struct fsk_tokenizer_spec *spec, fsk_error *err);
 void fsk_tokenizer_free(fsk_tokenizer *tok);
 
 /* Encodes len bytes of text (no BOS: see fsk_tokenizer_add_bos). With parse_special, control

@@ -121,8 +121,9 @@ FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *m, const fsk_co
     c->up = zalloc(hp->n_ff, sizeof(float), &failed);
     c->yout = zalloc(hp->n_embd, sizeof(float), &failed);
     c->logits = zalloc(hp->n_vocab, sizeof(float), &failed);
-    c->ffn_run = zalloc(hp->n_layer, sizeof(uint64_t), &failed);
     c->ffn_skipped = zalloc(hp->n_layer, sizeof(uint64_t), &failed);
+    c->trace_sim = zalloc(hp->n_layer, sizeof(float), &failed);
+    c->trace_ran = zalloc(hp->n_layer, 1, &failed);
     int nt = fsk_pool_threads(c->pool);
     c->scratch = zalloc((size_t)nt, sizeof *c->scratch, &failed);
     c->act_bytes = act_bytes;
@@ -139,6 +140,10 @@ FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *m, const fsk_co
         fsk_context_free(c);
         return fail(err, FSK_ERR_NOMEM, "out of memory creating a context");
     }
+    fsk_skip_params dense;
+    fsk_skip_default_params(&dense);
+    dense.cold_first = dense.cold_last = 0;
+    fsk_skip_configure(&c->skip, &dense, hp->n_layer, NULL);
     *out = c;
     return FSK_OK;
 }
@@ -154,7 +159,7 @@ FSK_API void fsk_context_free(fsk_context *c)
         }
     free(c->scratch);
     free(c->x); free(c->qkv); free(c->ao); free(c->hb); free(c->up); free(c->yout); free(c->logits);
-    free(c->ffn_run); free(c->ffn_skipped);
+    free(c->ffn_skipped); free(c->trace_sim); free(c->trace_ran);
     fsk_kv_free(&c->kv);
     fsk_pool_free(c->pool);
     free(c);
@@ -193,18 +198,81 @@ fsk_status fsk_context_check_tokens(const fsk_context *c, const int32_t *ids, si
     return FSK_OK;
 }
 
-FSK_API fsk_status fsk_decode(fsk_context *c, const int32_t *ids, size_t n, float *logits, fsk_error *err)
+FSK_API fsk_status fsk_decode_ex(fsk_context *c, const int32_t *ids, size_t n, float *logits, unsigned flags,
+                                 fsk_error *err)
 {
     if (!c || (!ids && n))
         return fail(err, FSK_ERR_INVALID_ARG, "fsk_decode: %s is NULL", c ? "ids" : "ctx");
     if (n == 0)
         return fail(err, FSK_ERR_INVALID_ARG, "fsk_decode: no tokens");
+    if (flags & ~(FSK_DECODE_DENSE | FSK_DECODE_NO_STATS))
+        return fail(err, FSK_ERR_INVALID_ARG, "fsk_decode_ex: unknown flags 0x%x", flags);
     fsk_status st = fsk_context_check_tokens(c, ids, n, err);
     if (st != FSK_OK)
         return st;
+    unsigned mode = (flags & FSK_DECODE_DENSE ? FSK_FWD_DENSE : 0) |
+                    (flags & FSK_DECODE_NO_STATS ? FSK_FWD_NO_STATS : 0);
     for (size_t i = 0; i < n; i++)
-        fsk_forward_token(c, ids[i], i + 1 == n, 1);
+        fsk_forward_token(c, ids[i], i + 1 == n, mode);
     if (logits)
         memcpy(logits, c->logits, c->model->hp.n_vocab * sizeof(float));
+    return FSK_OK;
+}
+
+FSK_API fsk_status fsk_decode(fsk_context *c, const int32_t *ids, size_t n, float *logits, fsk_error *err)
+{
+    return fsk_decode_ex(c, ids, n, logits, 0, err);
+}
+
+FSK_API fsk_status fsk_context_set_skip(fsk_context *c, const fsk_skip_params *p, fsk_error *err)
+{
+    if (!c || !p)
+        return fail(err, FSK_ERR_INVALID_ARG, "fsk_context_set_skip: NULL argument");
+    struct fsk_skip_cfg cfg;
+    fsk_status st = fsk_skip_configure(&cfg, p, c->model->hp.n_layer, err);
+    if (st == FSK_OK)
+        c->skip = cfg;
+    return st;
+}
+
+FSK_API fsk_status fsk_context_get_skip(const fsk_context *c, fsk_skip_params *p)
+{
+    if (!c || !p)
+        return FSK_ERR_INVALID_ARG;
+    *p = c->skip.p; /* with the layer set a static policy chose */
+    return FSK_OK;
+}
+
+FSK_API fsk_status fsk_context_skip_stats(const fsk_context *c, fsk_skip_stats *s)
+{
+    if (!c || !s)
+        return FSK_ERR_INVALID_ARG;
+    memset(s, 0, sizeof *s);
+    s->tokens = c->stat_tokens;
+    s->n_layer = c->model->hp.n_layer;
+    s->ffn_total = c->stat_tokens * s->n_layer;
+    for (uint32_t l = 0; l < s->n_layer; l++)
+        s->ffn_skipped += c->ffn_skipped[l];
+    s->ratio = s->ffn_total ? (double)s->ffn_skipped / (double)s->ffn_total : 0.0;
+    s->layer_skipped = c->ffn_skipped;
+    return FSK_OK;
+}
+
+FSK_API void fsk_context_reset_stats(fsk_context *c)
+{
+    if (!c)
+        return;
+    c->stat_tokens = 0;
+    memset(c->ffn_skipped, 0, c->model->hp.n_layer * sizeof *c->ffn_skipped);
+}
+
+FSK_API fsk_status fsk_context_last_trace(const fsk_context *c, float *sim, uint8_t *ran, uint32_t n_layer)
+{
+    if (!c || n_layer != c->model->hp.n_layer)
+        return FSK_ERR_INVALID_ARG;
+    if (sim)
+        memcpy(sim, c->trace_sim, n_layer * sizeof *sim);
+    if (ran)
+        memcpy(ran, c->trace_ran, n_layer);
     return FSK_OK;
 }

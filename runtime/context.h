@@ -40,14 +40,25 @@ struct fsk_context {
     struct fsk_scratch *scratch; /* one per thread */
     size_t act_bytes;
     struct fsk_skip_cfg skip;
-    /* statistics: FFN blocks run and skipped per layer, over generated tokens */
-    uint64_t *ffn_run, *ffn_skipped;
+    /* statistics over counted (generated) tokens: FFN blocks skipped per layer */
+    uint64_t stat_tokens;
+    uint64_t *ffn_skipped;  /* [n_layer] */
+    float *trace_sim;       /* [n_layer] the last token's similarities (NaN: skipped) */
+    uint8_t *trace_ran;     /* [n_layer] */
+};
+
+/* How a token is run: densely or under the policy, counted in the statistics or not. */
+enum fsk_fwd_mode {
+    FSK_FWD_POLICY = 0,
+    FSK_FWD_DENSE = 1,    /* FSK_DECODE_DENSE */
+    FSK_FWD_NO_STATS = 2  /* FSK_DECODE_NO_STATS */
 };
 
 /* Checks ids against the vocabulary and the room left before anything runs. */
 fsk_status fsk_context_check_tokens(const struct fsk_context *c, const int32_t *ids, size_t n, fsk_error *err);
 
-/* One token at position ctx->pos through every layer; logits when want_logits. */
-void fsk_forward_token(struct fsk_context *ctx, int32_t token, int want_logits, int dense);
+/* One token at position ctx->pos through every layer; logits when want_logits. mode is a set of
+ * enum fsk_fwd_mode flags. */
+void fsk_forward_token(struct fsk_context *ctx, int32_t token, int want_logits, unsigned mode);
 
 #endif

@@ -32,7 +32,7 @@ struct step {
     int32_t token;
     uint32_t pos;
     int want_logits;
-    int dense;
+    unsigned mode; /* enum fsk_fwd_mode flags */
 };
 
 static float round_f16(float f)
@@ -219,6 +219,54 @@ static void logits_phase(fsk_team *t, struct fsk_context *ctx, struct fsk_scratc
     matvec_rows(&m->output, &o, ctx->logits, act, r0, r1);
 }
 
+/* Early exit's confidence: the largest probability of the intermediate logits. */
+static double top_probability(const float *logits, uint32_t n)
+{
+    float max = logits[0];
+    for (uint32_t i = 1; i < n; i++)
+        if (logits[i] > max)
+            max = logits[i];
+    double sum = 0;
+    for (uint32_t i = 0; i < n; i++)
+        sum += exp((double)logits[i] - max);
+    return 1.0 / sum;
+}
+
+/* After an early exit: layer l's keys and values computed from the exit state, so that later
+ * tokens find the cache filled (the baseline the paper describes). */
+static void kv_fill_phase(fsk_team *t, struct fsk_context *ctx, uint32_t l, uint32_t pos,
+                          struct fsk_scratch *s)
+{
+    const struct fsk_hparams *hp = &ctx->model->hp;
+    const struct fsk_layer *L = &ctx->model->layers[l];
+    size_t hd = hp->head_dim, kvd = (size_t)hp->n_head_kv * hd, qd = (size_t)hp->n_head * hd;
+    struct fsk_wops ok, ov;
+    wops(ctx, &L->wk, &ok);
+    wops(ctx, &L->wv, &ov);
+    ctx->k->rmsnorm_f32(s->xb, ctx->x, L->attn_norm, hp->n_embd, hp->rms_eps);
+    size_t r0, r1;
+    fsk_team_rows(t, 2 * kvd, 16, &r0, &r1);
+    const void *act = prepare(&ok, s->xb, hp->n_embd, s->act);
+    if (r0 < kvd)
+        matvec_rows(&L->wk, &ok, ctx->qkv + qd, act, r0, r1 < kvd ? r1 : kvd);
+    if (r1 > kvd) {
+        act = prepare(&ov, s->xb, hp->n_embd, s->act);
+        matvec_rows(&L->wv, &ov, ctx->qkv + qd + kvd, act, r0 > kvd ? r0 - kvd : 0, r1 - kvd);
+    }
+    fsk_team_barrier(t);
+    if (t->id == 0)
+        for (uint32_t g = 0; g < hp->n_head_kv; g++) {
+            float *kk = ctx->qkv + qd + g * hd, *vv = ctx->qkv + qd + kvd + g * hd;
+            ctx->k->rope_f32(kk, 1, hd, pos, hp->rope_base);
+            uint16_t *kc = fsk_kv_k(&ctx->kv, l, g, pos);
+            for (size_t d = 0; d < hd; d++) {
+                kc[d] = fsk_f32_to_f16(kk[d]);
+                fsk_kv_vrow(&ctx->kv, l, g, (uint32_t)d)[pos] = fsk_f32_to_f16(vv[d]);
+            }
+        }
+    fsk_team_barrier(t);
+}
+
 static void step_body(fsk_team *t, void *arg)
 {
     struct step *st = arg;
@@ -226,37 +274,63 @@ static void step_body(fsk_team *t, void *arg)
     const fsk_model *m = ctx->model;
     const struct fsk_hparams *hp = &m->hp;
     struct fsk_scratch *s = &ctx->scratch[t->id];
-    if (t->id == 0) {
+    const int lead = t->id == 0, count = lead && !(st->mode & FSK_FWD_NO_STATS);
+    if (lead) {
         struct fsk_wops o;
         wops(ctx, &m->tok_embd, &o);
         o.dequantize(ctx->x, (const char *)m->tok_embd.data + (size_t)st->token * m->tok_embd.row_bytes,
                      hp->n_embd);
+        if (count)
+            ctx->stat_tokens++;
     }
     fsk_team_barrier(t);
     struct fsk_skip_tok policy;
-    fsk_skip_token_begin(&ctx->skip, &policy, st->dense);
+    fsk_skip_token_begin(&ctx->skip, &policy, st->mode & FSK_FWD_DENSE, st->pos);
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const struct fsk_layer *L = &m->layers[l];
-        ctx->k->rmsnorm_f32(s->xb, ctx->x, L->attn_norm, hp->n_embd, hp->rms_eps);
-        qkv_phase(t, ctx, L, s);
-        attention_phase(t, ctx, l, st->pos, s);
-        attn_out_phase(t, ctx, L, s);
-        if (st->dense || fsk_skip_run_ffn(&ctx->skip, &policy, l)) {
-            float c = ffn_phase(t, ctx, L, s);
-            fsk_skip_observe(&ctx->skip, &policy, l, c);
-            if (t->id == 0 && !st->dense)
-                ctx->ffn_run[l]++;
-        } else if (t->id == 0) {
-            ctx->ffn_skipped[l]++;
+        float sim = NAN;
+        int ran = 0;
+        if (fsk_skip_run_layer(&ctx->skip, &policy, l)) {
+            ctx->k->rmsnorm_f32(s->xb, ctx->x, L->attn_norm, hp->n_embd, hp->rms_eps);
+            qkv_phase(t, ctx, L, s);
+            attention_phase(t, ctx, l, st->pos, s);
+            attn_out_phase(t, ctx, L, s);
+            if (fsk_skip_run_ffn(&ctx->skip, &policy, l)) {
+                sim = ffn_phase(t, ctx, L, s);
+                ran = 1;
+                fsk_skip_observe(&ctx->skip, &policy, l, sim);
+            }
+        }
+        if (lead) {
+            ctx->trace_sim[l] = sim;
+            ctx->trace_ran[l] = (uint8_t)ran;
+            if (count && !ran)
+                ctx->ffn_skipped[l]++;
+        }
+        if (fsk_skip_exit_test(&ctx->skip, &policy, l)) {
+            logits_phase(t, ctx, s);
+            fsk_team_barrier(t);
+            if (top_probability(ctx->logits, hp->n_vocab) >= ctx->skip.p.threshold) {
+                for (uint32_t rest = l + 1; rest < hp->n_layer; rest++) {
+                    kv_fill_phase(t, ctx, rest, st->pos, s);
+                    if (lead) {
+                        ctx->trace_sim[rest] = NAN;
+                        ctx->trace_ran[rest] = 0;
+                        if (count)
+                            ctx->ffn_skipped[rest]++;
+                    }
+                }
+                return; /* the exit's logits are the token's logits */
+            }
         }
     }
     if (st->want_logits)
         logits_phase(t, ctx, s);
 }
 
-void fsk_forward_token(struct fsk_context *ctx, int32_t token, int want_logits, int dense)
+void fsk_forward_token(struct fsk_context *ctx, int32_t token, int want_logits, unsigned mode)
 {
-    struct step st = {ctx, token, ctx->pos, want_logits, dense};
+    struct step st = {ctx, token, ctx->pos, want_logits, mode};
     fsk_pool_run(ctx->pool, step_body, &st);
     ctx->pos++;
 }

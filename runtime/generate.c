@@ -52,7 +52,7 @@ FSK_API fsk_status fsk_generate(fsk_context *ctx, fsk_sampler *sampler, const in
 
     double t0 = now_ms();
     for (size_t i = 0; i < n_prompt; i++)
-        fsk_forward_token(ctx, prompt[i], i + 1 == n_prompt, 1);
+        fsk_forward_token(ctx, prompt[i], i + 1 == n_prompt, FSK_FWD_DENSE | FSK_FWD_NO_STATS);
     gs.n_prompt = (uint32_t)n_prompt;
     gs.prompt_ms = now_ms() - t0;
 
@@ -69,7 +69,8 @@ FSK_API fsk_status fsk_generate(fsk_context *ctx, fsk_sampler *sampler, const in
             gs.context_full = 1;
             break;
         }
-        fsk_forward_token(ctx, id, 1, 1);
+        /* the first generated tokens run dense: the paper's warm-up against degeneration */
+        fsk_forward_token(ctx, id, 1, i < ctx->skip.p.warmup ? FSK_FWD_DENSE : FSK_FWD_POLICY);
         hist[n_hist++] = id;
         gs.n_generated++;
         size_t n = 0;

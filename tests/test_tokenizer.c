@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "tokenizer.h"
+#ifndef TOKENIZER_MODEL_TESTS
+#include "gguf_writer.h"
+#endif
 
 #ifndef TOKENIZER_MODEL_TESTS
 
@@ -320,6 +323,63 @@ START_TEST(test_bad_specs)
 }
 END_TEST
 
+/* The tiny vocabulary as a GGUF; what differs from a good file is chosen by flaw. */
+enum flaw { GOOD, SPM_MODEL, SHORT_TYPES, NO_MERGES, BAD_EOS, NO_PRE };
+
+static fsk_status tiny_gguf(enum flaw flaw, fsk_tokenizer **t, fsk_error *err)
+{
+    gw *w = gw_new();
+    gw_kv_str(w, "tokenizer.ggml.model", flaw == SPM_MODEL ? "llama" : "gpt2");
+    if (flaw != NO_PRE)
+        gw_kv_str(w, "tokenizer.ggml.pre", "smollm");
+    gw_kv_arr_str(w, "tokenizer.ggml.tokens", N_TINY, tiny_tokens);
+    gw_kv_arr(w, "tokenizer.ggml.token_type", FSK_GGUF_I32, flaw == SHORT_TYPES ? 10 : N_TINY,
+              tiny_types);
+    if (flaw != NO_MERGES)
+        gw_kv_arr_str(w, "tokenizer.ggml.merges", sizeof tiny_merges / sizeof *tiny_merges,
+                      tiny_merges);
+    gw_kv_u32(w, "tokenizer.ggml.bos_token_id", T_IM_START);
+    gw_kv_u32(w, "tokenizer.ggml.eos_token_id", flaw == BAD_EOS ? 100000 : T_IM_END);
+    gw_kv_bool(w, "tokenizer.ggml.add_bos_token", 1);
+    size_t size;
+    uint8_t *bytes = gw_finish(w, &size);
+    gw_free(w);
+    fsk_gguf *g;
+    fsk_status st = fsk_gguf_open_memory(&g, bytes, size, "tiny-vocab.gguf", err);
+    ck_assert_msg(st == FSK_OK, "%s", err->message);
+    st = fsk_tokenizer_create(t, g, err);
+    fsk_gguf_close(g); /* the tokenizer keeps copies */
+    free(bytes);
+    return st;
+}
+
+START_TEST(test_from_gguf)
+{
+    fsk_tokenizer *t;
+    fsk_error err;
+    ck_assert_int_eq(tiny_gguf(GOOD, &t, &err), FSK_OK);
+    EXPECT(t, "hello 12", 0, T_HELLO, ' ', '1', '2');
+    ck_assert_int_eq(fsk_tokenizer_bos(t), T_IM_START);
+    ck_assert_int_eq(fsk_tokenizer_eos(t), T_IM_END);
+    ck_assert_int_eq(fsk_tokenizer_add_bos(t), 1);
+    ck_assert_str_eq(fsk_tokenizer_pre_name(t), "starcoder");
+    fsk_tokenizer_free(t);
+    ck_assert_int_eq(tiny_gguf(NO_PRE, &t, &err), FSK_OK);
+    ck_assert_str_eq(fsk_tokenizer_pre_name(t), "default");
+    fsk_tokenizer_free(t);
+    ck_assert_int_eq(tiny_gguf(SPM_MODEL, &t, &err), FSK_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err.message, "'llama'"));
+    ck_assert_int_eq(tiny_gguf(SHORT_TYPES, &t, &err), FSK_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "token_type"));
+    ck_assert_int_eq(tiny_gguf(NO_MERGES, &t, &err), FSK_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "tokenizer.ggml.merges"));
+    ck_assert_int_eq(tiny_gguf(BAD_EOS, &t, &err), FSK_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "tiny-vocab.gguf"));
+    ck_assert_ptr_nonnull(strstr(err.message, "eos_token_id"));
+    ck_assert_ptr_null(t);
+}
+END_TEST
+
 int main(void)
 {
     build_tiny();
@@ -332,6 +392,7 @@ int main(void)
     tcase_add_test(tc, test_buffers);
     tcase_add_test(tc, test_streaming_decoder);
     tcase_add_test(tc, test_bad_specs);
+    tcase_add_test(tc, test_from_gguf);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

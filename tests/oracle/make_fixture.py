@@ -10,6 +10,7 @@ Format, one record per line, space separated:
   prompt <k> <n> <id>...                the prompt's token ids (llama.cpp's tokenization)
   top <k> <pos> <id>:<logit> x20        the 20 largest logits after the token at pos
   greedy <k> <n> <id>...                llama.cpp's greedy continuation of the whole prompt
+  margin <k> <n> <gap>...               at each greedy step, llama.cpp's top-1 minus top-2 logit
 """
 import hashlib
 import sys
@@ -62,14 +63,17 @@ def main():
             best = np.argsort(-row, kind="stable")[:TOP]
             out.write("top %d %d %s\n" % (k, pos, " ".join("%d:%.6f" % (i, row[i]) for i in best)))
         # greedy continuation, one token at a time, as ffnskip decodes
-        gen = []
+        gen, gaps = [], []
         last = scores[len(ids) - 1]
         for _ in range(GREEDY):
             nxt = int(np.argmax(last))
+            top2 = np.sort(last)[-2:]
+            gaps.append(float(top2[1] - top2[0]))
             gen.append(nxt)
             llm.eval([nxt])
             last = np.array(llm.scores[llm.n_tokens - 1])
         out.write("greedy %d %d %s\n" % (k, len(gen), " ".join(map(str, gen))))
+        out.write("margin %d %d %s\n" % (k, len(gaps), " ".join("%.4f" % g for g in gaps)))
         sys.stderr.write("prompt %d: %r\n" % (k, llm.detokenize(gen).decode("utf-8", "replace")))
 
 

@@ -1,0 +1,389 @@
+/* quant.c (neon): the 32-element GGML formats and BF16: activation quantizers, integer matvec (baseline and dotprod paths), dequantize. */
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "f16.h"
+#include "qdot.h"
+#include "quant.h"
+
+/* ------------------------------------------------------------------ activations */
+
+/* One block of 32 floats to quants exactly as ref does: d = amax / 127 and q = x * (1 / d)
+ * rounded half away from zero (FCVTAS is roundf), clamped to [-127, 127]; NaN gives 0 in both.
+ * FMAXNM ignores quiet NaNs as fmaxf does. Returns d; q0, q1 get quants 0-15 and 16-31. */
+FSK_NEON_INLINE float quant_block32(int8x16_t *q0, int8x16_t *q1, const float *x)
+{
+    float32x4_t v[8];
+    float32x4_t m = vdupq_n_f32(0.0f);
+    for (int k = 0; k < 8; k++) {
+        v[k] = vld1q_f32(x + 4 * k);
+        m = vmaxnmq_f32(m, vabsq_f32(v[k]));
+    }
+    const float d = vmaxnmvq_f32(m) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    int16x8_t h[4];
+    for (int k = 0; k < 4; k++) {
+        int32x4_t a = vcvtaq_s32_f32(vmulq_n_f32(v[2 * k], id));
+        int32x4_t b = vcvtaq_s32_f32(vmulq_n_f32(v[2 * k + 1], id));
+        h[k] = vcombine_s16(vqmovn_s32(a), vqmovn_s32(b));
+    }
+    /* the narrowing saturates to [-128, 127]; the format stops at -127 */
+    const int8x16_t lo = vdupq_n_s8(-127);
+    *q0 = vmaxq_s8(vcombine_s8(vqmovn_s16(h[0]), vqmovn_s16(h[1])), lo);
+    *q1 = vmaxq_s8(vcombine_s8(vqmovn_s16(h[2]), vqmovn_s16(h[3])), lo);
+    return d;
+}
+
+void fsk_quantize_q8_0__neon(void *y, const float *x, size_t n)
+{
+    fsk_block_q8_0 *b = y;
+    for (size_t i = 0; i < n / FSK_QK; i++) {
+        int8x16_t q0, q1;
+        const float d = quant_block32(&q0, &q1, x + i * FSK_QK);
+        vst1q_s8(b[i].qs, q0);
+        vst1q_s8(b[i].qs + 16, q1);
+        b[i].d = fsk_neon_to_half(d);
+    }
+}
+
+/* s = half(d) * sum(q), exact in float, then rounded once to half (as ref). */
+void fsk_quantize_q8_1__neon(void *y, const float *x, size_t n)
+{
+    fsk_block_q8_1 *b = y;
+    for (size_t i = 0; i < n / FSK_QK; i++) {
+        int8x16_t q0, q1;
+        const float d = quant_block32(&q0, &q1, x + i * FSK_QK);
+        vst1q_s8(b[i].qs, q0);
+        vst1q_s8(b[i].qs + 16, q1);
+        b[i].d = fsk_neon_to_half(d);
+        const int sum = vaddlvq_s8(q0) + vaddlvq_s8(q1);
+        b[i].s = fsk_neon_to_half(fsk_neon_from_half(b[i].d) * (float)sum);
+    }
+}
+
+/* ------------------------------------------------------------------ weight quants
+ * Each unpacker gives a block's 32 quants as two vectors, elements 0-15 and 16-31: symmetric
+ * formats as q - offset, min formats as q. Low nibbles hold 0-15, high nibbles 16-31. */
+
+FSK_NEON_INLINE void nibbles(const unsigned char *qs, uint8x16_t *lo, uint8x16_t *hi)
+{
+    const uint8x16_t v = vld1q_u8(qs);
+    *lo = vandq_u8(v, vdupq_n_u8(0x0f));
+    *hi = vshrq_n_u8(v, 4);
+}
+
+/* Bit j of the little-endian 32-bit qh is bit 4 of quant j: each qh byte is spread over the
+ * eight lanes it covers, each lane keeps its own bit and moves it to 0x10. */
+FSK_NEON_INLINE void fifth_bits(const unsigned char *qh, uint8x16_t *h0, uint8x16_t *h1)
+{
+    uint32_t bits;
+    memcpy(&bits, qh, sizeof bits);
+    const uint8x8_t v = vreinterpret_u8_u32(vdup_n_u32(bits));
+    const uint8x16_t lane_bit = vreinterpretq_u8_u64(vdupq_n_u64(0x8040201008040201ull));
+    const uint8x16_t b0 = vcombine_u8(vdup_lane_u8(v, 0), vdup_lane_u8(v, 1));
+    const uint8x16_t b1 = vcombine_u8(vdup_lane_u8(v, 2), vdup_lane_u8(v, 3));
+    *h0 = vandq_u8(vtstq_u8(b0, lane_bit), vdupq_n_u8(0x10));
+    *h1 = vandq_u8(vtstq_u8(b1, lane_bit), vdupq_n_u8(0x10));
+}
+
+FSK_NEON_INLINE int8x16_t minus(uint8x16_t q, int8_t offset)
+{
+    return vsubq_s8(vreinterpretq_s8_u8(q), vdupq_n_s8(offset));
+}
+
+FSK_NEON_INLINE void unpack_q4_0(const unsigned char *b, int8x16_t *w0, int8x16_t *w1)
+{
+    uint8x16_t lo, hi;
+    nibbles(b + offsetof(fsk_block_q4_0, qs), &lo, &hi);
+    *w0 = minus(lo, 8);
+    *w1 = minus(hi, 8);
+}
+
+FSK_NEON_INLINE void unpack_q4_1(const unsigned char *b, int8x16_t *w0, int8x16_t *w1)
+{
+    uint8x16_t lo, hi;
+    nibbles(b + offsetof(fsk_block_q4_1, qs), &lo, &hi);
+    *w0 = vreinterpretq_s8_u8(lo);
+    *w1 = vreinterpretq_s8_u8(hi);
+}
+
+FSK_NEON_INLINE void unpack_q5_0(const unsigned char *b, int8x16_t *w0, int8x16_t *w1)
+{
+    uint8x16_t lo, hi, h0, h1;
+    nibbles(b + offsetof(fsk_block_q5_0, qs), &lo, &hi);
+    fifth_bits(b + offsetof(fsk_block_q5_0, qh), &h0, &h1);
+    *w0 = minus(vorrq_u8(lo, h0), 16);
+    *w1 = minus(vorrq_u8(hi, h1), 16);
+}
+
+FSK_NEON_INLINE void unpack_q5_1(const unsigned char *b, int8x16_t *w0, int8x16_t *w1)
+{
+    uint8x16_t lo, hi, h0, h1;
+    nibbles(b + offsetof(fsk_block_q5_1, qs), &lo, &hi);
+    fifth_bits(b + offsetof(fsk_block_q5_1, qh), &h0, &h1);
+    *w0 = vreinterpretq_s8_u8(vorrq_u8(lo, h0));
+    *w1 = vreinterpretq_s8_u8(vorrq_u8(hi, h1));
+}
+
+FSK_NEON_INLINE void unpack_q8_0(const unsigned char *b, int8x16_t *w0, int8x16_t *w1)
+{
+    const int8_t *qs = (const int8_t *)(b + offsetof(fsk_block_q8_0, qs));
+    *w0 = vld1q_s8(qs);
+    *w1 = vld1q_s8(qs + 16);
+}
+
+typedef void (*unpack_fn)(const unsigned char *blk, int8x16_t *w0, int8x16_t *w1);
+
+/* ------------------------------------------------------------------ matvec
+ * ROWS rows per pass share each activation block; GROUP blocks per step reduce their four
+ * integer dot products into one vector, which is scaled and accumulated in float lanes, one
+ * lane per block of the group: ref's per-block arithmetic, with the block sums reordered. */
+
+#define ROWS 4
+#define GROUP 4
+/* The loops over rows and blocks of a pass must be unrolled for the accumulators and the
+ * activation quants to stay in registers. */
+#define UNROLL _Pragma("GCC unroll 4")
+
+/* n (1..4) halves at p, p + stride, ... as floats; lanes past n are 0. The scales lead every
+ * block, so they are 2-aligned whenever the row is (GGUF aligns tensor data to 32). */
+FSK_NEON_INLINE float32x4_t halves(const unsigned char *p, size_t stride, int n)
+{
+    uint16_t h[GROUP] = {0, 0, 0, 0};
+    UNROLL
+    for (int k = 0; k < n; k++)
+        memcpy(&h[k], p + (size_t)k * stride, sizeof h[k]);
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h)));
+}
+
+/* The activation side of n blocks: quants, d and, for Q8_1, s. */
+struct act_group {
+    int8x16_t q[GROUP][2];
+    float32x4_t d, s;
+};
+
+/* The activation formats: Q8_0 (d, qs) for the symmetric weights, Q8_1 (d, s, qs) for the
+ * min ones. */
+struct act_form {
+    size_t bytes, qs;
+    int has_s;
+};
+
+FSK_NEON_INLINE void load_act(struct act_group *g, const unsigned char *ab, struct act_form f,
+                              int n)
+{
+    UNROLL
+    for (int k = 0; k < n; k++) {
+        const int8_t *q = (const int8_t *)(ab + (size_t)k * f.bytes + f.qs);
+        g->q[k][0] = vld1q_s8(q);
+        g->q[k][1] = vld1q_s8(q + 16);
+    }
+    g->d = halves(ab, f.bytes, n);
+    g->s = f.has_s ? halves(ab + sizeof(fsk_half), f.bytes, n) : vdupq_n_f32(0.0f);
+}
+
+/* One row's n blocks: acc lane k += (d_w d_a) isum_k (+ m_w s_a for the min formats). */
+FSK_NEON_INLINE float32x4_t row_step(float32x4_t acc, const unsigned char *wb, size_t wbytes,
+                                     unpack_fn unpack, fsk_neon_dot32_fn dot, int has_min,
+                                     const struct act_group *g, int n)
+{
+    int32x4_t p[GROUP];
+    UNROLL
+    for (int k = 0; k < GROUP; k++) {
+        p[k] = vdupq_n_s32(0);
+        if (k < n) {
+            int8x16_t w0, w1;
+            unpack(wb + (size_t)k * wbytes, &w0, &w1);
+            p[k] = dot(w0, w1, g->q[k][0], g->q[k][1]);
+        }
+    }
+    const float32x4_t isum = vcvtq_f32_s32(fsk_neon_hsum4_s32(p[0], p[1], p[2], p[3]));
+    acc = vfmaq_f32(acc, vmulq_f32(halves(wb, wbytes, n), g->d), isum);
+    if (has_min)
+        acc = vfmaq_f32(acc, halves(wb + sizeof(fsk_half), wbytes, n), g->s);
+    return acc;
+}
+
+/* nrows (ROWS or 1) consecutive rows over all nb blocks. */
+FSK_NEON_INLINE void rows_pass(float *y, const unsigned char *w, size_t row_stride,
+                               const unsigned char *x, size_t nb, int nrows, size_t wbytes,
+                               unpack_fn unpack, fsk_neon_dot32_fn dot, struct act_form f)
+{
+    float32x4_t acc[ROWS];
+    struct act_group g;
+    for (int r = 0; r < nrows; r++)
+        acc[r] = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + GROUP <= nb; i += GROUP) {
+        load_act(&g, x + i * f.bytes, f, GROUP);
+        UNROLL
+        for (int r = 0; r < nrows; r++)
+            acc[r] = row_step(acc[r], w + r * row_stride + i * wbytes, wbytes, unpack, dot,
+                              f.has_s, &g, GROUP);
+    }
+    if (i < nb) {
+        const int n = (int)(nb - i);
+        load_act(&g, x + i * f.bytes, f, n);
+        UNROLL
+        for (int r = 0; r < nrows; r++)
+            acc[r] = row_step(acc[r], w + r * row_stride + i * wbytes, wbytes, unpack, dot,
+                              f.has_s, &g, n);
+    }
+    for (int r = 0; r < nrows; r++)
+        y[r] = vaddvq_f32(acc[r]);
+}
+
+FSK_NEON_INLINE void matvec_q(float *y, const void *w, size_t row_stride, const void *x,
+                              size_t ncols, size_t r0, size_t r1, size_t wbytes, int has_min,
+                              unpack_fn unpack, fsk_neon_dot32_fn dot)
+{
+    const struct act_form f = has_min
+        ? (struct act_form){sizeof(fsk_block_q8_1), offsetof(fsk_block_q8_1, qs), 1}
+        : (struct act_form){sizeof(fsk_block_q8_0), offsetof(fsk_block_q8_0, qs), 0};
+    const unsigned char *wr = w;
+    const size_t nb = ncols / FSK_QK;
+    size_t r = r0;
+    for (; r + ROWS <= r1; r += ROWS)
+        rows_pass(y + r, wr + r * row_stride, row_stride, x, nb, ROWS, wbytes, unpack, dot, f);
+    for (; r < r1; r++)
+        rows_pass(y + r, wr + r * row_stride, row_stride, x, nb, 1, wbytes, unpack, dot, f);
+}
+
+#define MATVEC_32(t, min)                                                                          \
+    void fsk_matvec_##t##__neon_base(float *y, const void *w, size_t row_stride, const void *x,    \
+                                     size_t ncols, size_t r0, size_t r1)                           \
+    {                                                                                              \
+        matvec_q(y, w, row_stride, x, ncols, r0, r1, sizeof(fsk_block_##t), min, unpack_##t,      \
+                 fsk_neon_dot32_base);                                                             \
+    }                                                                                              \
+    FSK_NEON_DOTPROD void fsk_matvec_##t##__neon_dotprod(float *y, const void *w,                 \
+                                                         size_t row_stride, const void *x,         \
+                                                         size_t ncols, size_t r0, size_t r1)       \
+    {                                                                                              \
+        matvec_q(y, w, row_stride, x, ncols, r0, r1, sizeof(fsk_block_##t), min, unpack_##t,      \
+                 fsk_neon_dot32_sdot);                                                             \
+    }                                                                                              \
+    FSK_NEON_MATVEC_DISPATCH(matvec_##t)
+
+MATVEC_32(q4_0, 0)
+MATVEC_32(q4_1, 1)
+MATVEC_32(q5_0, 0)
+MATVEC_32(q5_1, 1)
+MATVEC_32(q8_0, 0)
+
+/* ------------------------------------------------------------------ BF16 */
+
+/* A bf16 is the top half of a float: widening by 16 bits is the exact conversion. */
+FSK_NEON_INLINE void bf16x8(const uint16_t *p, float32x4_t *lo, float32x4_t *hi)
+{
+    const uint16x8_t v = vld1q_u16(p);
+    *lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(v), 16));
+    *hi = vreinterpretq_f32_u32(vshll_high_n_u16(v, 16));
+}
+
+static float dot_bf16_f32(const uint16_t *row, const float *x, size_t n)
+{
+    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
+    size_t c = 0;
+    for (; c + 16 <= n; c += 16) {
+        float32x4_t w0, w1, w2, w3;
+        bf16x8(row + c, &w0, &w1);
+        bf16x8(row + c + 8, &w2, &w3);
+        s0 = vfmaq_f32(s0, w0, vld1q_f32(x + c));
+        s1 = vfmaq_f32(s1, w1, vld1q_f32(x + c + 4));
+        s2 = vfmaq_f32(s2, w2, vld1q_f32(x + c + 8));
+        s3 = vfmaq_f32(s3, w3, vld1q_f32(x + c + 12));
+    }
+    for (; c + 4 <= n; c += 4) {
+        float32x4_t wv = vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(row + c), 16));
+        s0 = vfmaq_f32(s0, wv, vld1q_f32(x + c));
+    }
+    float s = fsk_neon_sum4(s0, s1, s2, s3);
+    for (; c < n; c++)
+        s = fmaf(fsk_bf16_to_f32(row[c]), x[c], s);
+    return s;
+}
+
+void fsk_matvec_bf16__neon(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                           size_t r0, size_t r1)
+{
+    for (size_t r = r0; r < r1; r++) {
+        const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
+        y[r] = dot_bf16_f32(row, x, ncols);
+    }
+}
+
+/* ------------------------------------------------------------------ dequantize
+ * d * q is exact for every format (an 11-bit half times at most 8 bits), so the only rounding
+ * is the add of m, as in ref: the results are ref's bit for bit, fused or not. */
+
+FSK_NEON_INLINE void store_scaled(float *y, int8x16_t q, float32x4_t d, float32x4_t m, int has_min)
+{
+    const int16x8_t lo = vmovl_s8(vget_low_s8(q)), hi = vmovl_high_s8(q);
+    const int32x4_t v[4] = {vmovl_s16(vget_low_s16(lo)), vmovl_high_s16(lo),
+                            vmovl_s16(vget_low_s16(hi)), vmovl_high_s16(hi)};
+    for (int k = 0; k < 4; k++) {
+        float32x4_t f = vmulq_f32(d, vcvtq_f32_s32(v[k]));
+        if (has_min)
+            f = vaddq_f32(f, m);
+        vst1q_f32(y + 4 * k, f);
+    }
+}
+
+FSK_NEON_INLINE void dequant_32(float *y, const void *x, size_t n, size_t bytes, int has_min,
+                                unpack_fn unpack)
+{
+    const unsigned char *b = x;
+    for (size_t i = 0; i < n / FSK_QK; i++, b += bytes) {
+        fsk_half dm[2] = {0, 0};
+        memcpy(dm, b, (has_min ? 2 : 1) * sizeof(fsk_half)); /* d, then m, lead the block */
+        const float32x4_t d = vdupq_n_f32(fsk_neon_from_half(dm[0]));
+        const float32x4_t m = vdupq_n_f32(fsk_neon_from_half(dm[1]));
+        int8x16_t w0, w1;
+        unpack(b, &w0, &w1);
+        store_scaled(y + i * FSK_QK, w0, d, m, has_min);
+        store_scaled(y + i * FSK_QK + 16, w1, d, m, has_min);
+    }
+}
+
+#define DEQUANT_32(t, min)                                                                         \
+    void fsk_dequantize_##t##__neon(float *y, const void *x, size_t n)                            \
+    {                                                                                              \
+        dequant_32(y, x, n, sizeof(fsk_block_##t), min, unpack_##t);                               \
+    }
+
+DEQUANT_32(q4_0, 0)
+DEQUANT_32(q4_1, 1)
+DEQUANT_32(q5_0, 0)
+DEQUANT_32(q5_1, 1)
+DEQUANT_32(q8_0, 0)
+
+void fsk_dequantize_bf16__neon(float *y, const void *x, size_t n)
+{
+    const uint16_t *h = x;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        float32x4_t lo, hi;
+        bf16x8(h + i, &lo, &hi);
+        vst1q_f32(y + i, lo);
+        vst1q_f32(y + i + 4, hi);
+    }
+    for (; i < n; i++)
+        y[i] = fsk_bf16_to_f32(h[i]);
+}
+
+/* FCVTL is exact for every half, subnormals included (Linux leaves FPCR's flush bits clear);
+ * only a signalling NaN comes out quieted, where the portable conversion keeps it as is. */
+void fsk_dequantize_f16__neon(float *y, const void *x, size_t n)
+{
+    const uint16_t *h = x;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const float16x8_t v = vreinterpretq_f16_u16(vld1q_u16(h + i));
+        vst1q_f32(y + i, vcvt_f32_f16(vget_low_f16(v)));
+        vst1q_f32(y + i + 4, vcvt_high_f32_f16(v));
+    }
+    for (; i < n; i++)
+        y[i] = fsk_f16_to_f32(h[i]);
+}

@@ -1,0 +1,603 @@
+/* quant.c (avx2): the 32-element GGML formats and BF16: activation quantizers, integer matvec, dequantize. */
+#include <string.h>
+
+#include "isa.h"
+#include "kernels.h"
+#include "quant.h"
+
+/* The block loops below are written once for several formats; forcing them inline lets the
+ * compiler fold the format and the row count into straight-line code per caller. */
+#if defined(__GNUC__)
+#define QINLINE static inline __attribute__((always_inline))
+#else
+#define QINLINE static inline
+#endif
+
+/* Per-row loops run over a constant count (ROWS or 1) and must be unrolled for their
+ * accumulators to live in registers; GCC's -O2 does not do that by itself for bodies this big. */
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define UNROLL _Pragma("GCC unroll 8")
+#else
+#define UNROLL
+#endif
+
+/* Rows per pass: each activation block is loaded once for four rows. */
+#define ROWS 4
+
+static inline uint32_t load_u32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint16_t load_u16(const void *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline float half_f32(uint16_t h)
+{
+    return _cvtsh_ss(h);
+}
+
+/* Round to nearest even, as fsk_f32_to_f16 does. */
+static inline fsk_half f32_half(float f)
+{
+    return (fsk_half)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
+}
+
+static inline int32_t hsum_epi32(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return _mm_cvtsi128_si32(s);
+}
+
+static inline float hmax_ps(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* ------------------------------------------------------------------ activations */
+
+/* roundf (half away from zero) of v, clamped to [-127, 127], NaN to 0, as ref's round_q8.
+ * |v| plus the float just below 1/2, truncated: adding 1/2 itself would carry 0.49999997 up to 1.
+ * |v| is clamped before the conversion so that an infinite v (x / d with d subnormal) gives 127,
+ * not the conversion's INT_MIN. */
+static inline __m256i round_q8(__m256 v)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 a = _mm256_min_ps(_mm256_andnot_ps(sign, v), _mm256_set1_ps(127.0f));
+    a = _mm256_add_ps(a, _mm256_set1_ps(0.49999997f));
+    a = _mm256_and_ps(a, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+    return _mm256_cvttps_epi32(_mm256_or_ps(a, _mm256_and_ps(v, sign)));
+}
+
+/* max |x| over n (a multiple of 8) floats; a NaN lane leaves the maximum alone, as fmaxf does
+ * (maxps returns its second operand when either is NaN). */
+static inline float absmax(const float *x, size_t n)
+{
+    const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 m = _mm256_setzero_ps();
+    for (size_t k = 0; k < n; k += FSK_AVX2_W)
+        m = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + k), abs), m);
+    return hmax_ps(m);
+}
+
+/* 32 quants of x * id in element order; *sum gets their lane-wise partial sums. */
+static inline __m256i quant32(const float *x, __m256 id, __m256i *sum)
+{
+    __m256i q[4];
+    for (int k = 0; k < 4; k++)
+        q[k] = round_q8(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), id));
+    *sum = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+    /* packs work per 128-bit lane: the bytes come out in dword order 0 2 4 6 1 3 5 7 */
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+    return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* d = amax / 127 and id = 1 / d exactly as ref computes them, in scalar float. */
+static inline float q8_scale(float amax, float *id)
+{
+    const float d = amax / 127.0f;
+    *id = d != 0.0f ? 1.0f / d : 0.0f;
+    return d;
+}
+
+void fsk_quantize_q8_0__avx2(void *y, const float *x, size_t n)
+{
+    fsk_block_q8_0 *b = y;
+    for (size_t i = 0; i < n / FSK_QK; i++) {
+        const float *xb = x + i * FSK_QK;
+        float id, d = q8_scale(absmax(xb, FSK_QK), &id);
+        __m256i sum;
+        _mm256_storeu_si256((__m256i *)b[i].qs, quant32(xb, _mm256_set1_ps(id), &sum));
+        b[i].d = f32_half(d);
+    }
+}
+
+void fsk_quantize_q8_1__avx2(void *y, const float *x, size_t n)
+{
+    fsk_block_q8_1 *b = y;
+    for (size_t i = 0; i < n / FSK_QK; i++) {
+        const float *xb = x + i * FSK_QK;
+        float id, d = q8_scale(absmax(xb, FSK_QK), &id);
+        __m256i sum;
+        _mm256_storeu_si256((__m256i *)b[i].qs, quant32(xb, _mm256_set1_ps(id), &sum));
+        b[i].d = f32_half(d);
+        b[i].s = f32_half(half_f32(b[i].d) * (float)hsum_epi32(sum));
+    }
+}
+
+/* 256 quants, and bsums[g] = the sum of quants 16g..16g+15 (from the int32 lanes, exact). */
+void fsk_quantize_q8_k__avx2(void *y, const float *x, size_t n)
+{
+    fsk_block_q8_K *b = y;
+    for (size_t i = 0; i < n / FSK_QK_K; i++) {
+        const float *xb = x + i * FSK_QK_K;
+        float id, d = q8_scale(absmax(xb, FSK_QK_K), &id);
+        const __m256 idv = _mm256_set1_ps(id);
+        for (int c = 0; c < FSK_QK_K / 32; c++) {
+            __m256i q[4];
+            for (int k = 0; k < 4; k++)
+                q[k] = round_q8(_mm256_mul_ps(_mm256_loadu_ps(xb + 32 * c + 8 * k), idv));
+            __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]),
+                                           _mm256_packs_epi32(q[2], q[3]));
+            p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(b[i].qs + 32 * c), p);
+            b[i].bsums[2 * c] = (int16_t)hsum_epi32(_mm256_add_epi32(q[0], q[1]));
+            b[i].bsums[2 * c + 1] = (int16_t)hsum_epi32(_mm256_add_epi32(q[2], q[3]));
+        }
+        b[i].d = d;
+    }
+}
+
+/* ------------------------------------------------------------------ matvec
+ * Blocks go in pairs i, i+1 laid out for 4- and 5-bit weights: a vector's low 128-bit lane
+ * holds block i, its high lane block i+1; "lo" vectors hold quants 0..15 of each block (the low
+ * nibbles), "hi" vectors quants 16..31 (the high nibbles), and the activation pair is shuffled
+ * to match once per pass. maddubs (unsigned weight quants times signed activation quants, pairs
+ * summed in int16) then madd with ones give eight int32 partial sums, four per block: converted
+ * (exactly) and multiplied by the block's d_w * d_a in one FMA per pair. The signed formats use
+ * their unsigned codes and subtract offset * sum(a) in int16; the min formats add m * s. */
+
+enum fmt { F_Q4_0, F_Q4_1, F_Q5_0, F_Q5_1 };
+
+static inline int fmt_min(enum fmt f)
+{
+    return f == F_Q4_1 || f == F_Q5_1;
+}
+
+static inline int fmt_five(enum fmt f)
+{
+    return f == F_Q5_0 || f == F_Q5_1;
+}
+
+/* Byte offsets of qs and qh, and the size, of a block. */
+static inline size_t fmt_qs(enum fmt f)
+{
+    return f == F_Q4_0 ? offsetof(fsk_block_q4_0, qs) : f == F_Q4_1 ? offsetof(fsk_block_q4_1, qs)
+         : f == F_Q5_0 ? offsetof(fsk_block_q5_0, qs) : offsetof(fsk_block_q5_1, qs);
+}
+
+static inline size_t fmt_qh(enum fmt f)
+{
+    return f == F_Q5_0 ? offsetof(fsk_block_q5_0, qh) : offsetof(fsk_block_q5_1, qh);
+}
+
+static inline size_t fmt_bytes(enum fmt f)
+{
+    return f == F_Q4_0 ? sizeof(fsk_block_q4_0) : f == F_Q4_1 ? sizeof(fsk_block_q4_1)
+         : f == F_Q5_0 ? sizeof(fsk_block_q5_0) : sizeof(fsk_block_q5_1);
+}
+
+/* Halves as floats [h(p0), h(p0+2), h(p1), h(p1+2)]: d and m (or d and s) of two blocks. With
+ * two 0 (an odd last block) p1 is not read and the second pair is 0. */
+QINLINE __m128 dm_pair(const unsigned char *p0, const unsigned char *p1, int two)
+{
+    __m128i h = _mm_cvtsi32_si128((int)load_u32(p0));
+    if (two)
+        h = _mm_insert_epi32(h, (int)load_u32(p1), 1);
+    return _mm_cvtph_ps(h);
+}
+
+/* [h(p0), 0, h(p1), 0]: d of two blocks of a format without a second half. */
+QINLINE __m128 d_pair(const unsigned char *p0, const unsigned char *p1, int two)
+{
+    __m128i h = _mm_cvtsi32_si128(load_u16(p0));
+    if (two)
+        h = _mm_insert_epi32(h, load_u16(p1), 1);
+    return _mm_cvtph_ps(h);
+}
+
+/* Two blocks' 16 quant bytes, block b0 in the low lane; two 0 leaves the high lane zero. */
+QINLINE __m256i load_pair16(const unsigned char *b0, const unsigned char *b1, int two)
+{
+    if (two)
+        return _mm256_loadu2_m128i((const __m128i *)b1, (const __m128i *)b0);
+    return _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)b0));
+}
+
+/* 0x10 in byte k of each lane where bit k (lo) or bit 16+k (hi) of that lane's block's qh is set. */
+QINLINE void fifth_bits(const unsigned char *h0, const unsigned char *h1, int two, __m256i *lo,
+                        __m256i *hi)
+{
+    __m128i h = _mm_cvtsi32_si128((int)load_u32(h0));
+    if (two)
+        h = _mm_insert_epi32(h, (int)load_u32(h1), 1);
+    const __m256i hb = _mm256_broadcastq_epi64(h);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+    const __m256i sel_lo = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                            4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5);
+    const __m256i sel_hi = _mm256_setr_epi8(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+                                            6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
+    const __m256i b4 = _mm256_set1_epi8(0x10);
+    __m256i l = _mm256_and_si256(_mm256_shuffle_epi8(hb, sel_lo), bit);
+    __m256i u = _mm256_and_si256(_mm256_shuffle_epi8(hb, sel_hi), bit);
+    *lo = _mm256_and_si256(_mm256_cmpeq_epi8(l, bit), b4);
+    *hi = _mm256_and_si256(_mm256_cmpeq_epi8(u, bit), b4);
+}
+
+/* Unsigned codes (0..15 or 0..31) of weight blocks b0, b1 in the pair layout. */
+QINLINE void weight_pair(enum fmt f, const unsigned char *b0, const unsigned char *b1, int two,
+                         __m256i *lo, __m256i *hi)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m256i v = load_pair16(b0 + fmt_qs(f), b1 + fmt_qs(f), two);
+    *lo = _mm256_and_si256(v, m4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    if (fmt_five(f)) {
+        __m256i l, h;
+        fifth_bits(b0 + fmt_qh(f), b1 + fmt_qh(f), two, &l, &h);
+        *lo = _mm256_or_si256(*lo, l);
+        *hi = _mm256_or_si256(*hi, h);
+    }
+}
+
+/* An activation pair: quants in the pair layout, [d_i, s_i, d_i+1, s_i+1] (s 0 for Q8_0), and
+ * for the signed formats offset * (a pair sums) in the int16 lanes maddubs produces. */
+struct apair {
+    __m256i lo, hi, corr;
+    __m128 ds;
+};
+
+QINLINE void act_pair(enum fmt f, const unsigned char *a0, const unsigned char *a1, int two,
+                      struct apair *p)
+{
+    const size_t qs = fmt_min(f) ? offsetof(fsk_block_q8_1, qs) : offsetof(fsk_block_q8_0, qs);
+    __m256i x0 = _mm256_loadu_si256((const __m256i *)(a0 + qs));
+    __m256i x1 = two ? _mm256_loadu_si256((const __m256i *)(a1 + qs)) : _mm256_setzero_si256();
+    p->lo = _mm256_permute2x128_si256(x0, x1, 0x20);
+    p->hi = _mm256_permute2x128_si256(x0, x1, 0x31);
+    p->ds = fmt_min(f) ? dm_pair(a0, a1, two) : d_pair(a0, a1, two);
+    if (!fmt_min(f)) {
+        const __m256i off = _mm256_set1_epi8(fmt_five(f) ? 16 : 8);
+        p->corr = _mm256_add_epi16(_mm256_maddubs_epi16(off, p->lo), _mm256_maddubs_epi16(off, p->hi));
+    }
+}
+
+/* One row's pair: acc += (d_w d_a) * isum per lane; accm lanes 1 and 3 gather m * s. Every int16
+ * fits: codes <= 31 give |pair| <= 2 * 31 * 127, two pairs 15748; the corrected sum is the exact
+ * sum of four signed products, |.| <= 4 * 16 * 127. */
+QINLINE void row_pair(enum fmt f, const unsigned char *b0, const unsigned char *b1, int two,
+                      const struct apair *a, __m256 *acc, __m128 *accm)
+{
+    __m256i lo, hi;
+    weight_pair(f, b0, b1, two, &lo, &hi);
+    __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, a->lo), _mm256_maddubs_epi16(hi, a->hi));
+    if (!fmt_min(f))
+        p = _mm256_sub_epi16(p, a->corr);
+    __m256i isum = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+    __m128 sc = _mm_mul_ps(fmt_min(f) ? dm_pair(b0, b1, two) : d_pair(b0, b1, two), a->ds);
+    if (fmt_min(f))
+        *accm = _mm_add_ps(*accm, sc);
+    __m256 s8 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(sc),
+                                         _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2));
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), s8, *acc);
+}
+
+/* y[j] = row w[j] . x for nr rows (ROWS, or 1 for the last few). */
+QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr,
+                     const unsigned char *x, size_t nb)
+{
+    const size_t bb = fmt_bytes(f);
+    const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
+    __m256 acc[ROWS];
+    __m128 accm[ROWS];
+    for (int j = 0; j < nr; j++) {
+        acc[j] = _mm256_setzero_ps();
+        accm[j] = _mm_setzero_ps();
+    }
+    size_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        struct apair a;
+        act_pair(f, x + i * ab, x + (i + 1) * ab, 1, &a);
+        UNROLL for (int j = 0; j < nr; j++)
+            row_pair(f, w[j] + i * bb, w[j] + (i + 1) * bb, 1, &a, &acc[j], &accm[j]);
+    }
+    if (i < nb) {
+        struct apair a;
+        act_pair(f, x + i * ab, x + i * ab, 0, &a);
+        UNROLL for (int j = 0; j < nr; j++)
+            row_pair(f, w[j] + i * bb, w[j] + i * bb, 0, &a, &acc[j], &accm[j]);
+    }
+    for (int j = 0; j < nr; j++) {
+        float s = fsk_avx2_hsum_ps(acc[j]);
+        if (fmt_min(f)) {
+            __m128 m = _mm_add_ps(accm[j], _mm_movehl_ps(accm[j], accm[j]));
+            s += _mm_cvtss_f32(_mm_movehdup_ps(m));
+        }
+        y[j] = s;
+    }
+}
+
+QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, const void *x,
+                       size_t ncols, size_t r0, size_t r1)
+{
+    const size_t nb = ncols / FSK_QK;
+    size_t r = r0;
+    for (; r + ROWS <= r1; r += ROWS) {
+        const unsigned char *rows[ROWS];
+        for (int j = 0; j < ROWS; j++)
+            rows[j] = (const unsigned char *)w + (r + (size_t)j) * row_stride;
+        rows_32(f, y + r, rows, ROWS, x, nb);
+    }
+    for (; r < r1; r++) {
+        const unsigned char *row = (const unsigned char *)w + r * row_stride;
+        rows_32(f, y + r, &row, 1, x, nb);
+    }
+}
+
+void fsk_matvec_q4_0__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                           size_t r0, size_t r1)
+{
+    matvec_32(F_Q4_0, y, w, row_stride, x, ncols, r0, r1);
+}
+
+void fsk_matvec_q4_1__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                           size_t r0, size_t r1)
+{
+    matvec_32(F_Q4_1, y, w, row_stride, x, ncols, r0, r1);
+}
+
+void fsk_matvec_q5_0__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                           size_t r0, size_t r1)
+{
+    matvec_32(F_Q5_0, y, w, row_stride, x, ncols, r0, r1);
+}
+
+void fsk_matvec_q5_1__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                           size_t r0, size_t r1)
+{
+    matvec_32(F_Q5_1, y, w, row_stride, x, ncols, r0, r1);
+}
+
+/* Q8_0: signed times signed, so maddubs gets |w| and a with w's sign (|pair| <= 2 * 128 * 127
+ * fits int16 even for a -128 weight); blocks go in pairs only to convert their scales together. */
+QINLINE void row_q8_0(const unsigned char *b0, const unsigned char *b1, int two, __m256i a0,
+                      __m256i a1, __m128 da, __m256 *acc)
+{
+    const __m256i ones = _mm256_set1_epi16(1);
+    const size_t qs = offsetof(fsk_block_q8_0, qs);
+    __m128 sc = _mm_mul_ps(d_pair(b0, b1, two), da);
+    __m256i w0 = _mm256_loadu_si256((const __m256i *)(b0 + qs));
+    __m256i p0 = _mm256_maddubs_epi16(_mm256_abs_epi8(w0), _mm256_sign_epi8(a0, w0));
+    __m256 s0 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(sc), _mm256_setzero_si256());
+    *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p0, ones)), s0, *acc);
+    if (two) {
+        __m256i w1 = _mm256_loadu_si256((const __m256i *)(b1 + qs));
+        __m256i p1 = _mm256_maddubs_epi16(_mm256_abs_epi8(w1), _mm256_sign_epi8(a1, w1));
+        __m256 s1 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(sc), _mm256_set1_epi32(2));
+        *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p1, ones)), s1, *acc);
+    }
+}
+
+QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fsk_block_q8_0 *a,
+                       size_t nb)
+{
+    const size_t bb = sizeof(fsk_block_q8_0);
+    __m256 acc[ROWS];
+    for (int j = 0; j < nr; j++)
+        acc[j] = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        __m256i a0 = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256i a1 = _mm256_loadu_si256((const __m256i *)a[i + 1].qs);
+        __m128 da = d_pair((const unsigned char *)&a[i], (const unsigned char *)&a[i + 1], 1);
+        UNROLL for (int j = 0; j < nr; j++)
+            row_q8_0(w[j] + i * bb, w[j] + (i + 1) * bb, 1, a0, a1, da, &acc[j]);
+    }
+    if (i < nb) {
+        __m256i a0 = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m128 da = d_pair((const unsigned char *)&a[i], (const unsigned char *)&a[i], 0);
+        UNROLL for (int j = 0; j < nr; j++)
+            row_q8_0(w[j] + i * bb, w[j] + i * bb, 0, a0, a0, da, &acc[j]);
+    }
+    for (int j = 0; j < nr; j++)
+        y[j] = fsk_avx2_hsum_ps(acc[j]);
+}
+
+void fsk_matvec_q8_0__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                           size_t r0, size_t r1)
+{
+    const size_t nb = ncols / FSK_QK;
+    size_t r = r0;
+    for (; r + ROWS <= r1; r += ROWS) {
+        const unsigned char *rows[ROWS];
+        for (int j = 0; j < ROWS; j++)
+            rows[j] = (const unsigned char *)w + (r + (size_t)j) * row_stride;
+        rows_q8_0(y + r, rows, ROWS, x, nb);
+    }
+    for (; r < r1; r++) {
+        const unsigned char *row = (const unsigned char *)w + r * row_stride;
+        rows_q8_0(y + r, &row, 1, x, nb);
+    }
+}
+
+/* BF16 weights, float activations: a bf16 is the top half of a float, so widening is a shift. */
+static inline __m256 load8_bf16(const uint16_t *p)
+{
+    __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+/* The last k < 8 values of a row, zero-filled: no read past the end of the weights. */
+static inline __m256 load_tail_bf16(const uint16_t *p, size_t k)
+{
+    uint16_t t[FSK_AVX2_W] = {0};
+    memcpy(t, p, k * sizeof *p);
+    return load8_bf16(t);
+}
+
+QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *x, size_t n)
+{
+    __m256 s[ROWS];
+    for (int j = 0; j < nr; j++)
+        s[j] = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W) {
+        __m256 xv = _mm256_loadu_ps(x + i);
+        UNROLL for (int j = 0; j < nr; j++)
+            s[j] = _mm256_fmadd_ps(load8_bf16(w[j] + i), xv, s[j]);
+    }
+    if (i < n) {
+        __m256 xv = _mm256_maskload_ps(x + i, fsk_avx2_tail_mask(n - i));
+        UNROLL for (int j = 0; j < nr; j++)
+            s[j] = _mm256_fmadd_ps(load_tail_bf16(w[j] + i, n - i), xv, s[j]);
+    }
+    for (int j = 0; j < nr; j++)
+        y[j] = fsk_avx2_hsum_ps(s[j]);
+}
+
+void fsk_matvec_bf16__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                           size_t r0, size_t r1)
+{
+    size_t r = r0;
+    for (; r + ROWS <= r1; r += ROWS) {
+        const uint16_t *rows[ROWS];
+        for (int j = 0; j < ROWS; j++)
+            rows[j] = (const uint16_t *)((const char *)w + (r + (size_t)j) * row_stride);
+        rows_bf16(y + r, rows, ROWS, x, ncols);
+    }
+    for (; r < r1; r++) {
+        const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
+        rows_bf16(y + r, &row, 1, x, ncols);
+    }
+}
+
+/* ------------------------------------------------------------------ dequantize
+ * Bit for bit as ref: d * q is exact, and d * q + m rounds twice (a multiply, then an add; this
+ * file is C11 without -ffast-math, so GCC does not contract them into an FMA). */
+
+/* The 32 codes of one 4- or 5-bit block in element order: low nibbles then high nibbles. */
+QINLINE __m256i codes32(enum fmt f, const unsigned char *b)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(b + fmt_qs(f)));
+    __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1);
+    q = _mm256_and_si256(q, _mm256_set1_epi8(0x0f));
+    if (fmt_five(f)) {
+        const __m256i hb = _mm256_set1_epi32((int)load_u32(b + fmt_qh(f)));
+        const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+        const __m256i sel = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                             2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        __m256i h = _mm256_and_si256(_mm256_shuffle_epi8(hb, sel), bit);
+        q = _mm256_or_si256(q, _mm256_and_si256(_mm256_cmpeq_epi8(h, bit), _mm256_set1_epi8(0x10)));
+    }
+    return q;
+}
+
+/* y[0..31] = d * (q - off) (+ m): the codes widened 8 at a time. */
+static inline void scale_store(float *y, __m256i q, int off, float d, const float *m, int sign)
+{
+    const __m256 dv = _mm256_set1_ps(d);
+    const __m256i ov = _mm256_set1_epi32(off);
+    for (int k = 0; k < 4; k++) {
+        __m128i b8 = k < 2 ? _mm256_castsi256_si128(q) : _mm256_extracti128_si256(q, 1);
+        if (k & 1)
+            b8 = _mm_unpackhi_epi64(b8, b8);
+        __m256i i32 = sign ? _mm256_cvtepi8_epi32(b8) : _mm256_cvtepu8_epi32(b8);
+        __m256 v = _mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_sub_epi32(i32, ov)));
+        if (m)
+            v = _mm256_add_ps(v, _mm256_set1_ps(*m));
+        _mm256_storeu_ps(y + 8 * k, v);
+    }
+}
+
+QINLINE void dequant_32(enum fmt f, float *y, const void *x, size_t n)
+{
+    const unsigned char *b = x;
+    const size_t bb = fmt_bytes(f);
+    for (size_t i = 0; i < n / FSK_QK; i++, b += bb) {
+        const float d = half_f32(load_u16(b));
+        const int off = fmt_min(f) ? 0 : fmt_five(f) ? 16 : 8;
+        if (fmt_min(f)) {
+            const float m = half_f32(load_u16(b + 2));
+            scale_store(y + i * FSK_QK, codes32(f, b), off, d, &m, 0);
+        } else {
+            scale_store(y + i * FSK_QK, codes32(f, b), off, d, NULL, 0);
+        }
+    }
+}
+
+void fsk_dequantize_q4_0__avx2(float *y, const void *x, size_t n)
+{
+    dequant_32(F_Q4_0, y, x, n);
+}
+
+void fsk_dequantize_q4_1__avx2(float *y, const void *x, size_t n)
+{
+    dequant_32(F_Q4_1, y, x, n);
+}
+
+void fsk_dequantize_q5_0__avx2(float *y, const void *x, size_t n)
+{
+    dequant_32(F_Q5_0, y, x, n);
+}
+
+void fsk_dequantize_q5_1__avx2(float *y, const void *x, size_t n)
+{
+    dequant_32(F_Q5_1, y, x, n);
+}
+
+void fsk_dequantize_q8_0__avx2(float *y, const void *x, size_t n)
+{
+    const fsk_block_q8_0 *b = x;
+    for (size_t i = 0; i < n / FSK_QK; i++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)b[i].qs);
+        scale_store(y + i * FSK_QK, q, 0, half_f32(b[i].d), NULL, 1);
+    }
+}
+
+/* Widening 16-bit values 8 at a time; the last n % 8 through a zero-filled copy. */
+void fsk_dequantize_bf16__avx2(float *y, const void *x, size_t n)
+{
+    const uint16_t *h = x;
+    size_t i = 0;
+    for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W)
+        _mm256_storeu_ps(y + i, load8_bf16(h + i));
+    if (i < n)
+        _mm256_maskstore_ps(y + i, fsk_avx2_tail_mask(n - i), load_tail_bf16(h + i, n - i));
+}
+
+void fsk_dequantize_f16__avx2(float *y, const void *x, size_t n)
+{
+    const uint16_t *h = x;
+    size_t i = 0;
+    for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W)
+        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+    if (i < n) {
+        uint16_t t[FSK_AVX2_W] = {0};
+        memcpy(t, h + i, (n - i) * sizeof *t);
+        _mm256_maskstore_ps(y + i, fsk_avx2_tail_mask(n - i),
+                            _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)t)));
+    }
+}

@@ -1,0 +1,196 @@
+/* test_neon_quant.c: the two paths of each NEON quantized matvec (baseline Advanced SIMD and dotprod) agree bit for bit, at the int16 limits too. */
+#include "config.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arm/neon/qdot.h"
+#include "cpu.h"
+#include "f16.h"
+#include "quant.h"
+
+/* test_kernels_neon checks the path this CPU dispatches to against ref; the paths do the same
+ * integer sums and then the same float operations in the same order, so equality here carries
+ * that check over to the other path. */
+struct paths {
+    enum fsk_type t;
+    fsk_matvec_f32_fn base, sdot;
+};
+
+#define PATHS(T, t)                                                                                \
+    {FSK_TYPE_##T, fsk_matvec_##t##__neon_base, fsk_matvec_##t##__neon_dotprod}
+static const struct paths paths[] = {
+    PATHS(Q4_0, q4_0), PATHS(Q4_1, q4_1), PATHS(Q5_0, q5_0), PATHS(Q5_1, q5_1),
+    PATHS(Q8_0, q8_0),
+};
+#undef PATHS
+enum { NPATHS = sizeof paths / sizeof *paths };
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+
+static uint32_t next32(void)
+{
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng >> 32);
+}
+
+static float rndf(float lo, float hi)
+{
+    return lo + (hi - lo) * (float)(next32() >> 8) * (1.0f / 16777216.0f);
+}
+
+static size_t (*quantizer(enum fsk_type t))(void *, const float *, size_t)
+{
+    switch (t) {
+    case FSK_TYPE_Q4_0: return fsk_quantize_row_q4_0;
+    case FSK_TYPE_Q4_1: return fsk_quantize_row_q4_1;
+    case FSK_TYPE_Q5_0: return fsk_quantize_row_q5_0;
+    case FSK_TYPE_Q5_1: return fsk_quantize_row_q5_1;
+    case FSK_TYPE_Q8_0: return fsk_quantize_row_q8_0;
+    default: return NULL;
+    }
+}
+
+/* Random blocks with small finite half scales, for the formats we have no quantizer for. */
+static void random_k_row(enum fsk_type t, unsigned char *row, size_t nblocks)
+{
+    const struct fsk_type_traits *tr = fsk_type_traits(t);
+    for (size_t i = 0; i < nblocks * tr->block_bytes; i++)
+        row[i] = (unsigned char)next32();
+    for (size_t b = 0; b < nblocks; b++) {
+        unsigned char *blk = row + b * tr->block_bytes;
+        fsk_half h[2] = {fsk_f32_to_f16(rndf(1e-3f, 1e-2f)), fsk_f32_to_f16(rndf(1e-3f, 1e-2f))};
+        if (t == FSK_TYPE_Q6_K)
+            memcpy(blk + offsetof(fsk_block_q6_K, d), h, sizeof h[0]);
+        else
+            memcpy(blk, h, sizeof h); /* d and dmin lead Q4_K and Q5_K */
+    }
+}
+
+static void activation(enum fsk_type act, void *x, const float *f, size_t ncols)
+{
+    if (act == FSK_TYPE_Q8_0)
+        fsk_quantize_q8_0__ref(x, f, ncols);
+    else if (act == FSK_TYPE_Q8_1)
+        fsk_quantize_q8_1__ref(x, f, ncols);
+    else
+        fsk_quantize_q8_k__ref(x, f, ncols);
+}
+
+/* Runs both paths over rows r0..rows-1 of w and checks they agree, and leave rows < r0 alone. */
+static void compare_paths(const struct paths *p, const unsigned char *w, size_t stride,
+                          const void *x, size_t ncols, size_t rows, size_t r0)
+{
+    float *yb = malloc(rows * sizeof *yb), *ys = malloc(rows * sizeof *ys);
+    ck_assert_ptr_nonnull(yb);
+    ck_assert_ptr_nonnull(ys);
+    for (size_t r = 0; r < rows; r++)
+        yb[r] = ys[r] = -12345.0f;
+    p->base(yb, w, stride, x, ncols, r0, rows);
+    p->sdot(ys, w, stride, x, ncols, r0, rows);
+    for (size_t r = 0; r < rows; r++) {
+        if (r < r0) {
+            ck_assert_msg(yb[r] == -12345.0f && ys[r] == -12345.0f, "row %zu < r0 written", r);
+            continue;
+        }
+        ck_assert_msg(fsk_f32_to_bits(yb[r]) == fsk_f32_to_bits(ys[r]),
+                      "type %d ncols=%zu row=%zu: base %.9g, dotprod %.9g", (int)p->t, ncols, r,
+                      yb[r], ys[r]);
+    }
+    free(yb);
+    free(ys);
+}
+
+/* Block counts 1..9 and a few longer rows; row counts around the 4-row pass; padded strides. */
+START_TEST(test_paths_agree)
+{
+    static const size_t nblocks[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 64};
+    static const size_t nrows[] = {1, 2, 3, 4, 5, 7, 8, 9};
+    const struct paths *p = &paths[_i];
+    const struct fsk_type_traits *tr = fsk_type_traits(p->t);
+    for (size_t bi = 0; bi < sizeof nblocks / sizeof *nblocks; bi++) {
+        const size_t ncols = nblocks[bi] * tr->block, rows = nrows[bi % 8];
+        const size_t stride = fsk_type_row_bytes(p->t, ncols) + 2 * (bi & 1);
+        unsigned char *w = malloc(rows * stride);
+        float *f = malloc(ncols * sizeof *f);
+        void *x = malloc(fsk_type_row_bytes(tr->act, ncols));
+        ck_assert(w && f && x);
+        for (size_t r = 0; r < rows; r++) {
+            if (quantizer(p->t)) {
+                for (size_t c = 0; c < ncols; c++)
+                    f[c] = rndf(-1.0f, 1.0f) + 0.5f * (float)(r % 3);
+                quantizer(p->t)(w + r * stride, f, ncols);
+            } else {
+                random_k_row(p->t, w + r * stride, nblocks[bi]);
+            }
+        }
+        for (size_t c = 0; c < ncols; c++)
+            f[c] = rndf(-1.0f, 1.0f);
+        activation(tr->act, x, f, ncols);
+        compare_paths(p, w, stride, x, ncols, rows, rows > 2 ? 1 : 0);
+        free(w);
+        free(f);
+        free(x);
+    }
+}
+END_TEST
+
+/* The baseline path adds two int8 products in an int16 lane: with Q8_0 weights at -128 (a
+ * file may hold them) and activations at -127 every lane sits at 32512, just inside. Every
+ * value here is exact, so ref, both paths and the closed form agree exactly. */
+START_TEST(test_q8_0_extremes)
+{
+    enum { NB = 5, ROWS = 6 };
+    fsk_block_q8_0 w[ROWS][NB], x[NB];
+    float yb[ROWS], ys[ROWS], yr[ROWS];
+    const float dw = 0.25f, dx = 0.5f;
+    for (int r = 0; r < ROWS; r++)
+        for (int b = 0; b < NB; b++) {
+            w[r][b].d = fsk_f32_to_f16(dw);
+            memset(w[r][b].qs, r & 1 ? 0x80 : 0x7f, sizeof w[r][b].qs); /* -128 or 127 */
+        }
+    for (int b = 0; b < NB; b++) {
+        x[b].d = fsk_f32_to_f16(dx);
+        memset(x[b].qs, 0x81, sizeof x[b].qs); /* -127 */
+    }
+    fsk_matvec_q8_0__neon_base(yb, w, sizeof w[0], x, NB * FSK_QK, 0, ROWS);
+    fsk_matvec_q8_0__ref(yr, w, sizeof w[0], x, NB * FSK_QK, 0, ROWS);
+    for (int r = 0; r < ROWS; r++) {
+        const float want = (float)NB * dw * dx * FSK_QK * (r & 1 ? 128.0f * 127.0f : -127.0f * 127.0f);
+        ck_assert_msg(yb[r] == want && yr[r] == want, "row %d: base %.9g ref %.9g want %.9g", r,
+                      yb[r], yr[r], want);
+    }
+    if (!fsk_neon_has_dotprod())
+        return;
+    fsk_matvec_q8_0__neon_dotprod(ys, w, sizeof w[0], x, NB * FSK_QK, 0, ROWS);
+    for (int r = 0; r < ROWS; r++)
+        ck_assert_msg(ys[r] == yb[r], "row %d: dotprod %.9g base %.9g", r, ys[r], yb[r]);
+}
+END_TEST
+
+int main(void)
+{
+    const char *why;
+    if (!fsk_isa_usable(FSK_ISA_NEON, &why)) {
+        fprintf(stderr, "SKIP: neon quantized paths not tested: %s\n", why);
+        return 77;
+    }
+    Suite *s = suite_create("neon_quant");
+    TCase *tc = tcase_create("paths");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_q8_0_extremes);
+    if (fsk_neon_has_dotprod())
+        tcase_add_loop_test(tc, test_paths_agree, 0, NPATHS);
+    else
+        fprintf(stderr, "note: the CPU lacks dotprod: only the baseline path runs here (and in "
+                        "test_kernels_neon against ref)\n");
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
