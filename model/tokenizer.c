@@ -1090,6 +1090,8 @@ static int by_len_desc(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* The tokens partition() looks for, longest text first (equal lengths: lower id first, where
+ * llama.cpp's unstable sort leaves the order unspecified). */
 static int build_special(fsk_tokenizer *t)
 {
     struct by_len *v = malloc(t->n_vocab * sizeof *v);

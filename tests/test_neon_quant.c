@@ -1,4 +1,4 @@
-/* test_neon_quant.c: the two paths of each NEON quantized matvec (baseline Advanced SIMD and dotprod) agree bit for bit, at the int16 limits too. */
+/* test_neon_quant.c: the two paths of each NEON quantized matvec (baseline Advanced SIMD and dotprod) agree bit for bit, at the int16 limits too; the NEON activation quantizers write ref's bytes exactly. */
 #include "config.h"
 
 #include <check.h>
@@ -24,7 +24,7 @@ struct paths {
     {FSK_TYPE_##T, fsk_matvec_##t##__neon_base, fsk_matvec_##t##__neon_dotprod}
 static const struct paths paths[] = {
     PATHS(Q4_0, q4_0), PATHS(Q4_1, q4_1), PATHS(Q5_0, q5_0), PATHS(Q5_1, q5_1),
-    PATHS(Q8_0, q8_0),
+    PATHS(Q8_0, q8_0), PATHS(Q4_K, q4_k), PATHS(Q5_K, q5_k), PATHS(Q6_K, q6_k),
 };
 #undef PATHS
 enum { NPATHS = sizeof paths / sizeof *paths };
@@ -171,6 +171,64 @@ START_TEST(test_q8_0_extremes)
 }
 END_TEST
 
+/* One block of quantizer input, by kind: random at a random scale, all zero, exact rounding
+ * ties at a power-of-two d (amax = 127 * 2^e, so x * (1 / d) is k + 1/2 exactly), and random
+ * with a NaN, which both sides leave out of amax and quantize to 0. */
+static void quant_input(float *x, size_t block, size_t kind)
+{
+    const float s = ldexpf(1.0f, (int)(next32() % 41) - 20);
+    switch (kind % 4) {
+    case 1:
+        memset(x, 0, block * sizeof *x);
+        break;
+    case 2:
+        for (size_t j = 0; j < block; j++)
+            x[j] = s * ((float)(int)(next32() % 253) - 126.0f + 0.5f);
+        x[next32() % block] = (kind & 4 ? 127.0f : -127.0f) * s;
+        break;
+    default:
+        for (size_t j = 0; j < block; j++)
+            x[j] = rndf(-s, s);
+        if (kind % 4 == 3)
+            x[next32() % block] = NAN;
+    }
+}
+
+/* The verifier lets a quant differ by one at a tie; ours round as ref rounds (FCVTAS is roundf),
+ * so the bytes must be ref's, ties and all. */
+START_TEST(test_quantizers_exact)
+{
+    static const struct {
+        enum fsk_type t;
+        fsk_quantize_q8_0_fn ref, neon;
+    } q[] = {
+        {FSK_TYPE_Q8_0, fsk_quantize_q8_0__ref, fsk_quantize_q8_0__neon},
+        {FSK_TYPE_Q8_1, fsk_quantize_q8_1__ref, fsk_quantize_q8_1__neon},
+        {FSK_TYPE_Q8_K, fsk_quantize_q8_k__ref, fsk_quantize_q8_k__neon},
+    };
+    for (size_t i = 0; i < sizeof q / sizeof *q; i++) {
+        const struct fsk_type_traits *tr = fsk_type_traits(q[i].t);
+        const size_t nb = 24, n = nb * tr->block, bytes = fsk_type_row_bytes(q[i].t, n);
+        float *x = malloc(n * sizeof *x);
+        unsigned char *yr = malloc(bytes), *yv = malloc(bytes);
+        ck_assert(x && yr && yv);
+        for (size_t b = 0; b < nb; b++)
+            quant_input(x + b * tr->block, tr->block, b);
+        memset(yr, 0xa5, bytes);
+        memset(yv, 0x5a, bytes);
+        q[i].ref(yr, x, n);
+        q[i].neon(yv, x, n);
+        for (size_t b = 0; b < nb; b++)
+            ck_assert_msg(memcmp(yr + b * tr->block_bytes, yv + b * tr->block_bytes,
+                                 tr->block_bytes) == 0,
+                          "%s block %zu (input kind %zu) differs from ref", tr->name, b, b % 4);
+        free(x);
+        free(yr);
+        free(yv);
+    }
+}
+END_TEST
+
 int main(void)
 {
     const char *why;
@@ -182,6 +240,7 @@ int main(void)
     TCase *tc = tcase_create("paths");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_q8_0_extremes);
+    tcase_add_test(tc, test_quantizers_exact);
     if (fsk_neon_has_dotprod())
         tcase_add_loop_test(tc, test_paths_agree, 0, NPATHS);
     else

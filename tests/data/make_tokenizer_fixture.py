@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""make_tokenizer_fixture.py: writes tokenizer_smollm2.tsv, llama.cpp's tokenization of ~700 texts.
+"""make_tokenizer_fixture.py: writes tokenizer_smollm2.tsv, llama.cpp's tokenization of 783 texts.
 
 The oracle is llama.cpp itself through llama-cpp-python (vocab_only). Run from the repository:
 
     python3 tests/data/make_tokenizer_fixture.py MODEL.gguf > tests/data/tokenizer_smollm2.tsv
+
+(MODEL.gguf defaults to $FSK_MODEL.)
 
 Format (tab-separated, one case per line; lines starting with '#' are comments or metadata):
 
@@ -15,6 +17,7 @@ the token ids separated by single spaces (empty when none); DECODED the concaten
 (llama_token_to_piece with special=True) in hex, or '=' when they equal TEXT byte for byte.
 Metadata lines: '#meta KEY VALUE...' with n_vocab, bos, eos, eot, eog (ids), control (ids).
 """
+import os
 import random
 import sys
 
@@ -214,7 +217,7 @@ def piece(vocab, tok):
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else "models/SmolLM2-135M-Instruct-Q8_0.gguf"
+    path = sys.argv[1] if len(sys.argv) > 1 else os.environ["FSK_MODEL"]
     m = llama_cpp.Llama(model_path=path, vocab_only=True, verbose=False)
     vocab = m._model.vocab
     n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)

@@ -18,6 +18,9 @@
 /* The matvec bodies are templates over the format and the dot product; forcing the inlining
  * turns the function-pointer arguments into direct, inlined code in each instance. */
 #define FSK_NEON_INLINE static inline __attribute__((always_inline))
+/* Loops over the blocks and rows of one step must be unrolled for their vectors (partial sums,
+ * activation quants) to stay in registers; GCC leaves short vector loops rolled by itself. */
+#define FSK_NEON_UNROLL _Pragma("GCC unroll 8")
 
 /* fsk_cpu_get computes the bits once; this is a load and a test per kernel call. */
 static inline int fsk_neon_has_dotprod(void)
@@ -72,6 +75,28 @@ FSK_NEON_INLINE fsk_half fsk_neon_to_half(float f)
 FSK_NEON_INLINE float fsk_neon_from_half(fsk_half h)
 {
     return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);
+}
+
+/* The activation quantizers' arithmetic, exactly ref's: amax = the fmaxf of |x| (FMAXNM ignores
+ * quiet NaNs as fmaxf does), then q = x * (1 / d) rounded half away from zero (FCVTAS is
+ * roundf; NaN gives 0 in both) and clamped to [-127, 127]. n is a multiple of 4. */
+FSK_NEON_INLINE float fsk_neon_amax(const float *x, size_t n)
+{
+    float32x4_t m = vdupq_n_f32(0.0f);
+    for (size_t i = 0; i < n; i += 4)
+        m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(x + i)));
+    return vmaxnmvq_f32(m);
+}
+
+FSK_NEON_INLINE int8x16_t fsk_neon_quant16(const float *x, float id)
+{
+    int32x4_t v[4];
+    for (int k = 0; k < 4; k++)
+        v[k] = vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(x + 4 * k), id));
+    const int16x8_t lo = vcombine_s16(vqmovn_s32(v[0]), vqmovn_s32(v[1]));
+    const int16x8_t hi = vcombine_s16(vqmovn_s32(v[2]), vqmovn_s32(v[3]));
+    /* the narrowing saturates to [-128, 127]; the formats stop at -127 */
+    return vmaxq_s8(vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi)), vdupq_n_s8(-127));
 }
 
 /* Each quantized matvec has both paths; fsk_<op>__neon picks one per call. */

@@ -9,29 +9,14 @@
 
 /* ------------------------------------------------------------------ activations */
 
-/* One block of 32 floats to quants exactly as ref does: d = amax / 127 and q = x * (1 / d)
- * rounded half away from zero (FCVTAS is roundf), clamped to [-127, 127]; NaN gives 0 in both.
- * FMAXNM ignores quiet NaNs as fmaxf does. Returns d; q0, q1 get quants 0-15 and 16-31. */
+/* One block of 32 floats to quants as ref does (see fsk_neon_quant16); returns d = amax / 127.
+ * q0, q1 get quants 0-15 and 16-31. */
 FSK_NEON_INLINE float quant_block32(int8x16_t *q0, int8x16_t *q1, const float *x)
 {
-    float32x4_t v[8];
-    float32x4_t m = vdupq_n_f32(0.0f);
-    for (int k = 0; k < 8; k++) {
-        v[k] = vld1q_f32(x + 4 * k);
-        m = vmaxnmq_f32(m, vabsq_f32(v[k]));
-    }
-    const float d = vmaxnmvq_f32(m) / 127.0f;
+    const float d = fsk_neon_amax(x, FSK_QK) / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    int16x8_t h[4];
-    for (int k = 0; k < 4; k++) {
-        int32x4_t a = vcvtaq_s32_f32(vmulq_n_f32(v[2 * k], id));
-        int32x4_t b = vcvtaq_s32_f32(vmulq_n_f32(v[2 * k + 1], id));
-        h[k] = vcombine_s16(vqmovn_s32(a), vqmovn_s32(b));
-    }
-    /* the narrowing saturates to [-128, 127]; the format stops at -127 */
-    const int8x16_t lo = vdupq_n_s8(-127);
-    *q0 = vmaxq_s8(vcombine_s8(vqmovn_s16(h[0]), vqmovn_s16(h[1])), lo);
-    *q1 = vmaxq_s8(vcombine_s8(vqmovn_s16(h[2]), vqmovn_s16(h[3])), lo);
+    *q0 = fsk_neon_quant16(x, id);
+    *q1 = fsk_neon_quant16(x + 16, id);
     return d;
 }
 
@@ -142,16 +127,13 @@ typedef void (*unpack_fn)(const unsigned char *blk, int8x16_t *w0, int8x16_t *w1
 
 #define ROWS 4
 #define GROUP 4
-/* The loops over rows and blocks of a pass must be unrolled for the accumulators and the
- * activation quants to stay in registers. */
-#define UNROLL _Pragma("GCC unroll 4")
 
 /* n (1..4) halves at p, p + stride, ... as floats; lanes past n are 0. The scales lead every
  * block, so they are 2-aligned whenever the row is (GGUF aligns tensor data to 32). */
 FSK_NEON_INLINE float32x4_t halves(const unsigned char *p, size_t stride, int n)
 {
     uint16_t h[GROUP] = {0, 0, 0, 0};
-    UNROLL
+    FSK_NEON_UNROLL
     for (int k = 0; k < n; k++)
         memcpy(&h[k], p + (size_t)k * stride, sizeof h[k]);
     return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h)));
@@ -173,7 +155,7 @@ struct act_form {
 FSK_NEON_INLINE void load_act(struct act_group *g, const unsigned char *ab, struct act_form f,
                               int n)
 {
-    UNROLL
+    FSK_NEON_UNROLL
     for (int k = 0; k < n; k++) {
         const int8_t *q = (const int8_t *)(ab + (size_t)k * f.bytes + f.qs);
         g->q[k][0] = vld1q_s8(q);
@@ -189,7 +171,7 @@ FSK_NEON_INLINE float32x4_t row_step(float32x4_t acc, const unsigned char *wb, s
                                      const struct act_group *g, int n)
 {
     int32x4_t p[GROUP];
-    UNROLL
+    FSK_NEON_UNROLL
     for (int k = 0; k < GROUP; k++) {
         p[k] = vdupq_n_s32(0);
         if (k < n) {
@@ -217,7 +199,7 @@ FSK_NEON_INLINE void rows_pass(float *y, const unsigned char *w, size_t row_stri
     size_t i = 0;
     for (; i + GROUP <= nb; i += GROUP) {
         load_act(&g, x + i * f.bytes, f, GROUP);
-        UNROLL
+        FSK_NEON_UNROLL
         for (int r = 0; r < nrows; r++)
             acc[r] = row_step(acc[r], w + r * row_stride + i * wbytes, wbytes, unpack, dot,
                               f.has_s, &g, GROUP);
@@ -225,7 +207,7 @@ FSK_NEON_INLINE void rows_pass(float *y, const unsigned char *w, size_t row_stri
     if (i < nb) {
         const int n = (int)(nb - i);
         load_act(&g, x + i * f.bytes, f, n);
-        UNROLL
+        FSK_NEON_UNROLL
         for (int r = 0; r < nrows; r++)
             acc[r] = row_step(acc[r], w + r * row_stride + i * wbytes, wbytes, unpack, dot,
                               f.has_s, &g, n);

@@ -1,0 +1,263 @@
+/* quant_k.c (avx2): the 256-element K formats (Q4_K, Q5_K, Q6_K): integer matvec against Q8_K, dequantize. */
+#include <string.h>
+
+#include "isa.h"
+#include "kernels.h"
+#include "quant.h"
+
+#if defined(__GNUC__)
+#define QINLINE static inline __attribute__((always_inline))
+#else
+#define QINLINE static inline
+#endif
+
+static inline uint32_t load_u32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline float half_f32(fsk_half h)
+{
+    return _cvtsh_ss(h);
+}
+
+static inline int32_t hsum_epi32(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* Q4_K and Q5_K's 12 scale bytes (layout in kernels/ref/quant_k.c) to the eight 6-bit scales
+ * (low 8 bytes) and the eight mins (high 8 bytes), four at a time in 32-bit words. */
+static inline __m128i k_scales(const uint8_t s[12])
+{
+    const uint32_t w0 = load_u32(s), w1 = load_u32(s + 4), w2 = load_u32(s + 8);
+    const uint32_t lo6 = 0x3f3f3f3fu, lo4 = 0x0f0f0f0fu, lo2 = 0x03030303u;
+    uint32_t sc_lo = w0 & lo6, mn_lo = w1 & lo6;
+    uint32_t sc_hi = (w2 & lo4) | (((w0 >> 6) & lo2) << 4);
+    uint32_t mn_hi = ((w2 >> 4) & lo4) | (((w1 >> 6) & lo2) << 4);
+    return _mm_setr_epi32((int)sc_lo, (int)sc_hi, (int)mn_lo, (int)mn_hi);
+}
+
+/* int16 vector holding v's word k in every lane. */
+static inline __m256i bcast_word(__m256i v, int k)
+{
+    return _mm256_shuffle_epi8(v, _mm256_set1_epi16((short)(2 * k | (2 * k + 1) << 8)));
+}
+
+/* ------------------------------------------------------------------ matvec
+ * Per super-block the integers are exact, as in ref: sumi = sum_j sc_j isum_j comes out of
+ * maddubs (unsigned codes times signed activations, pairs in int16) and madd with the sub-block
+ * scale (int32); the min term sums m_j times Q8_K's bsums. Both are reduced to one int32 and
+ * the block is (d_w d_a) sumi - (dmin_w d_a) summ in float, super-blocks summed left to right:
+ * the very operations ref does. */
+
+/* Q4_K or Q5_K (five set): one super-block of one row. */
+QINLINE float block_scale_min(const unsigned char *qs, const unsigned char *qh, const uint8_t *sc12,
+                              fsk_half dh, fsk_half dminh, const fsk_block_q8_K *a, int five)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const __m128i scm = k_scales(sc12);
+    /* scales as int16, each replicated over both 128-bit lanes for bcast_word */
+    const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scm));
+    __m256i hb = five ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
+    __m256i sumi = _mm256_setzero_si256();
+    for (int c = 0; c < FSK_QK_K / 64; c++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        __m256i lo = _mm256_and_si256(q, m4);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        if (five) {
+            /* bit 2c of qh[l] goes to bit 4 of element l of sub-block 2c, bit 2c+1 of 2c+1; the
+             * 16-bit shifts carry bits across bytes only above the bit read */
+            const __m256i b4 = _mm256_set1_epi8(0x10);
+            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(hb, 4), b4));
+            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(hb, 3), b4));
+            hb = _mm256_srli_epi16(hb, 2);
+        }
+        __m256i a0 = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c));
+        __m256i a1 = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c + 32));
+        __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, a0), bcast_word(sc16, 2 * c));
+        __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a1), bcast_word(sc16, 2 * c + 1));
+        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+    }
+    /* summ = sum_j m_j (bsums[2j] + bsums[2j+1]); the pair sums fit int16 (|.| <= 32 * 127) */
+    __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a->bsums),
+                                _mm_loadu_si128((const __m128i *)(a->bsums + 8)));
+    __m128i mm = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(scm, scm)), bs);
+    mm = _mm_add_epi32(mm, _mm_unpackhi_epi64(mm, mm));
+    mm = _mm_add_epi32(mm, _mm_shuffle_epi32(mm, 1));
+    const int32_t summ = _mm_cvtsi128_si32(mm);
+    const float d = half_f32(dh) * a->d, dmin = half_f32(dminh) * a->d;
+    return d * (float)hsum_epi32(sumi) - dmin * (float)summ;
+}
+
+void fsk_matvec_q4_k__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                           size_t r0, size_t r1)
+{
+    const fsk_block_q8_K *a = x;
+    for (size_t r = r0; r < r1; r++) {
+        const fsk_block_q4_K *b = (const fsk_block_q4_K *)((const char *)w + r * row_stride);
+        float s = 0.0f;
+        for (size_t i = 0; i < ncols / FSK_QK_K; i++)
+            s += block_scale_min(b[i].qs, NULL, b[i].scales, b[i].d, b[i].dmin, &a[i], 0);
+        y[r] = s;
+    }
+}
+
+void fsk_matvec_q5_k__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                           size_t r0, size_t r1)
+{
+    const fsk_block_q8_K *a = x;
+    for (size_t r = r0; r < r1; r++) {
+        const fsk_block_q5_K *b = (const fsk_block_q5_K *)((const char *)w + r * row_stride);
+        float s = 0.0f;
+        for (size_t i = 0; i < ncols / FSK_QK_K; i++)
+            s += block_scale_min(b[i].qs, b[i].qh, b[i].scales, b[i].d, b[i].dmin, &a[i], 1);
+        y[r] = s;
+    }
+}
+
+/* The 64 six-bit codes 0..63 of Q6_K quants 128h + 32k + l (k = 0..3) from ql and qh (layout in
+ * kernels/ref/quant_k.c): code k gets qh's bits 2k, 2k+1 as its bits 4, 5. */
+static inline void q6_codes(const uint8_t *ql, const uint8_t *qh, __m256i q[4])
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x30);
+    __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+    __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+    __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+    q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m2));
+    q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m2));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(h, m2));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                           _mm256_and_si256(_mm256_srli_epi16(h, 2), m2));
+}
+
+/* One Q6_K super-block: sumi = sum_g sc_g isum_g with the codes' offset 32 taken out as
+ * 32 * sum_g sc_g bsums[g], all in int32 (|sumi| <= 16 * 128 * 16 * 32 * 127, as ref notes). */
+static inline float block_q6_k(const fsk_block_q6_K *b, const fsk_block_q8_K *a)
+{
+    /* group scales as int16: words 0..7 of both lanes sc 0..7 (lo), sc 8..15 (hi) */
+    const __m128i sc8 = _mm_loadu_si128((const __m128i *)b->scales);
+    const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(sc8));
+    const __m256i sc_hi = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_unpackhi_epi64(sc8, sc8)));
+    __m256i sumi = _mm256_setzero_si256();
+    for (int h = 0; h < 2; h++) {
+        __m256i q[4];
+        q6_codes(b->ql + 64 * h, b->qh + 32 * h, q);
+        const __m256i sc = h ? sc_hi : sc_lo;
+        for (int k = 0; k < 4; k++) {
+            /* vector k holds groups 8h + 2k (low lane) and 8h + 2k + 1 (high lane) */
+            __m256i s = _mm256_shuffle_epi8(sc, _mm256_setr_epi8(
+                4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k,
+                4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k + 2,
+                4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3,
+                4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2,
+                4 * k + 3));
+            __m256i av = _mm256_loadu_si256((const __m256i *)(a->qs + 128 * h + 32 * k));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], av), s));
+        }
+    }
+    /* the offset: 32 * sum_g sc_g bsums[g] */
+    __m256i bs = _mm256_loadu_si256((const __m256i *)a->bsums);
+    __m256i corr = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), bs);
+    int32_t isum = hsum_epi32(sumi) - 32 * hsum_epi32(corr);
+    return (half_f32(b->d) * a->d) * (float)isum;
+}
+
+void fsk_matvec_q6_k__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                           size_t r0, size_t r1)
+{
+    const fsk_block_q8_K *a = x;
+    for (size_t r = r0; r < r1; r++) {
+        const fsk_block_q6_K *b = (const fsk_block_q6_K *)((const char *)w + r * row_stride);
+        float s = 0.0f;
+        for (size_t i = 0; i < ncols / FSK_QK_K; i++)
+            s += block_q6_k(&b[i], &a[i]);
+        y[r] = s;
+    }
+}
+
+/* ------------------------------------------------------------------ dequantize
+ * Bit for bit as ref: the scale products rounded once each, then d1 * q - m1 rounded twice (a
+ * multiply, then a subtract: C11 without -ffast-math, so no contraction into an FMA). */
+
+/* y[0..31] = d1 * q - m1 for 32 codes q (bytes of v), or d1 * (q - 32) when off. */
+static inline void scale_store32(float *y, __m256i v, float d1, float m1, int off)
+{
+    const __m256 dv = _mm256_set1_ps(d1), mv = _mm256_set1_ps(m1);
+    for (int k = 0; k < 4; k++) {
+        __m128i b8 = k < 2 ? _mm256_castsi256_si128(v) : _mm256_extracti128_si256(v, 1);
+        if (k & 1)
+            b8 = _mm_unpackhi_epi64(b8, b8);
+        __m256i i32 = _mm256_cvtepu8_epi32(b8);
+        if (off)
+            i32 = _mm256_sub_epi32(i32, _mm256_set1_epi32(32));
+        __m256 p = _mm256_mul_ps(dv, _mm256_cvtepi32_ps(i32));
+        _mm256_storeu_ps(y + 8 * k, off ? p : _mm256_sub_ps(p, mv));
+    }
+}
+
+QINLINE void dequant_scale_min(float *y, const unsigned char *qs, const unsigned char *qh,
+                               const uint8_t *sc12, fsk_half dh, fsk_half dminh, int five)
+{
+    uint8_t sm[16];
+    _mm_storeu_si128((__m128i *)sm, k_scales(sc12));
+    const float d = half_f32(dh), dmin = half_f32(dminh);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), b4 = _mm256_set1_epi8(0x10);
+    __m256i hb = five ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
+    for (int c = 0; c < FSK_QK_K / 64; c++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        __m256i lo = _mm256_and_si256(q, m4);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        if (five) {
+            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(hb, 4), b4));
+            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(hb, 3), b4));
+            hb = _mm256_srli_epi16(hb, 2);
+        }
+        const int j = 2 * c;
+        scale_store32(y + 32 * j, lo, d * (float)sm[j], dmin * (float)sm[8 + j], 0);
+        scale_store32(y + 32 * (j + 1), hi, d * (float)sm[j + 1], dmin * (float)sm[9 + j], 0);
+    }
+}
+
+void fsk_dequantize_q4_k__avx2(float *y, const void *x, size_t n)
+{
+    const fsk_block_q4_K *b = x;
+    for (size_t i = 0; i < n / FSK_QK_K; i++)
+        dequant_scale_min(y + i * FSK_QK_K, b[i].qs, NULL, b[i].scales, b[i].d, b[i].dmin, 0);
+}
+
+void fsk_dequantize_q5_k__avx2(float *y, const void *x, size_t n)
+{
+    const fsk_block_q5_K *b = x;
+    for (size_t i = 0; i < n / FSK_QK_K; i++)
+        dequant_scale_min(y + i * FSK_QK_K, b[i].qs, b[i].qh, b[i].scales, b[i].d, b[i].dmin, 1);
+}
+
+/* Groups of 16 share a scale, so each 32-code vector is stored as two halves of 16. */
+void fsk_dequantize_q6_k__avx2(float *y, const void *x, size_t n)
+{
+    const fsk_block_q6_K *b = x;
+    for (size_t i = 0; i < n / FSK_QK_K; i++) {
+        const float d = half_f32(b[i].d);
+        float *o = y + i * FSK_QK_K;
+        for (int h = 0; h < 2; h++) {
+            __m256i q[4];
+            q6_codes(b[i].ql + 64 * h, b[i].qh + 32 * h, q);
+            for (int k = 0; k < 4; k++) {
+                const int g = 8 * h + 2 * k;
+                float t[32];
+                scale_store32(t, q[k], 1.0f, 0.0f, 1); /* t = q - 32, exact */
+                const __m256 d0 = _mm256_set1_ps(d * (float)b[i].scales[g]);
+                const __m256 d1 = _mm256_set1_ps(d * (float)b[i].scales[g + 1]);
+                for (int l = 0; l < 4; l++)
+                    _mm256_storeu_ps(o + 16 * g + 8 * l,
+                                     _mm256_mul_ps(l < 2 ? d0 : d1, _mm256_loadu_ps(t + 8 * l)));
+            }
+        }
+    }
+}

@@ -1,0 +1,247 @@
+/* calibrate.c: `ffnskip calibrate`: profiles the per-layer FFN similarity on calibration text,
+ * picks the cold regions from the profile and tau by bisection so that the realised skip ratio on
+ * that text hits a target, and writes a skip profile. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct cal_opts {
+    const char *text, *out;
+    float target;
+    long tokens, window;
+    int cold_given;
+};
+
+static int cal_extra(void *user, int argc, char **argv, int *i)
+{
+    struct cal_opts *c = user;
+    const char *a = argv[*i];
+    long v;
+    if (!strcmp(a, "--text") || !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--target") ||
+        !strcmp(a, "--tokens") || !strcmp(a, "--window")) {
+        if (!has_value(*i, argc, "calibrate", a))
+            return -1;
+        const char *val = argv[++*i];
+        if (!strcmp(a, "--text"))
+            c->text = val;
+        else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+            c->out = val;
+        else if (!strcmp(a, "--target"))
+            return parse_float("calibrate", a, val, 0.0, 0.95, &c->target) == EXIT_OK ? 1 : -1;
+        else if (parse_long("calibrate", a, val, 8, 1 << 20, &v) != EXIT_OK)
+            return -1;
+        else if (!strcmp(a, "--tokens"))
+            c->tokens = v;
+        else
+            c->window = v;
+        return 1;
+    }
+    return 0;
+}
+
+static void progress(const char *what, size_t done, size_t total)
+{
+    fprintf(stderr, "\r%s: %zu/%zu tokens (%3.0f%%)", what, done, total, total ? 100.0 * done / total : 100.0);
+    if (done == total)
+        fprintf(stderr, "\n");
+}
+
+/* Dense pass: mean similarity per layer over every token past the warm-up of each window. */
+static fsk_status profile_pass(struct session *s, const int32_t *ids, size_t n, size_t window, uint32_t warmup,
+                               double *mean, uint32_t n_layer, fsk_error *err)
+{
+    float *sim = malloc(n_layer * sizeof *sim);
+    double *sum = calloc(n_layer, sizeof *sum);
+    size_t count = 0;
+    fsk_status st = sim && sum ? FSK_OK : FSK_ERR_NOMEM;
+    for (size_t w = 0; st == FSK_OK && w < n; w += window) {
+        fsk_context_rewind(s->ctx, 0, NULL);
+        size_t end = w + window < n ? w + window : n;
+        for (size_t i = w; st == FSK_OK && i < end; i++) {
+            st = fsk_decode_ex(s->ctx, &ids[i], 1, NULL, FSK_DECODE_DENSE | FSK_DECODE_NO_STATS, err);
+            if (st != FSK_OK || i - w < warmup)
+                continue;
+            fsk_context_last_trace(s->ctx, sim, NULL, n_layer);
+            for (uint32_t l = 0; l < n_layer; l++)
+                sum[l] += sim[l];
+            count++;
+        }
+        progress("profile", end, n);
+    }
+    for (uint32_t l = 0; l < n_layer; l++)
+        mean[l] = count ? sum[l] / (double)count : 0.0;
+    free(sim);
+    free(sum);
+    return st;
+}
+
+/* The skip ratio the policy realises on the text, processed as in generation: each window starts
+ * with `warmup` dense tokens, then the policy decides. */
+static fsk_status ratio_pass(struct session *s, const int32_t *ids, size_t n, size_t window,
+                             const fsk_skip_params *p, double *ratio, fsk_error *err)
+{
+    fsk_status st = fsk_context_set_skip(s->ctx, p, err);
+    fsk_context_reset_stats(s->ctx);
+    for (size_t w = 0; st == FSK_OK && w < n; w += window) {
+        fsk_context_rewind(s->ctx, 0, NULL);
+        size_t end = w + window < n ? w + window : n;
+        for (size_t i = w; st == FSK_OK && i < end; i++)
+            st = fsk_decode_ex(s->ctx, &ids[i], 1, NULL, i - w < p->warmup ? FSK_DECODE_DENSE : 0, err);
+    }
+    fsk_skip_stats stats;
+    fsk_context_skip_stats(s->ctx, &stats);
+    *ratio = stats.ratio;
+    return st;
+}
+
+/* Cold regions: the stretch at each end of the stack before the similarity first reaches the
+ * profile's median. Those layers turn the residual stream the most (the paper's "cold" layers);
+ * the middle of the stack, where the similarity saturates, is where FFNs may be skipped. */
+static void pick_cold(const double *m, uint32_t n, uint32_t *first, uint32_t *last)
+{
+    double *sorted = malloc(n * sizeof *sorted);
+    for (uint32_t i = 0; i < n; i++)
+        sorted[i] = m[i];
+    for (uint32_t i = 1; i < n; i++) /* insertion sort: n is a few dozen */
+        for (uint32_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+            double t = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = t;
+        }
+    double median = sorted[n / 2];
+    free(sorted);
+    uint32_t f = 0, l = 0;
+    while (f < n && m[f] < median)
+        f++;
+    while (l < n - f && m[n - 1 - l] < median)
+        l++;
+    *first = f;
+    *last = l;
+}
+
+int cmd_calibrate(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("Usage: %s calibrate [-m MODEL] --text FILE [--target R] [-o PROFILE] [OPTIONS]\n\n"
+                   "Profile the per-layer similarity cos(h, h + FFN) on calibration text (dense), choose\n"
+                   "the cold regions from the profile (unless --skip-cold is given), and search the\n"
+                   "threshold tau so that ffn-skip's realised FFN skip ratio on the text hits the target.\n"
+                   "Writes the profile that run, chat and eval read with --skip-profile.\n\n"
+                   "  --text FILE      calibration text (never the text you evaluate on)\n"
+                   "  --target R       FFN skip ratio to reach (default 0.25)\n"
+                   "  -o, --output F   profile to write (default: print it to stdout)\n"
+                   "  --tokens N       tokens of the text to use (default 1024)\n"
+                   "  --window N       tokens per window; each starts from an empty cache (default 256)\n"
+                   "  -m, -t, -c       model, threads, context as for run\n"
+                   "  --skip-span K, --skip-warmup N, --skip-cold F,L   fixed instead of searched\n",
+                   prog);
+            return EXIT_OK;
+        }
+    struct cal_opts c = {NULL, NULL, 0.25f, 1024, 256, 0};
+    struct opts o;
+    int rc = parse_opts_ex("calibrate", argc, argv, &o, cal_extra, &c);
+    if (rc != EXIT_OK)
+        return rc;
+    if (!c.text)
+        return usage_error("calibrate", "--text FILE is required");
+    char *text = read_file(c.text, "calibrate");
+    if (!text)
+        return EXIT_INPUT;
+    o.n_ctx = c.window;
+    struct session s;
+    if ((rc = session_begin("calibrate", &o, &s)) != EXIT_OK) {
+        free(text);
+        return rc;
+    }
+    fsk_model_info info;
+    fsk_model_get_info(s.model, &info);
+    fsk_error err;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    fsk_status st = tokenize(s.model, text, 1, &ids, &n, &err);
+    free(text);
+    if (st == FSK_OK && n < (size_t)c.window / 2) {
+        st = FSK_ERR_INVALID_ARG;
+        snprintf(err.message, sizeof err.message, "%s has only %zu tokens; calibration wants at least %ld", c.text,
+                 n, c.window / 2);
+    }
+    if (n > (size_t)c.tokens)
+        n = (size_t)c.tokens;
+    fsk_skip_params p;
+    cli_skip_resolve(&o.skip, "calibrate", &p);
+    double *mean = calloc(info.n_layer, sizeof *mean);
+    if (st == FSK_OK && !mean)
+        st = FSK_ERR_NOMEM;
+    if (st == FSK_OK)
+        st = profile_pass(&s, ids, n, (size_t)c.window, p.warmup, mean, info.n_layer, &err);
+    if (st == FSK_OK) {
+        fsk_skip_params given;
+        cli_skip_resolve(&o.skip, "calibrate", &given);
+        int cold_given = 0;
+        for (int i = 1; i < argc; i++)
+            cold_given |= !strcmp(argv[i], "--skip-cold");
+        if (!cold_given)
+            pick_cold(mean, info.n_layer, &p.cold_first, &p.cold_last);
+        p.policy = FSK_SKIP_FFN;
+        p.target = c.target;
+        p.n_profile = info.n_layer;
+        for (uint32_t l = 0; l < info.n_layer; l++)
+            p.profile[l] = (float)mean[l];
+        printf("# layer  mean cos(h, h+FFN)\n");
+        for (uint32_t l = 0; l < info.n_layer; l++)
+            printf("# %5u  %.5f%s\n", l, mean[l],
+                   l < p.cold_first || l >= info.n_layer - p.cold_last ? "  cold" : "");
+    }
+    /* bisection on tau: the ratio falls as tau rises */
+    double lo = 0.0, hi = 1.0, best_gap = 2.0, ratio = 0.0;
+    float best_tau = 1.0f;
+    for (int it = 0; st == FSK_OK && it < 14; it++) {
+        p.threshold = (float)(0.5 * (lo + hi));
+        st = ratio_pass(&s, ids, n, (size_t)c.window, &p, &ratio, &err);
+        if (st != FSK_OK)
+            break;
+        fprintf(stderr, "calibrate: tau %.5f gives skip ratio %.4f (target %.4f)\n", p.threshold, ratio, c.target);
+        if (fabs(ratio - c.target) < best_gap) {
+            best_gap = fabs(ratio - c.target);
+            best_tau = p.threshold;
+        }
+        if (best_gap <= 0.005)
+            break;
+        if (ratio > c.target)
+            lo = p.threshold;
+        else
+            hi = p.threshold;
+    }
+    rc = EXIT_OK;
+    if (st == FSK_OK) {
+        p.threshold = best_tau;
+        char note[256];
+        snprintf(note, sizeof note,
+                 "calibrated on %s: %zu tokens in windows of %ld; realised ratio within %.4f of the target",
+                 c.text, n, c.window, best_gap);
+        printf("# tau %.5f, cold %u,%u, realised ratio within %.4f of %.2f\n", p.threshold, p.cold_first,
+               p.cold_last, best_gap, c.target);
+        if (c.out) {
+            st = fsk_skip_profile_save(c.out, &p, note, &err);
+            if (st == FSK_OK)
+                fprintf(stderr, "calibrate: wrote %s\n", c.out);
+        } else {
+            printf("ffnskip-profile 1\npolicy ffn-skip\nthreshold %.6f\nwarmup %u\ncold %u %u\nspan %u\ntarget %.4f\n",
+                   p.threshold, p.warmup, p.cold_first, p.cold_last, p.span, p.target);
+        }
+    }
+    if (st != FSK_OK) {
+        fprintf(stderr, "%s calibrate: %s\n", prog, st == FSK_ERR_NOMEM ? "out of memory" : err.message);
+        rc = exit_for(st);
+    }
+    free(mean);
+    free(ids);
+    session_end(&s);
+    return rc;
+}
