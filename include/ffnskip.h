@@ -159,6 +159,7 @@ typedef struct fsk_gen_stats {
     double prompt_ms, decode_ms;
     int stopped_by_eog;  /* an end-of-generation token came */
     int context_full;    /* generation stopped because the context filled up */
+    uint64_t barriers;   /* thread-team barriers passed while decoding the generated tokens */
 } fsk_gen_stats;
 
 /* Decodes the prompt densely, runs the first `warmup` generated tokens densely, then applies the

@@ -59,6 +59,7 @@ FSK_API fsk_status fsk_generate(fsk_context *ctx, fsk_sampler *sampler, const in
     fsk_detok dt;
     fsk_detok_init(&dt, tok, 0);
     double t1 = now_ms();
+    unsigned long b0 = fsk_pool_barriers(ctx->pool);
     for (uint32_t i = 0; i < n_predict; i++) {
         int32_t id = fsk_sampler_sample(sampler, ctx->logits, hist, n_hist);
         if (fsk_tokenizer_is_eog(tok, id)) {
@@ -83,6 +84,7 @@ FSK_API fsk_status fsk_generate(fsk_context *ctx, fsk_sampler *sampler, const in
     if (n && cb)
         cb(user, -1, piece, n);
     gs.decode_ms = now_ms() - t1;
+    gs.barriers = fsk_pool_barriers(ctx->pool) - b0;
     if (stats)
         *stats = gs;
     free(piece);

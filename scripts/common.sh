@@ -38,7 +38,7 @@ build_tree() {
     mkdir -p "$FSK_BUILD" && cd "$FSK_BUILD" || die "cannot create $FSK_BUILD"
     if [ ! -f Makefile ] || [ "$FSK_ROOT/configure" -nt config.status ]; then
         say "configuring in $FSK_BUILD"
-        "$FSK_ROOT/configure" -q $FSK_CONFIGURE_FLAGS || die "configure failed (see $FSK_BUILD/config.log)"
+        "$FSK_ROOT/configure" -q ${FSK_CONFIGURE_FLAGS:-} || die "configure failed (see $FSK_BUILD/config.log)"
     fi
     say "building"
     make -s -j"$FSK_JOBS" >/dev/null || make -j1 || die "build failed"

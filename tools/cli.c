@@ -303,6 +303,8 @@ void print_stats(const fsk_gen_stats *gs)
             gs->decode_ms, gs->decode_ms > 0 ? 1000.0 * gs->n_generated / gs->decode_ms : 0.0,
             gs->n_generated ? gs->decode_ms / gs->n_generated : 0.0,
             gs->stopped_by_eog ? ", stopped at end of turn" : gs->context_full ? ", stopped: context full" : "");
+    if (gs->n_generated)
+        fprintf(stderr, "threads: %.1f barriers per generated token\n", (double)gs->barriers / gs->n_generated);
 }
 
 /* Reads a whole file as a NUL-terminated string. */

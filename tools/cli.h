@@ -59,5 +59,7 @@ char *read_file(const char *path, const char *cmd);
 
 /* Subcommands in their own files. */
 int cmd_calibrate(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

@@ -25,6 +25,8 @@ static void usage(FILE *f)
             "  run        generate text from a prompt\n"
             "  chat       talk with an instruct model through its chat template\n"
             "  calibrate  choose the skip threshold and cold layers on calibration text\n"
+            "  profile    record each layer's similarity and skip decision per token (CSV, plot)\n"
+            "  eval       dense against skip policies: QA, perplexity, agreement, summaries\n"
             "  info       show the CPU, the kernels chosen, and a model's metadata (-m)\n"
             "  selftest   check every chosen kernel against the scalar reference\n"
             "\n"
@@ -400,7 +402,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {{"run", cmd_run},           {"chat", cmd_chat},         {"info", cmd_info},
-                {"selftest", cmd_selftest}, {"calibrate", cmd_calibrate}};
+                {"selftest", cmd_selftest}, {"calibrate", cmd_calibrate},
+                {"profile", cmd_profile},           {"eval", cmd_eval}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (!strcmp(cmd, cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);

@@ -92,7 +92,7 @@ FSK_NEON_INLINE int8x16_t fsk_neon_quant16(const float *x, float id)
 {
     int32x4_t v[4];
     for (int k = 0; k < 4; k++)
-        v[k] = vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(x + 4 * k), id));
+        v[k] = vcvtaq_s32_f32(vmulq_n_f32(vld1q_f32(x + 4 * k), id));
     const int16x8_t lo = vcombine_s16(vqmovn_s32(v[0]), vqmovn_s32(v[1]));
     const int16x8_t hi = vcombine_s16(vqmovn_s32(v[2]), vqmovn_s32(v[3]));
     /* the narrowing saturates to [-128, 127]; the formats stop at -127 */

@@ -128,8 +128,8 @@ typedef void (*unpack_fn)(const unsigned char *blk, int8x16_t *w0, int8x16_t *w1
 #define ROWS 4
 #define GROUP 4
 
-/* n (1..4) halves at p, p + stride, ... as floats; lanes past n are 0. The scales lead every
- * block, so they are 2-aligned whenever the row is (GGUF aligns tensor data to 32). */
+/* n (1..4) halves at p, p + stride, ... as floats; lanes past n are 0 (and never read from
+ * memory, which may end after block n). */
 FSK_NEON_INLINE float32x4_t halves(const unsigned char *p, size_t stride, int n)
 {
     uint16_t h[GROUP] = {0, 0, 0, 0};

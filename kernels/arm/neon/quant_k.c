@@ -63,7 +63,7 @@ FSK_NEON_INLINE void unpack_pair_k(const uint8_t *qs, const uint8_t *qh, int c, 
         if (qh) {
             const uint8x16_t bits = vld1q_u8(qh + 16 * h), top = vdupq_n_u8(0x10);
             l = vorrq_u8(l, vandq_u8(vtstq_u8(bits, vdupq_n_u8((uint8_t)(1u << (2 * c)))), top));
-            u = vorrq_u8(u, vandq_u8(vtstq_u8(bits, vdupq_n_u8((uint8_t)(1u << (2 * c)))), top));
+            u = vorrq_u8(u, vandq_u8(vtstq_u8(bits, vdupq_n_u8((uint8_t)(2u << (2 * c)))), top));
         }
         lo[h] = vreinterpretq_s8_u8(l);
         hi[h] = vreinterpretq_s8_u8(u);
@@ -119,7 +119,7 @@ FSK_NEON_INLINE void unpack_half_q6_k(const fsk_block_q6_K *b, int h, int8x16_t 
     FSK_NEON_UNROLL
     for (int k = 0; k < 2; k++) {
         u[k] = vorrq_u8(vandq_u8(l[k], m4), vandq_u8(vshlq_n_u8(hb[k], 4), m2));
-        u[k + 2] = vorrq_u8(vandq_u8(l[k + 2], m4), vandq_u8(vshlq_n_u8(hb[k], 4), m2));
+        u[k + 2] = vorrq_u8(vandq_u8(l[k + 2], m4), vandq_u8(vshlq_n_u8(hb[k], 2), m2));
         u[k + 4] = vorrq_u8(vshrq_n_u8(l[k], 4), vandq_u8(hb[k], m2));
         u[k + 6] = vorrq_u8(vshrq_n_u8(l[k + 2], 4), vandq_u8(vshrq_n_u8(hb[k], 2), m2));
     }

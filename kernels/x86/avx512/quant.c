@@ -1,0 +1,595 @@
+/* quant.c (avx512): the 32-element GGML formats and BF16: activation quantizers, integer matvec, dequantize. */
+#include <string.h>
+
+#include "isa.h"
+#include "kernels.h"
+#include "quant.h"
+
+/* The block loops below are written once for several formats; forcing them inline lets the
+ * compiler fold the format and the row count into straight-line code per caller. */
+#if defined(__GNUC__)
+#define QINLINE static inline __attribute__((always_inline))
+#else
+#define QINLINE static inline
+#endif
+
+/* Per-row loops run over a constant count (ROWS or 1) and must be unrolled for their
+ * accumulators to live in registers; GCC's -O2 does not do that by itself for bodies this big. */
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define UNROLL _Pragma("GCC unroll 8")
+#else
+#define UNROLL
+#endif
+
+/* Rows per pass: each activation block is loaded once for four rows. */
+#define ROWS 4
+
+static inline uint32_t load_u32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint16_t load_u16(const void *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline float half_f32(uint16_t h)
+{
+    return _cvtsh_ss(h);
+}
+
+/* Round to nearest even, as fsk_f32_to_f16 does. */
+static inline fsk_half f32_half(float f)
+{
+    return (fsk_half)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
+}
+
+/* ------------------------------------------------------------------ activations */
+
+/* roundf (half away from zero) of v, clamped to [-127, 127], NaN to 0, as ref's round_q8.
+ * |v| plus the float just below 1/2, truncated: adding 1/2 itself would carry 0.49999997 up to 1.
+ * |v| is clamped before the conversion so that an infinite v (x / d with d subnormal) gives 127,
+ * not the conversion's INT_MIN. */
+static inline __m512i round_q8(__m512 v)
+{
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    __m512 a = _mm512_min_ps(_mm512_andnot_ps(sign, v), _mm512_set1_ps(127.0f));
+    a = _mm512_add_ps(a, _mm512_set1_ps(0.49999997f));
+    a = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), a);
+    return _mm512_cvttps_epi32(_mm512_or_ps(a, _mm512_and_ps(v, sign)));
+}
+
+/* max |x| over n (a multiple of 16) floats; a NaN lane leaves the maximum alone, as fmaxf does
+ * (maxps returns its second operand when either is NaN). */
+static inline float absmax(const float *x, size_t n)
+{
+    __m512 m = _mm512_setzero_ps();
+    for (size_t k = 0; k < n; k += FSK_AVX512_W)
+        m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + k)), m);
+    return _mm512_reduce_max_ps(m);
+}
+
+/* d = amax / 127 and id = 1 / d exactly as ref computes them, in scalar float. */
+static inline float q8_scale(float amax, float *id)
+{
+    const float d = amax / 127.0f;
+    *id = d != 0.0f ? 1.0f / d : 0.0f;
+    return d;
+}
+
+/* 16 quants of x * id stored at q (every value is within int8 already); returns them as int32. */
+static inline __m512i quant16(int8_t *q, const float *x, __m512 id)
+{
+    __m512i v = round_q8(_mm512_mul_ps(_mm512_loadu_ps(x), id));
+    _mm_storeu_si128((__m128i *)q, _mm512_cvtsepi32_epi8(v));
+    return v;
+}
+
+void fsk_quantize_q8_0__avx512(void *y, const float *x, size_t n)
+{
+    fsk_block_q8_0 *b = y;
+    for (size_t i = 0; i < n / FSK_QK; i++) {
+        const float *xb = x + i * FSK_QK;
+        float id, d = q8_scale(absmax(xb, FSK_QK), &id);
+        const __m512 idv = _mm512_set1_ps(id);
+        quant16(b[i].qs, xb, idv);
+        quant16(b[i].qs + 16, xb + 16, idv);
+        b[i].d = f32_half(d);
+    }
+}
+
+void fsk_quantize_q8_1__avx512(void *y, const float *x, size_t n)
+{
+    fsk_block_q8_1 *b = y;
+    for (size_t i = 0; i < n / FSK_QK; i++) {
+        const float *xb = x + i * FSK_QK;
+        float id, d = q8_scale(absmax(xb, FSK_QK), &id);
+        const __m512 idv = _mm512_set1_ps(id);
+        __m512i s = _mm512_add_epi32(quant16(b[i].qs, xb, idv), quant16(b[i].qs + 16, xb + 16, idv));
+        b[i].d = f32_half(d);
+        b[i].s = f32_half(half_f32(b[i].d) * (float)_mm512_reduce_add_epi32(s));
+    }
+}
+
+/* 256 quants; each vector of 16 is one bsums group. */
+void fsk_quantize_q8_k__avx512(void *y, const float *x, size_t n)
+{
+    fsk_block_q8_K *b = y;
+    for (size_t i = 0; i < n / FSK_QK_K; i++) {
+        const float *xb = x + i * FSK_QK_K;
+        float id, d = q8_scale(absmax(xb, FSK_QK_K), &id);
+        const __m512 idv = _mm512_set1_ps(id);
+        for (int g = 0; g < FSK_QK_K / 16; g++)
+            b[i].bsums[g] = (int16_t)_mm512_reduce_add_epi32(quant16(b[i].qs + 16 * g, xb + 16 * g, idv));
+        b[i].d = d;
+    }
+}
+
+/* ------------------------------------------------------------------ matvec
+ * Blocks go four at a time, one per 128-bit lane: "lo" vectors hold quants 0..15 of each block
+ * (the low nibbles), "hi" vectors quants 16..31; the activation quad is shuffled to match once
+ * per pass. Four weight blocks are 72..96 contiguous bytes whose fields all sit on 16-bit
+ * boundaries, so one full and one masked load and a two-source word permute gather their quants,
+ * and a second permute their scales (and Q5 high bits). maddubs (unsigned codes times signed
+ * activations, pairs in int16) and madd with ones give sixteen int32 partial sums, four per
+ * block, converted exactly and multiplied by the block's d_w * d_a in one FMA. The signed
+ * formats use their unsigned codes and subtract offset * sum(a) in int16; the min formats add
+ * m * s. A last partial quad goes through zero-filled copies: zero blocks add exactly zero. */
+
+enum fmt { F_Q4_0, F_Q4_1, F_Q5_0, F_Q5_1 };
+
+static inline int fmt_min(enum fmt f)
+{
+    return f == F_Q4_1 || f == F_Q5_1;
+}
+
+static inline int fmt_five(enum fmt f)
+{
+    return f == F_Q5_0 || f == F_Q5_1;
+}
+
+/* 16-bit words per block (d is word 0, m word 1), and the word where qh, then qs, start. */
+static inline int fmt_words(enum fmt f)
+{
+    return f == F_Q4_0 ? 9 : f == F_Q4_1 ? 10 : f == F_Q5_0 ? 11 : 12;
+}
+
+static inline int fmt_qh(enum fmt f)
+{
+    return fmt_min(f) ? 2 : 1;
+}
+
+static inline int fmt_qs(enum fmt f)
+{
+    return fmt_qh(f) + (fmt_five(f) ? 2 : 0);
+}
+
+/* The words of four blocks past the first 64 bytes, loaded masked. */
+static inline __mmask32 fmt_tail(enum fmt f)
+{
+    return (__mmask32)((1u << (4 * fmt_words(f) - 32)) - 1u);
+}
+
+/* Word k of the permute result is word idx[k] of the 64 in (first 64 bytes, next 64 bytes). */
+static inline __m512i words_index(const uint16_t idx[32])
+{
+    return _mm512_loadu_si512((const void *)idx);
+}
+
+/* qs of block k to lane k. */
+static inline __m512i qs_index(enum fmt f)
+{
+    uint16_t idx[32];
+    for (int k = 0; k < 4; k++)
+        for (int w = 0; w < 8; w++)
+            idx[8 * k + w] = (uint16_t)(fmt_words(f) * k + fmt_qs(f) + w);
+    return words_index(idx);
+}
+
+/* Words 0..7: d_k and m_k (m_k zeroed by the mask for the signed formats); words 8..11: the low
+ * halves of qh_k, 12..15 the high halves. */
+static inline __m512i scale_index(enum fmt f)
+{
+    uint16_t idx[32] = {0};
+    for (int k = 0; k < 4; k++) {
+        idx[2 * k] = (uint16_t)(fmt_words(f) * k);
+        idx[2 * k + 1] = (uint16_t)(fmt_words(f) * k + 1);
+        idx[8 + k] = (uint16_t)(fmt_words(f) * k + fmt_qh(f));
+        idx[12 + k] = (uint16_t)(fmt_words(f) * k + fmt_qh(f) + 1);
+    }
+    return words_index(idx);
+}
+
+static inline __mmask32 scale_mask(enum fmt f)
+{
+    return (__mmask32)((fmt_min(f) ? 0xffu : 0x55u) | (fmt_five(f) ? 0xff00u : 0u));
+}
+
+/* Four 16-byte pieces p[k] into lane k. */
+static inline __m512i lanes4(const unsigned char *p0, const unsigned char *p1,
+                             const unsigned char *p2, const unsigned char *p3)
+{
+    __m256i a = _mm256_loadu2_m128i((const __m128i *)p1, (const __m128i *)p0);
+    __m256i b = _mm256_loadu2_m128i((const __m128i *)p3, (const __m128i *)p2);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+}
+
+/* An activation quad: quants in the lane layout, [d_k, s_k] for k = 0..3 (s 0 for Q8_0), and for
+ * the signed formats offset * (a pair sums) in the int16 lanes maddubs produces. */
+struct aquad {
+    __m512i lo, hi, corr;
+    __m256 ds;
+};
+
+QINLINE void act_quad(enum fmt f, const unsigned char *a, struct aquad *p)
+{
+    const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
+    const size_t qs = fmt_min(f) ? offsetof(fsk_block_q8_1, qs) : offsetof(fsk_block_q8_0, qs);
+    p->lo = lanes4(a + qs, a + ab + qs, a + 2 * ab + qs, a + 3 * ab + qs);
+    p->hi = lanes4(a + qs + 16, a + ab + qs + 16, a + 2 * ab + qs + 16, a + 3 * ab + qs + 16);
+    __m128i h;
+    if (fmt_min(f))
+        h = _mm_setr_epi32((int)load_u32(a), (int)load_u32(a + ab), (int)load_u32(a + 2 * ab),
+                           (int)load_u32(a + 3 * ab));
+    else
+        h = _mm_setr_epi32(load_u16(a), load_u16(a + ab), load_u16(a + 2 * ab), load_u16(a + 3 * ab));
+    p->ds = _mm256_cvtph_ps(h);
+    if (!fmt_min(f)) {
+        const __m512i off = _mm512_set1_epi8(fmt_five(f) ? 16 : 8);
+        p->corr = _mm512_add_epi16(_mm512_maddubs_epi16(off, p->lo), _mm512_maddubs_epi16(off, p->hi));
+    }
+}
+
+struct wperm {
+    __m512i qs, sc;
+    __mmask32 tail, sc_mask;
+};
+
+/* One row's quad: acc += (d_w d_a) * isum per lane; accm's odd lanes gather m * s. Every int16
+ * fits: codes <= 31 give |pair| <= 2 * 31 * 127, two pairs 15748; the corrected sum is the exact
+ * sum of four signed products, |.| <= 4 * 16 * 127. */
+QINLINE void row_quad(enum fmt f, const unsigned char *b, const struct wperm *pm,
+                      const struct aquad *a, __m512 *acc, __m256 *accm)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i w0 = _mm512_loadu_si512((const void *)b);
+    const __m512i w1 = _mm512_maskz_loadu_epi16(pm->tail, b + 64);
+    const __m512i v = _mm512_permutex2var_epi16(w0, pm->qs, w1);
+    const __m512i sv = _mm512_maskz_permutex2var_epi16(pm->sc_mask, w0, pm->sc, w1);
+    __m512i lo = _mm512_and_si512(v, m4);
+    __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+    if (fmt_five(f)) {
+        /* bit j of qh_k is bit 16k + j of the low mask (j < 16) or of the high one */
+        const __m128i qh = _mm512_extracti32x4_epi32(sv, 1);
+        const __m512i b4 = _mm512_set1_epi8(0x10);
+        lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64((uint64_t)_mm_cvtsi128_si64(qh)), lo, b4);
+        hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64((uint64_t)_mm_extract_epi64(qh, 1)), hi, b4);
+    }
+    __m512i p = _mm512_add_epi16(_mm512_maddubs_epi16(lo, a->lo), _mm512_maddubs_epi16(hi, a->hi));
+    if (!fmt_min(f))
+        p = _mm512_sub_epi16(p, a->corr);
+    const __m512i isum = _mm512_madd_epi16(p, _mm512_set1_epi16(1));
+    const __m256 sc = _mm256_mul_ps(_mm256_cvtph_ps(_mm512_castsi512_si128(sv)), a->ds);
+    if (fmt_min(f))
+        *accm = _mm256_add_ps(*accm, sc);
+    const __m512 s16 = _mm512_permutexvar_ps(
+        _mm512_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2, 4, 4, 4, 4, 6, 6, 6, 6), _mm512_castps256_ps512(sc));
+    *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s16, *acc);
+}
+
+/* y[j] = row w[j] . x for nr rows (ROWS, or 1 for the last few). */
+QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr,
+                     const unsigned char *x, size_t nb, const struct wperm *pm)
+{
+    const size_t bb = 2 * (size_t)fmt_words(f);
+    const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
+    __m512 acc[ROWS];
+    __m256 accm[ROWS];
+    for (int j = 0; j < nr; j++) {
+        acc[j] = _mm512_setzero_ps();
+        accm[j] = _mm256_setzero_ps();
+    }
+    size_t i = 0;
+    for (; i + 4 <= nb; i += 4) {
+        struct aquad a;
+        act_quad(f, x + i * ab, &a);
+        UNROLL for (int j = 0; j < nr; j++)
+            row_quad(f, w[j] + i * bb, pm, &a, &acc[j], &accm[j]);
+    }
+    if (i < nb) {
+        unsigned char xa[4 * sizeof(fsk_block_q8_1)] = {0}, wb[4 * sizeof(fsk_block_q5_1)] = {0};
+        struct aquad a;
+        memcpy(xa, x + i * ab, (nb - i) * ab);
+        act_quad(f, xa, &a);
+        for (int j = 0; j < nr; j++) {
+            memcpy(wb, w[j] + i * bb, (nb - i) * bb);
+            row_quad(f, wb, pm, &a, &acc[j], &accm[j]);
+        }
+    }
+    for (int j = 0; j < nr; j++) {
+        float s = _mm512_reduce_add_ps(acc[j]);
+        if (fmt_min(f)) {
+            /* the odd lanes: m_k * s_k */
+            __m128 m = _mm_add_ps(_mm256_castps256_ps128(accm[j]), _mm256_extractf128_ps(accm[j], 1));
+            m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+            s += _mm_cvtss_f32(_mm_movehdup_ps(m));
+        }
+        y[j] = s;
+    }
+}
+
+QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, const void *x,
+                       size_t ncols, size_t r0, size_t r1)
+{
+    const size_t nb = ncols / FSK_QK;
+    const struct wperm pm = {qs_index(f), scale_index(f), fmt_tail(f), scale_mask(f)};
+    size_t r = r0;
+    for (; r + ROWS <= r1; r += ROWS) {
+        const unsigned char *rows[ROWS];
+        for (int j = 0; j < ROWS; j++)
+            rows[j] = (const unsigned char *)w + (r + (size_t)j) * row_stride;
+        rows_32(f, y + r, rows, ROWS, x, nb, &pm);
+    }
+    for (; r < r1; r++) {
+        const unsigned char *row = (const unsigned char *)w + r * row_stride;
+        rows_32(f, y + r, &row, 1, x, nb, &pm);
+    }
+}
+
+void fsk_matvec_q4_0__avx512(float *y, const void *w, size_t row_stride, const void *x,
+                             size_t ncols, size_t r0, size_t r1)
+{
+    matvec_32(F_Q4_0, y, w, row_stride, x, ncols, r0, r1);
+}
+
+void fsk_matvec_q4_1__avx512(float *y, const void *w, size_t row_stride, const void *x,
+                             size_t ncols, size_t r0, size_t r1)
+{
+    matvec_32(F_Q4_1, y, w, row_stride, x, ncols, r0, r1);
+}
+
+void fsk_matvec_q5_0__avx512(float *y, const void *w, size_t row_stride, const void *x,
+                             size_t ncols, size_t r0, size_t r1)
+{
+    matvec_32(F_Q5_0, y, w, row_stride, x, ncols, r0, r1);
+}
+
+void fsk_matvec_q5_1__avx512(float *y, const void *w, size_t row_stride, const void *x,
+                             size_t ncols, size_t r0, size_t r1)
+{
+    matvec_32(F_Q5_1, y, w, row_stride, x, ncols, r0, r1);
+}
+
+/* Q8_0: two blocks (68 bytes, 34 words: d then 16 words of quants each) per step, one per
+ * 256-bit half. Signed times signed, so maddubs gets |w| and a negated where w < 0
+ * (|pair| <= 2 * 128 * 127 fits int16 even for a -128 weight). */
+QINLINE void row_q8_0(const unsigned char *b, __m512i qidx, __m512i a, __m128 da, __m512 *acc)
+{
+    const __m512i w0 = _mm512_loadu_si512((const void *)b);
+    const __m512i w1 = _mm512_maskz_loadu_epi16(0x3, b + 64);
+    const __m512i v = _mm512_permutex2var_epi16(w0, qidx, w1);
+    /* words 0 and 2: d of the two blocks (words 0 and 17 of the pair) */
+    const __m128i dh = _mm512_castsi512_si128(_mm512_maskz_permutexvar_epi16(
+        0x5, _mm512_setr_epi32(0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), w0));
+    const __m128 sc = _mm_mul_ps(_mm_cvtph_ps(dh), da);
+    const __m512 s16 = _mm512_permutexvar_ps(
+        _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2), _mm512_castps128_ps512(sc));
+    const __m512i an = _mm512_mask_sub_epi8(a, _mm512_movepi8_mask(v), _mm512_setzero_si512(), a);
+    const __m512i p = _mm512_maddubs_epi16(_mm512_abs_epi8(v), an);
+    *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(p, _mm512_set1_epi16(1))), s16, *acc);
+}
+
+/* The activation pair: both blocks' quants, and [d_0, 0, d_1, 0]. */
+static inline __m512i act_q8_0(const fsk_block_q8_0 *a, __m128 *da)
+{
+    *da = _mm_cvtph_ps(_mm_setr_epi32(a[0].d, a[1].d, 0, 0));
+    __m256i lo = _mm256_loadu_si256((const __m256i *)a[0].qs);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), _mm256_loadu_si256((const __m256i *)a[1].qs), 1);
+}
+
+QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fsk_block_q8_0 *a,
+                       size_t nb, __m512i qidx)
+{
+    const size_t bb = sizeof(fsk_block_q8_0);
+    __m512 acc[ROWS];
+    for (int j = 0; j < nr; j++)
+        acc[j] = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        __m128 da;
+        __m512i av = act_q8_0(a + i, &da);
+        UNROLL for (int j = 0; j < nr; j++)
+            row_q8_0(w[j] + i * bb, qidx, av, da, &acc[j]);
+    }
+    if (i < nb) {
+        fsk_block_q8_0 xa[2];
+        unsigned char wb[2 * sizeof(fsk_block_q8_0)] = {0};
+        memset(xa, 0, sizeof xa);
+        xa[0] = a[i];
+        __m128 da;
+        __m512i av = act_q8_0(xa, &da);
+        for (int j = 0; j < nr; j++) {
+            memcpy(wb, w[j] + i * bb, bb);
+            row_q8_0(wb, qidx, av, da, &acc[j]);
+        }
+    }
+    for (int j = 0; j < nr; j++)
+        y[j] = _mm512_reduce_add_ps(acc[j]);
+}
+
+void fsk_matvec_q8_0__avx512(float *y, const void *w, size_t row_stride, const void *x,
+                             size_t ncols, size_t r0, size_t r1)
+{
+    const size_t nb = ncols / FSK_QK;
+    uint16_t idx[32];
+    for (int k = 0; k < 16; k++) {
+        idx[k] = (uint16_t)(1 + k);
+        idx[16 + k] = (uint16_t)(18 + k);
+    }
+    const __m512i qidx = words_index(idx);
+    size_t r = r0;
+    for (; r + ROWS <= r1; r += ROWS) {
+        const unsigned char *rows[ROWS];
+        for (int j = 0; j < ROWS; j++)
+            rows[j] = (const unsigned char *)w + (r + (size_t)j) * row_stride;
+        rows_q8_0(y + r, rows, ROWS, x, nb, qidx);
+    }
+    for (; r < r1; r++) {
+        const unsigned char *row = (const unsigned char *)w + r * row_stride;
+        rows_q8_0(y + r, &row, 1, x, nb, qidx);
+    }
+}
+
+/* BF16 weights, float activations: a bf16 is the top half of a float, so widening is a shift.
+ * A masked 16-bit load reads nothing past the end of a row. */
+static inline __m512 load16_bf16(const uint16_t *p, __mmask16 m)
+{
+    __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+}
+
+QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *x, size_t n)
+{
+    __m512 s[ROWS];
+    for (int j = 0; j < nr; j++)
+        s[j] = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W) {
+        __m512 xv = _mm512_loadu_ps(x + i);
+        UNROLL for (int j = 0; j < nr; j++)
+            s[j] = _mm512_fmadd_ps(load16_bf16(w[j] + i, 0xffff), xv, s[j]);
+    }
+    if (i < n) {
+        const __mmask16 m = fsk_avx512_tail_mask(n - i);
+        __m512 xv = _mm512_maskz_loadu_ps(m, x + i);
+        UNROLL for (int j = 0; j < nr; j++)
+            s[j] = _mm512_fmadd_ps(load16_bf16(w[j] + i, m), xv, s[j]);
+    }
+    for (int j = 0; j < nr; j++)
+        y[j] = _mm512_reduce_add_ps(s[j]);
+}
+
+void fsk_matvec_bf16__avx512(float *y, const void *w, size_t row_stride, const void *x,
+                             size_t ncols, size_t r0, size_t r1)
+{
+    size_t r = r0;
+    for (; r + ROWS <= r1; r += ROWS) {
+        const uint16_t *rows[ROWS];
+        for (int j = 0; j < ROWS; j++)
+            rows[j] = (const uint16_t *)((const char *)w + (r + (size_t)j) * row_stride);
+        rows_bf16(y + r, rows, ROWS, x, ncols);
+    }
+    for (; r < r1; r++) {
+        const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
+        rows_bf16(y + r, &row, 1, x, ncols);
+    }
+}
+
+/* ------------------------------------------------------------------ dequantize
+ * Bit for bit as ref: d * q is exact, and d * q + m rounds twice (a multiply, then an add; this
+ * file is C11 without -ffast-math, so GCC does not contract them into an FMA). */
+
+/* The 32 codes of one 4- or 5-bit block in element order: low nibbles then high nibbles. */
+QINLINE __m256i codes32(enum fmt f, const unsigned char *b)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(b + 2 * fmt_qs(f)));
+    __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1);
+    q = _mm256_and_si256(q, _mm256_set1_epi8(0x0f));
+    if (fmt_five(f)) {
+        const __mmask32 h = _cvtu32_mask32(load_u32(b + 2 * fmt_qh(f)));
+        q = _mm256_mask_add_epi8(q, h, q, _mm256_set1_epi8(0x10));
+    }
+    return q;
+}
+
+/* y[0..31] = d * (q - off) (+ m): the codes widened 16 at a time. */
+static inline void scale_store(float *y, __m256i q, int off, float d, const float *m, int sign)
+{
+    const __m512 dv = _mm512_set1_ps(d);
+    const __m512i ov = _mm512_set1_epi32(off);
+    for (int k = 0; k < 2; k++) {
+        __m128i b16 = k ? _mm256_extracti128_si256(q, 1) : _mm256_castsi256_si128(q);
+        __m512i i32 = sign ? _mm512_cvtepi8_epi32(b16) : _mm512_cvtepu8_epi32(b16);
+        __m512 v = _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_sub_epi32(i32, ov)));
+        if (m)
+            v = _mm512_add_ps(v, _mm512_set1_ps(*m));
+        _mm512_storeu_ps(y + 16 * k, v);
+    }
+}
+
+QINLINE void dequant_32(enum fmt f, float *y, const void *x, size_t n)
+{
+    const unsigned char *b = x;
+    const size_t bb = 2 * (size_t)fmt_words(f);
+    for (size_t i = 0; i < n / FSK_QK; i++, b += bb) {
+        const float d = half_f32(load_u16(b));
+        const int off = fmt_min(f) ? 0 : fmt_five(f) ? 16 : 8;
+        if (fmt_min(f)) {
+            const float m = half_f32(load_u16(b + 2));
+            scale_store(y + i * FSK_QK, codes32(f, b), off, d, &m, 0);
+        } else {
+            scale_store(y + i * FSK_QK, codes32(f, b), off, d, NULL, 0);
+        }
+    }
+}
+
+void fsk_dequantize_q4_0__avx512(float *y, const void *x, size_t n)
+{
+    dequant_32(F_Q4_0, y, x, n);
+}
+
+void fsk_dequantize_q4_1__avx512(float *y, const void *x, size_t n)
+{
+    dequant_32(F_Q4_1, y, x, n);
+}
+
+void fsk_dequantize_q5_0__avx512(float *y, const void *x, size_t n)
+{
+    dequant_32(F_Q5_0, y, x, n);
+}
+
+void fsk_dequantize_q5_1__avx512(float *y, const void *x, size_t n)
+{
+    dequant_32(F_Q5_1, y, x, n);
+}
+
+void fsk_dequantize_q8_0__avx512(float *y, const void *x, size_t n)
+{
+    const fsk_block_q8_0 *b = x;
+    for (size_t i = 0; i < n / FSK_QK; i++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)b[i].qs);
+        scale_store(y + i * FSK_QK, q, 0, half_f32(b[i].d), NULL, 1);
+    }
+}
+
+/* Widening 16-bit values 16 at a time; the last n % 16 through masked loads and stores. */
+void fsk_dequantize_bf16__avx512(float *y, const void *x, size_t n)
+{
+    const uint16_t *h = x;
+    size_t i = 0;
+    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W)
+        _mm512_storeu_ps(y + i, load16_bf16(h + i, 0xffff));
+    if (i < n) {
+        const __mmask16 m = fsk_avx512_tail_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, m, load16_bf16(h + i, m));
+    }
+}
+
+void fsk_dequantize_f16__avx512(float *y, const void *x, size_t n)
+{
+    const uint16_t *h = x;
+    size_t i = 0;
+    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W)
+        _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + i))));
+    if (i < n) {
+        const __mmask16 m = fsk_avx512_tail_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h + i)));
+    }
+}

@@ -1,0 +1,305 @@
+/* quant_k.c (avx512): the 256-element K formats (Q4_K, Q5_K, Q6_K): integer matvec against Q8_K, dequantize. */
+#include <string.h>
+
+#include "isa.h"
+#include "kernels.h"
+#include "quant.h"
+
+#if defined(__GNUC__)
+#define QINLINE static inline __attribute__((always_inline))
+#else
+#define QINLINE static inline
+#endif
+
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define UNROLL _Pragma("GCC unroll 8")
+#else
+#define UNROLL
+#endif
+
+/* Rows per pass: each super-block of the activation is shuffled once for four rows. */
+#define ROWS 4
+
+static inline uint32_t load_u32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline float half_f32(fsk_half h)
+{
+    return _cvtsh_ss(h);
+}
+
+static inline int32_t hsum128_epi32(__m128i s)
+{
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* Q4_K and Q5_K's 12 scale bytes (layout in kernels/ref/quant_k.c) to the eight 6-bit scales
+ * (low 8 bytes) and the eight mins (high 8 bytes), four at a time in 32-bit words. */
+static inline __m128i k_scales(const uint8_t s[12])
+{
+    const uint32_t w0 = load_u32(s), w1 = load_u32(s + 4), w2 = load_u32(s + 8);
+    const uint32_t lo6 = 0x3f3f3f3fu, lo4 = 0x0f0f0f0fu, lo2 = 0x03030303u;
+    uint32_t sc_lo = w0 & lo6, mn_lo = w1 & lo6;
+    uint32_t sc_hi = (w2 & lo4) | (((w0 >> 6) & lo2) << 4);
+    uint32_t mn_hi = ((w2 >> 4) & lo4) | (((w1 >> 6) & lo2) << 4);
+    return _mm_setr_epi32((int)sc_lo, (int)sc_hi, (int)mn_lo, (int)mn_hi);
+}
+
+/* Two 32-byte pieces, p0 in the low half. */
+static inline __m512i halves(const void *p0, const void *p1)
+{
+    __m256i lo = _mm256_loadu_si256((const __m256i *)p0);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), _mm256_loadu_si256((const __m256i *)p1), 1);
+}
+
+/* A vector of v0 in the low 256 bits and v1 in the high 256 bits, per 16-bit or 8-bit lane. */
+static inline __m512i split16(int v0, int v1)
+{
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)v0)),
+                              _mm256_set1_epi16((short)v1), 1);
+}
+
+/* ------------------------------------------------------------------ matvec
+ * Per super-block the integers are exact, as in ref: sumi = sum_j sc_j isum_j comes out of
+ * maddubs (unsigned codes times signed activations, pairs in int16) and madd with the sub-block
+ * scale (int32); the min term sums m_j times Q8_K's bsums. Both are reduced to one int32 and
+ * the block is (d_w d_a) sumi - (dmin_w d_a) summ in float, super-blocks summed left to right:
+ * the very operations ref does. A vector holds two 32-element sub-blocks, one per 256-bit half;
+ * the activation is arranged to match once per super-block for four rows. */
+
+/* Q4_K/Q5_K: vector v holds sub-blocks (sb[v][0], sb[v][1]): the low and high nibbles of the
+ * first 64 bytes of qs (sub-blocks 0..3) give (0, 2) and (1, 3), of the next 64 (4, 6), (5, 7). */
+static const int sb[4][2] = {{0, 2}, {1, 3}, {4, 6}, {5, 7}};
+
+struct kact {
+    __m512i q[4];
+    __m128i pairs; /* bsums[2j] + bsums[2j+1], j = 0..7 (|.| <= 32 * 127 fits int16) */
+};
+
+static inline void kact_scale_min(const fsk_block_q8_K *a, struct kact *k)
+{
+    for (int v = 0; v < 4; v++)
+        k->q[v] = halves(a->qs + 32 * sb[v][0], a->qs + 32 * sb[v][1]);
+    k->pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a->bsums),
+                              _mm_loadu_si128((const __m128i *)(a->bsums + 8)));
+}
+
+QINLINE float block_scale_min(const unsigned char *qs, const unsigned char *qh, const uint8_t *sc12,
+                              fsk_half dh, fsk_half dminh, float da, const struct kact *k, int five)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m128i scm = k_scales(sc12);
+    const __m512i sc16 = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(scm));
+    const __m512i hb = five ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qh))
+                            : _mm512_setzero_si512();
+    __m512i sumi = _mm512_setzero_si512();
+    UNROLL for (int v = 0; v < 4; v++) {
+        __m512i q = _mm512_loadu_si512((const void *)(qs + 64 * (v / 2)));
+        q = (v & 1) ? _mm512_srli_epi16(q, 4) : q;
+        q = _mm512_and_si512(q, m4);
+        const int s0 = sb[v][0], s1 = sb[v][1];
+        if (five) {
+            /* bit j of qh[l] is bit 4 of element l of sub-block j */
+            const __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << s0)),
+                                                   _mm256_set1_epi8((char)(1 << s1)), 1);
+            q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hb, bit), q, _mm512_set1_epi8(0x10));
+        }
+        /* word s of every 128-bit lane: bytes 2s, 2s + 1 */
+        const __m512i pick = split16(2 * s0 | (2 * s0 + 1) << 8, 2 * s1 | (2 * s1 + 1) << 8);
+        const __m512i s = _mm512_shuffle_epi8(sc16, pick);
+        sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q, k->q[v]), s));
+    }
+    const __m128i mm = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(scm, scm)), k->pairs);
+    const int32_t summ = hsum128_epi32(mm);
+    const float d = half_f32(dh) * da, dmin = half_f32(dminh) * da;
+    return d * (float)_mm512_reduce_add_epi32(sumi) - dmin * (float)summ;
+}
+
+QINLINE void matvec_scale_min(float *y, const void *w, size_t row_stride, const void *x,
+                              size_t ncols, size_t r0, size_t r1, int five)
+{
+    const fsk_block_q8_K *a = x;
+    const size_t nb = ncols / FSK_QK_K;
+    size_t r = r0;
+    while (r < r1) {
+        const int nr = r1 - r >= ROWS ? ROWS : 1;
+        float s[ROWS] = {0};
+        for (size_t i = 0; i < nb; i++) {
+            struct kact k;
+            kact_scale_min(&a[i], &k);
+            for (int j = 0; j < nr; j++) {
+                const char *row = (const char *)w + (r + (size_t)j) * row_stride;
+                if (five) {
+                    const fsk_block_q5_K *b = (const fsk_block_q5_K *)row + i;
+                    s[j] += block_scale_min(b->qs, b->qh, b->scales, b->d, b->dmin, a[i].d, &k, 1);
+                } else {
+                    const fsk_block_q4_K *b = (const fsk_block_q4_K *)row + i;
+                    s[j] += block_scale_min(b->qs, NULL, b->scales, b->d, b->dmin, a[i].d, &k, 0);
+                }
+            }
+        }
+        for (int j = 0; j < nr; j++)
+            y[r + (size_t)j] = s[j];
+        r += (size_t)nr;
+    }
+}
+
+void fsk_matvec_q4_k__avx512(float *y, const void *w, size_t row_stride, const void *x,
+                             size_t ncols, size_t r0, size_t r1)
+{
+    matvec_scale_min(y, w, row_stride, x, ncols, r0, r1, 0);
+}
+
+void fsk_matvec_q5_k__avx512(float *y, const void *w, size_t row_stride, const void *x,
+                             size_t ncols, size_t r0, size_t r1)
+{
+    matvec_scale_min(y, w, row_stride, x, ncols, r0, r1, 1);
+}
+
+/* Q6_K codes 0..63 (layout in kernels/ref/quant_k.c): vector k holds code k of quants
+ * 32k + l (low half) and 128 + 32k + l (high half), qh's bits 2k, 2k+1 as its bits 4, 5. */
+static inline void q6_codes(const fsk_block_q6_K *b, __m512i q[4])
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m2 = _mm512_set1_epi8(0x30);
+    const __m512i l0 = halves(b->ql, b->ql + 64), l1 = halves(b->ql + 32, b->ql + 96);
+    const __m512i h = _mm512_loadu_si512((const void *)b->qh);
+    q[0] = _mm512_or_si512(_mm512_and_si512(l0, m4), _mm512_and_si512(_mm512_slli_epi16(h, 4), m2));
+    q[1] = _mm512_or_si512(_mm512_and_si512(l1, m4), _mm512_and_si512(_mm512_slli_epi16(h, 2), m2));
+    q[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), m4), _mm512_and_si512(h, m2));
+    q[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), m4),
+                           _mm512_and_si512(_mm512_srli_epi16(h, 2), m2));
+}
+
+/* Two words v in a 32-bit lane. */
+#define W2(v) ((v) * 0x10001)
+
+/* One Q6_K super-block: sumi = sum_g sc_g isum_g with the codes' offset 32 taken out as
+ * 32 * sum_g sc_g bsums[g], all in int32 (|sumi| <= 16 * 128 * 16 * 32 * 127, as ref notes). */
+QINLINE float block_q6_k(const fsk_block_q6_K *b, const fsk_block_q8_K *a, const __m512i aq[4])
+{
+    const __m128i sc8 = _mm_loadu_si128((const __m128i *)b->scales);
+    const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+    const __m512i scz = _mm512_castsi256_si512(sc16);
+    __m512i q[4];
+    q6_codes(b, q);
+    __m512i sumi = _mm512_setzero_si512();
+    UNROLL for (int k = 0; k < 4; k++) {
+        /* 128-bit lanes of vector k: groups 2k, 2k+1, 8+2k, 9+2k */
+        const int g = 2 * k;
+        const __m512i pick = _mm512_setr_epi32(
+            W2(g), W2(g), W2(g), W2(g), W2(g + 1), W2(g + 1), W2(g + 1), W2(g + 1), W2(g + 8),
+            W2(g + 8), W2(g + 8), W2(g + 8), W2(g + 9), W2(g + 9), W2(g + 9), W2(g + 9));
+        const __m512i s = _mm512_permutexvar_epi16(pick, scz);
+        sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q[k], aq[k]), s));
+    }
+    const __m256i corr = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a->bsums));
+    const __m128i c4 = _mm_add_epi32(_mm256_castsi256_si128(corr), _mm256_extracti128_si256(corr, 1));
+    const int32_t isum = _mm512_reduce_add_epi32(sumi) - 32 * hsum128_epi32(c4);
+    return (half_f32(b->d) * a->d) * (float)isum;
+}
+
+void fsk_matvec_q6_k__avx512(float *y, const void *w, size_t row_stride, const void *x,
+                             size_t ncols, size_t r0, size_t r1)
+{
+    const fsk_block_q8_K *a = x;
+    const size_t nb = ncols / FSK_QK_K;
+    size_t r = r0;
+    while (r < r1) {
+        const int nr = r1 - r >= ROWS ? ROWS : 1;
+        float s[ROWS] = {0};
+        for (size_t i = 0; i < nb; i++) {
+            __m512i aq[4];
+            for (int k = 0; k < 4; k++)
+                aq[k] = halves(a[i].qs + 32 * k, a[i].qs + 128 + 32 * k);
+            for (int j = 0; j < nr; j++) {
+                const char *row = (const char *)w + (r + (size_t)j) * row_stride;
+                s[j] += block_q6_k((const fsk_block_q6_K *)row + i, &a[i], aq);
+            }
+        }
+        for (int j = 0; j < nr; j++)
+            y[r + (size_t)j] = s[j];
+        r += (size_t)nr;
+    }
+}
+
+/* ------------------------------------------------------------------ dequantize
+ * Bit for bit as ref: the scale products rounded once each, then d1 * q - m1 rounded twice (a
+ * multiply, then a subtract: C11 without -ffast-math, so no contraction into an FMA). */
+
+/* y[0..31] = d1 * q - m1 for the 32 codes q (bytes of v). */
+static inline void scale_store32(float *y, __m256i v, float d1, float m1)
+{
+    const __m512 dv = _mm512_set1_ps(d1), mv = _mm512_set1_ps(m1);
+    for (int k = 0; k < 2; k++) {
+        __m128i b16 = k ? _mm256_extracti128_si256(v, 1) : _mm256_castsi256_si128(v);
+        __m512 p = _mm512_mul_ps(dv, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b16)));
+        _mm512_storeu_ps(y + 16 * k, _mm512_sub_ps(p, mv));
+    }
+}
+
+QINLINE void dequant_scale_min(float *y, const unsigned char *qs, const unsigned char *qh,
+                               const uint8_t *sc12, fsk_half dh, fsk_half dminh, int five)
+{
+    uint8_t sm[16];
+    _mm_storeu_si128((__m128i *)sm, k_scales(sc12));
+    const float d = half_f32(dh), dmin = half_f32(dminh);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), b4 = _mm256_set1_epi8(0x10);
+    const __m256i hb = five ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
+    for (int j = 0; j < 8; j++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * (j / 2)));
+        q = _mm256_and_si256((j & 1) ? _mm256_srli_epi16(q, 4) : q, m4);
+        if (five)
+            q = _mm256_mask_add_epi8(q, _mm256_test_epi8_mask(hb, _mm256_set1_epi8((char)(1 << j))),
+                                     q, b4);
+        scale_store32(y + 32 * j, q, d * (float)sm[j], dmin * (float)sm[8 + j]);
+    }
+}
+
+void fsk_dequantize_q4_k__avx512(float *y, const void *x, size_t n)
+{
+    const fsk_block_q4_K *b = x;
+    for (size_t i = 0; i < n / FSK_QK_K; i++)
+        dequant_scale_min(y + i * FSK_QK_K, b[i].qs, NULL, b[i].scales, b[i].d, b[i].dmin, 0);
+}
+
+void fsk_dequantize_q5_k__avx512(float *y, const void *x, size_t n)
+{
+    const fsk_block_q5_K *b = x;
+    for (size_t i = 0; i < n / FSK_QK_K; i++)
+        dequant_scale_min(y + i * FSK_QK_K, b[i].qs, b[i].qh, b[i].scales, b[i].d, b[i].dmin, 1);
+}
+
+/* Groups of 16 share a scale: one vector of 16 codes per group, y = (d sc_g) * (q - 32). */
+void fsk_dequantize_q6_k__avx512(float *y, const void *x, size_t n)
+{
+    const fsk_block_q6_K *b = x;
+    for (size_t i = 0; i < n / FSK_QK_K; i++) {
+        const float d = half_f32(b[i].d);
+        float *o = y + i * FSK_QK_K;
+        __m512i q[4];
+        q6_codes(&b[i], q);
+        for (int k = 0; k < 4; k++)
+            for (int part = 0; part < 4; part++) {
+                /* part p of vector k: 16 codes of quant 128 (p / 2) + 32k + 16 (p % 2) */
+                const int first = 128 * (part / 2) + 32 * k + 16 * (part % 2);
+                __m128i b16;
+                switch (part) {
+                case 0: b16 = _mm512_extracti32x4_epi32(q[k], 0); break;
+                case 1: b16 = _mm512_extracti32x4_epi32(q[k], 1); break;
+                case 2: b16 = _mm512_extracti32x4_epi32(q[k], 2); break;
+                default: b16 = _mm512_extracti32x4_epi32(q[k], 3); break;
+                }
+                __m512i v = _mm512_sub_epi32(_mm512_cvtepu8_epi32(b16), _mm512_set1_epi32(32));
+                const __m512 dg = _mm512_set1_ps(d * (float)b[i].scales[first / 16]);
+                _mm512_storeu_ps(o + first, _mm512_mul_ps(dg, _mm512_cvtepi32_ps(v)));
+            }
+    }
+}
