@@ -324,7 +324,9 @@ static void step_body(fsk_team *t, void *arg)
             }
         }
     }
-    if (st->want_logits)
+    /* An unconfident exit test at the last layer has left the final logits already, and other
+     * threads may still be reading them in top_probability: writing them again would race. */
+    if (st->want_logits && !fsk_skip_exit_test(&ctx->skip, &policy, hp->n_layer - 1))
         logits_phase(t, ctx, s);
 }
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ffnskip.h"
@@ -177,6 +178,16 @@ FSK_API fsk_status fsk_skip_profile_save(const char *path, const fsk_skip_params
     int fd = mkstemp(tmp);
     if (fd < 0) {
         fsk_status st = perr(err, FSK_ERR_IO, path, 0, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    /* mkstemp makes the file 0600; give it the mode a plain fopen would have */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0) {
+        fsk_status st = perr(err, FSK_ERR_IO, path, 0, strerror(errno));
+        close(fd);
+        unlink(tmp);
         free(tmp);
         return st;
     }

@@ -15,7 +15,6 @@
 
 #include <check.h>
 #include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -293,15 +292,17 @@ static const char *const models[2] = {model_f32, model_q8};
 START_TEST(test_unreachable_threshold_is_dense)
 {
     fsk_model *m = load(models[_i]);
-    fsk_context *dense = context(m, 1, 64), *skip = context(m, 1, 64), *exit_ = context(m, 1, 64),
-                *low = context(m, 1, 64);
+    fsk_context *dense = context(m, 1, 64), *skip = context(m, 1, 64), *exit_ = context(m, 2, 64),
+                *exit2 = context(m, 1, 64), *low = context(m, 1, 64);
     fsk_skip_params p = params(FSK_SKIP_FFN, 1.5f, 1, 1, 0);
     set_skip(skip, &p);
-    p = params(FSK_SKIP_EARLY_EXIT, 1.1f, 1, 1, 0);
+    p = params(FSK_SKIP_EARLY_EXIT, 1.1f, 1, 0, 0); /* tests after every layer, the last included */
     set_skip(exit_, &p);
+    p.span = 2; /* tests after layers 2, 4 and 6 */
+    set_skip(exit2, &p);
     p = params(FSK_SKIP_FFN, -2.0f, 1, 1, 0);
     set_skip(low, &p);
-    float a[N_VOCAB], b[N_VOCAB], e[N_VOCAB], d[N_VOCAB];
+    float a[N_VOCAB], b[N_VOCAB], e[N_VOCAB], e2[N_VOCAB], d[N_VOCAB];
     uint8_t ran[N_LAYER];
     float sim[N_LAYER];
     int differs = 0;
@@ -309,9 +310,11 @@ START_TEST(test_unreachable_threshold_is_dense)
         decode(dense, tok(i), a, 0);
         decode(skip, tok(i), b, 0);
         decode(exit_, tok(i), e, 0);
+        decode(exit2, tok(i), e2, 0);
         decode(low, tok(i), d, 0);
         ck_assert_msg(memcmp(a, b, sizeof a) == 0, "ffn-skip with tau 1.5 differs from dense at token %zu", i);
-        ck_assert_msg(memcmp(a, e, sizeof a) == 0, "early-exit that never exits differs at token %zu", i);
+        ck_assert_msg(memcmp(a, e, sizeof a) == 0 && memcmp(a, e2, sizeof a) == 0,
+                      "early-exit that never exits differs at token %zu", i);
         differs |= memcmp(a, d, sizeof a) != 0;
         trace(skip, sim, ran);
         for (int l = 0; l < N_LAYER; l++) {
@@ -327,6 +330,7 @@ START_TEST(test_unreachable_threshold_is_dense)
     fsk_context_free(dense);
     fsk_context_free(skip);
     fsk_context_free(exit_);
+    fsk_context_free(exit2);
     fsk_context_free(low);
     fsk_model_free(m);
 }
@@ -369,12 +373,111 @@ START_TEST(test_threads_agree)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ the signal */
+
+/* A reference of the first token's step in double, from the F32 model's own weights. At position
+ * 0 attention is trivial (one key: softmax 1, the output is the F16-rounded value), so the whole
+ * step is a few matvecs. */
+static void ref_matvec(const struct fsk_weight *w, const double *x, double *y)
+{
+    ck_assert_int_eq(w->type, FSK_TYPE_F32);
+    for (uint64_t r = 0; r < w->rows; r++) {
+        const float *row = (const float *)((const char *)w->data + r * w->row_bytes);
+        double s = 0;
+        for (uint64_t c = 0; c < w->cols; c++)
+            s += (double)row[c] * x[c];
+        y[r] = s;
+    }
+}
+
+static void ref_rmsnorm(const double *x, const float *w, double *out)
+{
+    double ss = 0;
+    for (int i = 0; i < N_EMBD; i++)
+        ss += x[i] * x[i];
+    double k = 1.0 / sqrt(ss / N_EMBD + 1e-5);
+    for (int i = 0; i < N_EMBD; i++)
+        out[i] = x[i] * k * w[i];
+}
+
+/* One layer at position 0 on h; runs the FFN when asked and returns cos(h, h + FFN) (NaN if not). */
+static double ref_layer(const fsk_model *m, uint32_t l, double *h, int run_ffn)
+{
+    const struct fsk_layer *L = &m->layers[l];
+    double xn[N_EMBD], v[KV_DIM], ao[N_EMBD], y[N_EMBD], g[N_FF], u[N_FF];
+    ref_rmsnorm(h, L->attn_norm, xn);
+    ref_matvec(&L->wv, xn, v);
+    for (int i = 0; i < N_EMBD; i++) /* query head i/HEAD_DIM reads kv head (i/HEAD_DIM)/group */
+        ao[i] = fsk_f16_to_f32(fsk_f32_to_f16((float)v[(i / HEAD_DIM) / (N_HEAD / N_HEAD_KV) * HEAD_DIM + i % HEAD_DIM]));
+    ref_matvec(&L->wo, ao, y);
+    for (int i = 0; i < N_EMBD; i++)
+        h[i] += y[i];
+    if (!run_ffn)
+        return NAN;
+    ref_rmsnorm(h, L->ffn_norm, xn);
+    ref_matvec(&L->gate, xn, g);
+    ref_matvec(&L->up, xn, u);
+    for (int i = 0; i < N_FF; i++)
+        g[i] = g[i] / (1.0 + exp(-g[i])) * u[i];
+    ref_matvec(&L->down, g, y);
+    double hy = 0, hh = 0, yy = 0;
+    for (int i = 0; i < N_EMBD; i++) {
+        double after = h[i] + y[i];
+        hy += h[i] * after;
+        hh += h[i] * h[i];
+        yy += after * after;
+        h[i] = after;
+    }
+    return hy / sqrt(hh * yy);
+}
+
+/* The trace's similarity is cos(h, h + FFN(rmsnorm(h))), and a skipped FFN leaves h exactly as it
+ * was: the first token's similarities and logits match the reference, dense and with the FFNs of
+ * layers 3..6 skipped (ffn-skip, cold 2,1, every similarity above tau). */
+START_TEST(test_similarity_and_skip_match_reference)
+{
+    fsk_model *m = load(model_f32);
+    for (int skipping = 0; skipping < 2; skipping++) {
+        fsk_context *c = context(m, 2, 16);
+        fsk_skip_params p = params(skipping ? FSK_SKIP_FFN : FSK_SKIP_DENSE, -2.0f, 2, 1, 0);
+        set_skip(c, &p);
+        static float logits[N_VOCAB];
+        const int32_t id = tok(7);
+        decode(c, id, logits, 0);
+        float sim[N_LAYER];
+        uint8_t ran[N_LAYER];
+        trace(c, sim, ran);
+        double h[N_EMBD], xn[N_EMBD], want[N_VOCAB];
+        const float *e = (const float *)((const char *)m->tok_embd.data + (size_t)id * m->tok_embd.row_bytes);
+        for (int i = 0; i < N_EMBD; i++)
+            h[i] = e[i];
+        for (uint32_t l = 0; l < N_LAYER; l++) {
+            int run = !skipping || span_ran(l, 2, 1, 0);
+            ck_assert_int_eq(ran[l], run);
+            double s = ref_layer(m, l, h, run);
+            if (run)
+                ck_assert_msg(fabs(s - sim[l]) < 1e-5, "layer %u: similarity %.7f, reference %.7f", l, sim[l], s);
+            else
+                ck_assert(isnan(sim[l]));
+        }
+        ref_rmsnorm(h, m->output_norm, xn);
+        ref_matvec(&m->output, xn, want);
+        for (int t = 0; t < N_VOCAB; t++)
+            ck_assert_msg(fabs(logits[t] - want[t]) < 1e-3 * (1 + fabs(want[t])), "%s: logit %d is %g, reference %g",
+                          skipping ? "skipping" : "dense", t, logits[t], want[t]);
+        fsk_context_free(c);
+    }
+    fsk_model_free(m);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ warm-up */
 
 struct gen_log {
     fsk_context *ctx;
     uint32_t n;
     uint32_t skipped[64];
+    int32_t ids[64];
 };
 
 static int log_token(void *user, int32_t id, const char *piece, size_t len)
@@ -389,8 +492,29 @@ static int log_token(void *user, int32_t id, const char *piece, size_t len)
     uint32_t s = 0;
     for (int l = 0; l < N_LAYER; l++)
         s += !ran[l];
+    g->ids[g->n] = id;
     g->skipped[g->n++] = s;
     return 0;
+}
+
+/* Replays a generation by hand (the prompt dense and uncounted, then each generated token dense
+ * while i < warmup) and checks the caches agree bitwise: the logits of one more token match. */
+static void check_replay(fsk_model *m, fsk_context *gen, const int32_t *prompt, size_t n_prompt,
+                         const struct gen_log *g, uint32_t warmup)
+{
+    fsk_context *c = context(m, 1, 64);
+    fsk_skip_params p;
+    ck_assert_int_eq(fsk_context_get_skip(gen, &p), FSK_OK);
+    set_skip(c, &p);
+    fsk_error err;
+    ck_assert_int_eq(fsk_decode_ex(c, prompt, n_prompt, NULL, FSK_DECODE_DENSE | FSK_DECODE_NO_STATS, &err), FSK_OK);
+    for (uint32_t i = 0; i < g->n; i++)
+        decode(c, g->ids[i], NULL, i < warmup ? FSK_DECODE_DENSE : 0);
+    static float a[N_VOCAB], b[N_VOCAB];
+    decode(c, tok(9), a, FSK_DECODE_DENSE);
+    decode(gen, tok(9), b, FSK_DECODE_DENSE);
+    ck_assert_msg(memcmp(a, b, sizeof a) == 0, "warmup %u: generation is not prompt-dense-then-policy", warmup);
+    fsk_context_free(c);
 }
 
 /* The prompt and the first `warmup` generated tokens run dense; every later one skips. */
@@ -414,7 +538,9 @@ START_TEST(test_warmup)
             set_skip(c, &p);
             fsk_context_rewind(c, 0, NULL);
             fsk_context_reset_stats(c);
-            struct gen_log g = {c, 0, {0}};
+            struct gen_log g;
+            memset(&g, 0, sizeof g);
+            g.ctx = c;
             fsk_gen_stats gs;
             fsk_error err;
             uint32_t n = exact ? w : w + 6;
@@ -431,6 +557,7 @@ START_TEST(test_warmup)
             fsk_context_skip_stats(c, &ss);
             ck_assert_uint_eq(ss.tokens, n); /* the prompt is not counted, the warm-up is */
             ck_assert_uint_eq(ss.ffn_skipped, exact ? 0 : 6 * 4);
+            check_replay(m, c, prompt, 5, &g, w);
         }
     }
     fsk_context_free(c);
@@ -543,7 +670,7 @@ START_TEST(test_span_pattern)
                         int want = span_ran(l, colds[k][0], colds[k][1], span);
                         ck_assert_msg(ran[l] == want, "cold %u,%u span %u: layer %u ran %d, want %d",
                                       colds[k][0], colds[k][1], span, l, ran[l], want);
-                        ck_assert_msg(isnan(sim[l]) == !want, "layer %u: similarity %g but ran %d", l, sim[l],
+                        ck_assert_msg(!!isnan(sim[l]) == !want, "layer %u: similarity %g but ran %d", l, sim[l],
                                       ran[l]);
                     }
                 }
@@ -592,7 +719,7 @@ START_TEST(test_decisions_follow_similarity)
             trace(c, sim, ran);
             uint32_t left = 0, skipped = 0;
             for (uint32_t l = 0; l < N_LAYER; l++) {
-                ck_assert_msg(isnan(sim[l]) == !ran[l], "layer %u: similarity %g but ran %d", l, sim[l], ran[l]);
+                ck_assert_msg(!!isnan(sim[l]) == !ran[l], "layer %u: similarity %g but ran %d", l, sim[l], ran[l]);
                 int want = 1;
                 if (!cold(l, f, la)) {
                     if (left) {
@@ -769,8 +896,8 @@ START_TEST(test_static_set)
         decode(c, tok(i), NULL, 0);
         trace(c, sim, ran);
         for (uint32_t l = 0; l < N_LAYER; l++) {
-            ck_assert_int_eq(ran[l], !(l == 3 || l == 5));
-            ck_assert_int_eq(isnan(sim[l]), l == 3 || l == 5);
+            ck_assert_int_eq(ran[l], (l != 3 && l != 5));
+            ck_assert_int_eq(!!isnan(sim[l]), (l == 3 || l == 5));
         }
     }
     uint64_t pl[N_LAYER];
@@ -978,6 +1105,7 @@ static const struct {
     {"ffnskip-profile 1\nseed -4\n", FSK_ERR_FORMAT, 2},
     {"ffnskip-profile 1\npolicy fast\n", FSK_ERR_FORMAT, 2},
     {"ffnskip-profile 1\nsimilarity 0.5 zero\n", FSK_ERR_FORMAT, 2},
+    {"ffnskip-profile 1\nthreshold 0.5\nwarmup 2\nspan x\n", FSK_ERR_FORMAT, 4},
 };
 
 /* A malformed file fails with FSK_ERR_FORMAT, names the file and line, and changes nothing. */
@@ -1081,7 +1209,7 @@ START_TEST(test_calibrate_hits_target)
     char prof[192], log[192], cmd[1024];
     path_in(prof, sizeof prof, "cal.prof");
     path_in(log, sizeof log, "cal.log");
-    enum { TOKENS = 1024, WINDOW = 256 };
+    enum { TOKENS = 512, WINDOW = 128 };
     snprintf(cmd, sizeof cmd, "'%s' calibrate -m '%s' --text '%s' --target 0.25 -o '%s' -t 1 --tokens %d --window %d >'%s' 2>&1",
              bin, model_f32, text_path, prof, TOKENS, WINDOW, log);
     int rc = system(cmd);
@@ -1107,6 +1235,7 @@ START_TEST(test_calibrate_hits_target)
     ck_assert_int_eq(fsk_tokenize(m, text, len, 1, 1, ids, 16384, &n, &err), FSK_OK);
     ck_assert_uint_gt(n, TOKENS);
     ck_assert_int_eq(ids[0], T_BOS);
+    ck_assert_uint_lt(n, len); /* the merges fire */
     n = TOKENS;
     fsk_context *c = context(m, 1, WINDOW);
     set_skip(c, &p);
@@ -1137,6 +1266,7 @@ static Suite *skip_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_unreachable_threshold_is_dense, 0, 2);
     tcase_add_loop_test(tc, test_threads_agree, 0, 2);
+    tcase_add_test(tc, test_similarity_and_skip_match_reference);
     tcase_add_test(tc, test_warmup);
     tcase_add_test(tc, test_cold_layers_always_run);
     tcase_add_test(tc, test_bad_settings_refused);
@@ -1162,6 +1292,24 @@ static Suite *skip_suite(void)
     return s;
 }
 
+/* Removes the test directory with whatever a failed test left in it (files, one level of dirs). */
+static void remove_tmpdir(void)
+{
+    DIR *d = opendir(tmpdir);
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d));) {
+        char p[sizeof tmpdir + 256];
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+        if (unlink(p) != 0)
+            rmdir(p);
+    }
+    closedir(d);
+    rmdir(tmpdir);
+}
+
 int main(void)
 {
     strcpy(tmpdir, "/tmp/test_skip.XXXXXX");
@@ -1179,9 +1327,6 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    unlink(model_f32);
-    unlink(model_q8);
-    unlink(text_path);
-    rmdir(tmpdir);
+    remove_tmpdir();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

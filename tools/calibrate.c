@@ -11,7 +11,7 @@
 #include "cli.h"
 
 struct cal_opts {
-    const char *text, *out;
+    const char *text, *out, *spans;
     float target;
     long tokens, window;
     int cold_given;
@@ -23,12 +23,14 @@ static int cal_extra(void *user, int argc, char **argv, int *i)
     const char *a = argv[*i];
     long v;
     if (!strcmp(a, "--text") || !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--target") ||
-        !strcmp(a, "--tokens") || !strcmp(a, "--window")) {
+        !strcmp(a, "--tokens") || !strcmp(a, "--window") || !strcmp(a, "--spans")) {
         if (!has_value(*i, argc, "calibrate", a))
             return -1;
         const char *val = argv[++*i];
         if (!strcmp(a, "--text"))
             c->text = val;
+        else if (!strcmp(a, "--spans"))
+            c->spans = val;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
             c->out = val;
         else if (!strcmp(a, "--target"))
@@ -80,22 +82,71 @@ static fsk_status profile_pass(struct session *s, const int32_t *ids, size_t n, 
     return st;
 }
 
-/* The skip ratio the policy realises on the text, processed as in generation: each window starts
- * with `warmup` dense tokens, then the policy decides. */
+/* The skip ratio the policy realises on the text, processed as in generation (each window starts
+ * with `warmup` dense tokens, then the policy decides), and the mean negative log-likelihood of
+ * each next token under it: the quality signal that picks the span. */
 static fsk_status ratio_pass(struct session *s, const int32_t *ids, size_t n, size_t window,
-                             const fsk_skip_params *p, double *ratio, fsk_error *err)
+                             const fsk_skip_params *p, double *ratio, double *nll, fsk_error *err)
 {
+    uint32_t nv = fsk_model_n_vocab(s->model);
+    float *logits = malloc(nv * sizeof *logits);
+    if (!logits)
+        return FSK_ERR_NOMEM;
     fsk_status st = fsk_context_set_skip(s->ctx, p, err);
     fsk_context_reset_stats(s->ctx);
+    double sum = 0;
+    size_t count = 0;
     for (size_t w = 0; st == FSK_OK && w < n; w += window) {
         fsk_context_rewind(s->ctx, 0, NULL);
         size_t end = w + window < n ? w + window : n;
-        for (size_t i = w; st == FSK_OK && i < end; i++)
-            st = fsk_decode_ex(s->ctx, &ids[i], 1, NULL, i - w < p->warmup ? FSK_DECODE_DENSE : 0, err);
+        for (size_t i = w; st == FSK_OK && i < end; i++) {
+            st = fsk_decode_ex(s->ctx, &ids[i], 1, logits, i - w < p->warmup ? FSK_DECODE_DENSE : 0, err);
+            if (st != FSK_OK || i + 1 >= end)
+                continue;
+            float max = logits[0];
+            for (uint32_t v = 1; v < nv; v++)
+                max = logits[v] > max ? logits[v] : max;
+            double z = 0;
+            for (uint32_t v = 0; v < nv; v++)
+                z += exp((double)logits[v] - max);
+            sum += log(z) + max - logits[ids[i + 1]];
+            count++;
+        }
     }
     fsk_skip_stats stats;
     fsk_context_skip_stats(s->ctx, &stats);
     *ratio = stats.ratio;
+    *nll = count ? sum / (double)count : 0.0;
+    free(logits);
+    return st;
+}
+
+/* Bisection on tau for one span: the ratio falls as tau rises. Returns the tau whose ratio came
+ * closest to the target, with that ratio and the NLL measured there. */
+static fsk_status search_tau(struct session *s, const int32_t *ids, size_t n, size_t window, fsk_skip_params *p,
+                             float target, float *tau, double *ratio_out, double *nll_out, fsk_error *err)
+{
+    double lo = 0.0, hi = 1.0, best_gap = 2.0;
+    fsk_status st = FSK_OK;
+    for (int it = 0; st == FSK_OK && it < 14 && best_gap > 0.005; it++) {
+        double ratio, nll;
+        p->threshold = (float)(0.5 * (lo + hi));
+        st = ratio_pass(s, ids, n, window, p, &ratio, &nll, err);
+        if (st != FSK_OK)
+            break;
+        fprintf(stderr, "calibrate: span %u, tau %.5f: skip ratio %.4f (target %.4f), nll %.4f\n", p->span,
+                p->threshold, ratio, target, nll);
+        if (fabs(ratio - target) < best_gap) {
+            best_gap = fabs(ratio - target);
+            *tau = p->threshold;
+            *ratio_out = ratio;
+            *nll_out = nll;
+        }
+        if (ratio > target)
+            lo = p->threshold;
+        else
+            hi = p->threshold;
+    }
     return st;
 }
 
@@ -138,12 +189,14 @@ int cmd_calibrate(int argc, char **argv)
                    "  -o, --output F   profile to write (default: print it to stdout)\n"
                    "  --tokens N       tokens of the text to use (default 1024)\n"
                    "  --window N       tokens per window; each starts from an empty cache (default 256)\n"
+                   "  --spans LIST     spans to try (default 2,4,0; 0 = to the end of the region): tau is\n"
+                   "                   searched for each, and the span whose text NLL is lowest wins\n"
                    "  -m, -t, -c       model, threads, context as for run\n"
                    "  --skip-span K, --skip-warmup N, --skip-cold F,L   fixed instead of searched\n",
                    prog);
             return EXIT_OK;
         }
-    struct cal_opts c = {NULL, NULL, 0.25f, 1024, 256, 0};
+    struct cal_opts c = {NULL, NULL, "2,4,0", 0.25f, 1024, 256, 0};
     struct opts o;
     int rc = parse_opts_ex("calibrate", argc, argv, &o, cal_extra, &c);
     if (rc != EXIT_OK)
@@ -198,35 +251,63 @@ int cmd_calibrate(int argc, char **argv)
             printf("# %5u  %.5f%s\n", l, mean[l],
                    l < p.cold_first || l >= info.n_layer - p.cold_last ? "  cold" : "");
     }
-    /* bisection on tau: the ratio falls as tau rises */
-    double lo = 0.0, hi = 1.0, best_gap = 2.0, ratio = 0.0;
+    /* for each candidate span, the tau that hits the target; keep the span that costs the text's
+     * likelihood least (an explicit --skip-span fixes it) */
+    uint32_t spans[16];
+    size_t n_spans = 0;
+    int span_given = 0;
+    for (int i = 1; i < argc; i++)
+        span_given |= !strcmp(argv[i], "--skip-span");
+    if (span_given) {
+        spans[n_spans++] = p.span;
+    } else {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s", c.spans);
+        char *save;
+        for (char *t = strtok_r(buf, ",", &save); t && n_spans < 16; t = strtok_r(NULL, ",", &save)) {
+            long v;
+            if (parse_long("calibrate", "--spans", t, 0, 1024, &v) != EXIT_OK) {
+                free(mean);
+                free(ids);
+                session_end(&s);
+                return EXIT_USAGE;
+            }
+            spans[n_spans++] = (uint32_t)v;
+        }
+    }
+    double best_nll = INFINITY, best_ratio = 0;
     float best_tau = 1.0f;
-    for (int it = 0; st == FSK_OK && it < 14; it++) {
-        p.threshold = (float)(0.5 * (lo + hi));
-        st = ratio_pass(&s, ids, n, (size_t)c.window, &p, &ratio, &err);
+    uint32_t best_span = 0;
+    char note[512];
+    size_t note_len = 0;
+    for (size_t k = 0; st == FSK_OK && k < n_spans; k++) {
+        float tau = 1.0f;
+        double ratio = 0, nll = 0;
+        p.span = spans[k];
+        st = search_tau(&s, ids, n, (size_t)c.window, &p, c.target, &tau, &ratio, &nll, &err);
         if (st != FSK_OK)
             break;
-        fprintf(stderr, "calibrate: tau %.5f gives skip ratio %.4f (target %.4f)\n", p.threshold, ratio, c.target);
-        if (fabs(ratio - c.target) < best_gap) {
-            best_gap = fabs(ratio - c.target);
-            best_tau = p.threshold;
+        int k_note = snprintf(note + note_len, sizeof note - note_len, "span %u: tau %.5f ratio %.4f nll %.4f\n",
+                              spans[k], tau, ratio, nll);
+        if (k_note > 0 && (size_t)k_note < sizeof note - note_len)
+            note_len += (size_t)k_note;
+        if (nll < best_nll) {
+            best_nll = nll;
+            best_tau = tau;
+            best_span = spans[k];
+            best_ratio = ratio;
         }
-        if (best_gap <= 0.005)
-            break;
-        if (ratio > c.target)
-            lo = p.threshold;
-        else
-            hi = p.threshold;
     }
+    double best_gap = fabs(best_ratio - c.target);
     rc = EXIT_OK;
     if (st == FSK_OK) {
         p.threshold = best_tau;
-        char note[256];
-        snprintf(note, sizeof note,
-                 "calibrated on %s: %zu tokens in windows of %ld; realised ratio within %.4f of the target",
-                 c.text, n, c.window, best_gap);
-        printf("# tau %.5f, cold %u,%u, realised ratio within %.4f of %.2f\n", p.threshold, p.cold_first,
-               p.cold_last, best_gap, c.target);
+        p.span = best_span;
+        snprintf(note + note_len, sizeof note - note_len,
+                 "calibrated on %s: %zu tokens in windows of %ld; realised ratio %.4f (target %.2f)", c.text, n,
+                 c.window, best_ratio, c.target);
+        printf("# span %u, tau %.5f, cold %u,%u, realised ratio %.4f (within %.4f of %.2f), nll %.4f\n", p.span,
+               p.threshold, p.cold_first, p.cold_last, best_ratio, best_gap, c.target, best_nll);
         if (c.out) {
             st = fsk_skip_profile_save(c.out, &p, note, &err);
             if (st == FSK_OK)

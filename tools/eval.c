@@ -33,7 +33,7 @@ struct eval_opts {
     int task; /* -1 until given */
     const char *task_arg, *data, *policies;
     long limit, window;
-    int json, quiet, two_turn, raw, exit_given;
+    int json, quiet, verbose, two_turn, raw, exit_given;
     float exit_threshold;
 };
 
@@ -679,6 +679,22 @@ static int bucket_of(long words_n)
 
 /* ------------------------------------------------------------------ tasks */
 
+/* --verbose: one output on one line of stderr, control characters shown as escapes. */
+static void show(const struct eval *ev, const struct item *it, const struct policy *P, const char *text)
+{
+    if (!ev->e.verbose)
+        return;
+    fprintf(stderr, "%s:%ld %s: ", ev->d.path, it->line, fsk_skip_policy_name(P->p.policy));
+    for (const char *p = text ? text : ""; *p; p++)
+        if (*p == '\n')
+            fputs("\\n", stderr);
+        else if ((unsigned char)*p < 0x20)
+            fprintf(stderr, "\\x%02x", (unsigned char)*p);
+        else
+            fputc(*p, stderr);
+    fputc('\n', stderr);
+}
+
 static int item_fail(const struct eval *ev, const struct item *it, fsk_status st, const fsk_error *err)
 {
     fprintf(stderr, "\n%s eval: %s:%ld: %s\n", prog, ev->d.path, it->line,
@@ -706,6 +722,7 @@ static int run_qa(struct eval *ev, struct progress *pg)
             if (st != FSK_OK)
                 break;
             int hit = qa_hit(g.text ? g.text : "", it->f[1]);
+            show(ev, it, P, g.text);
             P->a.num += hit;
             P->a.den += 1;
             if (it->cat >= 0) {
@@ -892,6 +909,7 @@ static int run_agree(struct eval *ev, struct progress *pg)
             if (st != FSK_OK)
                 break;
             agreement(&P->a, &dense, out);
+            show(ev, it, P, out->text);
             size_t len = out->n && out->ids[out->n - 1] == -2 ? out->n - 1 : out->n;
             repeated_4grams(out->ids, len, &P->a.rep, &P->a.rep_total);
         }
@@ -927,6 +945,7 @@ static int run_sum(struct eval *ev, struct progress *pg)
             if (st != FSK_OK)
                 break;
             const char *text = out->text ? out->text : "";
+            show(ev, it, P, text);
             double r = rouge_l(text, it->f[1]);
             P->a.num += r;
             P->a.den += 1;
@@ -979,11 +998,12 @@ static void build_table(const struct eval *ev, struct table *t)
     memset(t, 0, sizeof *t);
     t->metric = metric_names[ev->e.task];
     char name[64];
-    if (ev->e.task == TASK_QA)
-        for (size_t c = 0; c < ev->d.n_cat; c++) {
-            snprintf(name, sizeof name, "acc %s", ev->d.cats[c]);
-            add_extra(t, name);
-        }
+    if (ev->e.task == TASK_QA) /* the categories of the items run */
+        for (size_t c = 0; c < ev->d.n_cat; c++)
+            if (ev->pol[0].a.cat_den[c] > 0) {
+                snprintf(name, sizeof name, "acc %s", ev->d.cats[c]);
+                add_extra(t, name);
+            }
     if (ev->e.task == TASK_PPL)
         add_extra(t, "NLL/token");
     if (ev->e.task == TASK_AGREE) {
@@ -1007,7 +1027,8 @@ static void build_table(const struct eval *ev, struct table *t)
         size_t x = 0;
         if (ev->e.task == TASK_QA)
             for (size_t c = 0; c < ev->d.n_cat; c++)
-                r->extra[x++] = ratio(A->cat_num[c], A->cat_den[c]);
+                if (ev->pol[0].a.cat_den[c] > 0)
+                    r->extra[x++] = ratio(A->cat_num[c], A->cat_den[c]);
         if (ev->e.task == TASK_PPL)
             r->extra[x++] = mean;
         if (ev->e.task == TASK_AGREE) {
@@ -1213,6 +1234,7 @@ static const char eval_help[] =
     "  -n N                 new tokens at most (default: qa 32, agree 64, sum 64)\n"
     "  --json               print the table as a JSON object instead\n"
     "  --quiet              no progress bar (it is shown only when stderr is a terminal)\n"
+    "  --verbose            print every output to stderr, one line per item and policy\n"
     "  -m, -t, -c           model, threads, context as for run (ppl: -c at least --window)\n\n"
     "Each policy's parameters come from --skip-profile and the --skip* options (ffn-skip's tau,\n"
     "warm-up, cold regions, span). The target ratio (--skip-target, else the profile's) sets\n"
@@ -1233,9 +1255,9 @@ static int eval_extra(void *user, int argc, char **argv, int *i)
         e->task_arg = a;
         return 1;
     }
-    static const char *const flags[] = {"--json", "--quiet", "--two-turn", "--raw"};
-    int *flag_vars[] = {&e->json, &e->quiet, &e->two_turn, &e->raw};
-    for (size_t k = 0; k < 4; k++)
+    static const char *const flags[] = {"--json", "--quiet", "--verbose", "--two-turn", "--raw"};
+    int *flag_vars[] = {&e->json, &e->quiet, &e->verbose, &e->two_turn, &e->raw};
+    for (size_t k = 0; k < 5; k++)
         if (!strcmp(a, flags[k])) {
             *flag_vars[k] = 1;
             return 1;
@@ -1336,7 +1358,7 @@ static int eval_run(struct eval *ev, const char *model)
     if (ev->e.task == TASK_PPL && base.warmup + 2 > (uint32_t)ev->e.window)
         return usage_error("eval", "--window %ld leaves nothing after a warm-up of %u tokens", ev->e.window,
                            base.warmup);
-    struct progress pg = {isatty(2) && !ev->e.quiet, ev->d.n, now_s()};
+    struct progress pg = {isatty(2) && !ev->e.quiet && !ev->e.verbose, ev->d.n, now_s()};
     static int (*const runs[TASK_COUNT])(struct eval *, struct progress *) = {run_qa, run_ppl, run_agree, run_sum};
     if ((rc = runs[ev->e.task](ev, &pg)) != EXIT_OK)
         return rc;

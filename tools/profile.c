@@ -723,6 +723,19 @@ struct job {
     char *input; /* the prompt file's or --text's contents */
 };
 
+/* The generated text, so the user sees what was profiled (not when stdout carries the CSV). */
+static void print_generated(const fsk_model *m, const int32_t *ids, size_t n)
+{
+    size_t need = 0;
+    if (n == 0)
+        return;
+    fsk_detokenize(m, ids, n, NULL, 0, &need, NULL);
+    char *out = malloc(need + 1);
+    if (out && fsk_detokenize(m, ids, n, out, need + 1, &need, NULL) == FSK_OK)
+        printf("%.*s\n", (int)need, out);
+    free(out);
+}
+
 /* Tokenizes the input and decodes it, filling the trace. */
 static fsk_status profile_run(struct job *j, fsk_error *err)
 {
@@ -760,14 +773,8 @@ static fsk_status profile_run(struct job *j, fsk_error *err)
         st = run_text(&j->s, ids, n, p.warmup, &j->t, err);
     else if (st == FSK_OK)
         st = run_generation(&j->s, ids, n, (uint32_t)j->o.n_predict, p.warmup, &j->t, &n_hist, hist, err);
-    if (st == FSK_OK && !j->po.text && strcmp(j->po.csv ? j->po.csv : "", "-")) {
-        char *out = malloc(64 + (n_hist - n) * 256);
-        size_t len = 0;
-        if (out && n_hist > n && fsk_detokenize(j->s.model, hist + n, n_hist - n, out, 64 + (n_hist - n) * 256,
-                                               &len, NULL) == FSK_OK)
-            printf("%.*s\n", (int)len, out);
-        free(out);
-    }
+    if (st == FSK_OK && !j->po.text && strcmp(j->po.csv ? j->po.csv : "", "-"))
+        print_generated(j->s.model, hist + n, n_hist - n);
     free(hist);
     free(ids);
     return st;

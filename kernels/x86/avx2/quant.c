@@ -210,7 +210,9 @@ QINLINE __m128 dm_pair(const unsigned char *p0, const unsigned char *p1, int two
     return _mm_cvtph_ps(h);
 }
 
-/* [h(p0), 0, h(p1), 0]: d of two blocks of a format without a second half. */
+/* [h(p0), 0, h(p1), 0]: d of two activation blocks without a second half (Q8_0). Weight blocks
+ * of the signed formats go through dm_pair instead, one load fewer: lanes 1 and 3 then hold two
+ * quant bytes read as a half, possibly inf or NaN, which only ever meet lanes that are dropped. */
 QINLINE __m128 d_pair(const unsigned char *p0, const unsigned char *p1, int two)
 {
     __m128i h = _mm_cvtsi32_si128(load_u16(p0));
@@ -297,7 +299,7 @@ QINLINE void row_pair(enum fmt f, const unsigned char *b0, const unsigned char *
     if (!fmt_min(f))
         p = _mm256_sub_epi16(p, a->corr);
     __m256i isum = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-    __m128 sc = _mm_mul_ps(fmt_min(f) ? dm_pair(b0, b1, two) : d_pair(b0, b1, two), a->ds);
+    __m128 sc = _mm_mul_ps(dm_pair(b0, b1, two), a->ds);
     if (fmt_min(f))
         *accm = _mm_add_ps(*accm, sc);
     __m256 s8 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(sc),
@@ -313,7 +315,7 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
     const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
     __m256 acc[ROWS];
     __m128 accm[ROWS];
-    for (int j = 0; j < nr; j++) {
+    UNROLL for (int j = 0; j < nr; j++) {
         acc[j] = _mm256_setzero_ps();
         accm[j] = _mm_setzero_ps();
     }
@@ -330,7 +332,7 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
         UNROLL for (int j = 0; j < nr; j++)
             row_pair(f, w[j] + i * bb, w[j] + i * bb, 0, &a, &acc[j], &accm[j]);
     }
-    for (int j = 0; j < nr; j++) {
+    UNROLL for (int j = 0; j < nr; j++) {
         float s = fsk_avx2_hsum_ps(acc[j]);
         if (fmt_min(f)) {
             __m128 m = _mm_add_ps(accm[j], _mm_movehl_ps(accm[j], accm[j]));
@@ -388,7 +390,7 @@ QINLINE void row_q8_0(const unsigned char *b0, const unsigned char *b1, int two,
 {
     const __m256i ones = _mm256_set1_epi16(1);
     const size_t qs = offsetof(fsk_block_q8_0, qs);
-    __m128 sc = _mm_mul_ps(d_pair(b0, b1, two), da);
+    __m128 sc = _mm_mul_ps(dm_pair(b0, b1, two), da);
     __m256i w0 = _mm256_loadu_si256((const __m256i *)(b0 + qs));
     __m256i p0 = _mm256_maddubs_epi16(_mm256_abs_epi8(w0), _mm256_sign_epi8(a0, w0));
     __m256 s0 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(sc), _mm256_setzero_si256());
@@ -406,7 +408,7 @@ QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fs
 {
     const size_t bb = sizeof(fsk_block_q8_0);
     __m256 acc[ROWS];
-    for (int j = 0; j < nr; j++)
+    UNROLL for (int j = 0; j < nr; j++)
         acc[j] = _mm256_setzero_ps();
     size_t i = 0;
     for (; i + 2 <= nb; i += 2) {
@@ -422,7 +424,7 @@ QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fs
         UNROLL for (int j = 0; j < nr; j++)
             row_q8_0(w[j] + i * bb, w[j] + i * bb, 0, a0, a0, da, &acc[j]);
     }
-    for (int j = 0; j < nr; j++)
+    UNROLL for (int j = 0; j < nr; j++)
         y[j] = fsk_avx2_hsum_ps(acc[j]);
 }
 
@@ -461,7 +463,7 @@ static inline __m256 load_tail_bf16(const uint16_t *p, size_t k)
 QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *x, size_t n)
 {
     __m256 s[ROWS];
-    for (int j = 0; j < nr; j++)
+    UNROLL for (int j = 0; j < nr; j++)
         s[j] = _mm256_setzero_ps();
     size_t i = 0;
     for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W) {
@@ -474,7 +476,7 @@ QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *
         UNROLL for (int j = 0; j < nr; j++)
             s[j] = _mm256_fmadd_ps(load_tail_bf16(w[j] + i, n - i), xv, s[j]);
     }
-    for (int j = 0; j < nr; j++)
+    UNROLL for (int j = 0; j < nr; j++)
         y[j] = fsk_avx2_hsum_ps(s[j]);
 }
 

@@ -11,6 +11,16 @@
 #define QINLINE static inline
 #endif
 
+/* Loops over the sub-blocks of a super-block are unrolled so that their shuffle indices and
+ * shift counts are constants; GCC's -O2 does not do that by itself for bodies this big. */
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define UNROLL _Pragma("GCC unroll 8")
+#else
+#define UNROLL
+#endif
+
 static inline uint32_t load_u32(const void *p)
 {
     uint32_t v;
@@ -66,7 +76,7 @@ QINLINE float block_scale_min(const unsigned char *qs, const unsigned char *qh, 
     const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scm));
     __m256i hb = five ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
     __m256i sumi = _mm256_setzero_si256();
-    for (int c = 0; c < FSK_QK_K / 64; c++) {
+    UNROLL for (int c = 0; c < FSK_QK_K / 64; c++) {
         __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
         __m256i lo = _mm256_and_si256(q, m4);
         __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
@@ -145,11 +155,11 @@ static inline float block_q6_k(const fsk_block_q6_K *b, const fsk_block_q8_K *a)
     const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(sc8));
     const __m256i sc_hi = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_unpackhi_epi64(sc8, sc8)));
     __m256i sumi = _mm256_setzero_si256();
-    for (int h = 0; h < 2; h++) {
+    UNROLL for (int h = 0; h < 2; h++) {
         __m256i q[4];
         q6_codes(b->ql + 64 * h, b->qh + 32 * h, q);
         const __m256i sc = h ? sc_hi : sc_lo;
-        for (int k = 0; k < 4; k++) {
+        UNROLL for (int k = 0; k < 4; k++) {
             /* vector k holds groups 8h + 2k (low lane) and 8h + 2k + 1 (high lane) */
             __m256i s = _mm256_shuffle_epi8(sc, _mm256_setr_epi8(
                 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k,
@@ -189,7 +199,7 @@ void fsk_matvec_q6_k__avx2(float *y, const void *w, size_t row_stride, const voi
 static inline void scale_store32(float *y, __m256i v, float d1, float m1, int off)
 {
     const __m256 dv = _mm256_set1_ps(d1), mv = _mm256_set1_ps(m1);
-    for (int k = 0; k < 4; k++) {
+    UNROLL for (int k = 0; k < 4; k++) {
         __m128i b8 = k < 2 ? _mm256_castsi256_si128(v) : _mm256_extracti128_si256(v, 1);
         if (k & 1)
             b8 = _mm_unpackhi_epi64(b8, b8);
@@ -209,7 +219,7 @@ QINLINE void dequant_scale_min(float *y, const unsigned char *qs, const unsigned
     const float d = half_f32(dh), dmin = half_f32(dminh);
     const __m256i m4 = _mm256_set1_epi8(0x0f), b4 = _mm256_set1_epi8(0x10);
     __m256i hb = five ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
-    for (int c = 0; c < FSK_QK_K / 64; c++) {
+    UNROLL for (int c = 0; c < FSK_QK_K / 64; c++) {
         __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
         __m256i lo = _mm256_and_si256(q, m4);
         __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
@@ -245,10 +255,10 @@ void fsk_dequantize_q6_k__avx2(float *y, const void *x, size_t n)
     for (size_t i = 0; i < n / FSK_QK_K; i++) {
         const float d = half_f32(b[i].d);
         float *o = y + i * FSK_QK_K;
-        for (int h = 0; h < 2; h++) {
+        UNROLL for (int h = 0; h < 2; h++) {
             __m256i q[4];
             q6_codes(b[i].ql + 64 * h, b[i].qh + 32 * h, q);
-            for (int k = 0; k < 4; k++) {
+            UNROLL for (int k = 0; k < 4; k++) {
                 const int g = 8 * h + 2 * k;
                 float t[32];
                 scale_store32(t, q[k], 1.0f, 0.0f, 1); /* t = q - 32, exact */

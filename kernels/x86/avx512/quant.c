@@ -292,7 +292,7 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
     const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
     __m512 acc[ROWS];
     __m256 accm[ROWS];
-    for (int j = 0; j < nr; j++) {
+    UNROLL for (int j = 0; j < nr; j++) {
         acc[j] = _mm512_setzero_ps();
         accm[j] = _mm256_setzero_ps();
     }
@@ -308,12 +308,12 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
         struct aquad a;
         memcpy(xa, x + i * ab, (nb - i) * ab);
         act_quad(f, xa, &a);
-        for (int j = 0; j < nr; j++) {
+        UNROLL for (int j = 0; j < nr; j++) {
             memcpy(wb, w[j] + i * bb, (nb - i) * bb);
             row_quad(f, wb, pm, &a, &acc[j], &accm[j]);
         }
     }
-    for (int j = 0; j < nr; j++) {
+    UNROLL for (int j = 0; j < nr; j++) {
         float s = _mm512_reduce_add_ps(acc[j]);
         if (fmt_min(f)) {
             /* the odd lanes: m_k * s_k */
@@ -399,7 +399,7 @@ QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fs
 {
     const size_t bb = sizeof(fsk_block_q8_0);
     __m512 acc[ROWS];
-    for (int j = 0; j < nr; j++)
+    UNROLL for (int j = 0; j < nr; j++)
         acc[j] = _mm512_setzero_ps();
     size_t i = 0;
     for (; i + 2 <= nb; i += 2) {
@@ -415,12 +415,12 @@ QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fs
         xa[0] = a[i];
         __m128 da;
         __m512i av = act_q8_0(xa, &da);
-        for (int j = 0; j < nr; j++) {
+        UNROLL for (int j = 0; j < nr; j++) {
             memcpy(wb, w[j] + i * bb, bb);
             row_q8_0(wb, qidx, av, da, &acc[j]);
         }
     }
-    for (int j = 0; j < nr; j++)
+    UNROLL for (int j = 0; j < nr; j++)
         y[j] = _mm512_reduce_add_ps(acc[j]);
 }
 
@@ -458,7 +458,7 @@ static inline __m512 load16_bf16(const uint16_t *p, __mmask16 m)
 QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *x, size_t n)
 {
     __m512 s[ROWS];
-    for (int j = 0; j < nr; j++)
+    UNROLL for (int j = 0; j < nr; j++)
         s[j] = _mm512_setzero_ps();
     size_t i = 0;
     for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W) {
@@ -472,7 +472,7 @@ QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *
         UNROLL for (int j = 0; j < nr; j++)
             s[j] = _mm512_fmadd_ps(load16_bf16(w[j] + i, m), xv, s[j]);
     }
-    for (int j = 0; j < nr; j++)
+    UNROLL for (int j = 0; j < nr; j++)
         y[j] = _mm512_reduce_add_ps(s[j]);
 }
 
