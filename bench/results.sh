@@ -103,12 +103,13 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo
     echo "## Calibration"
     echo
-    echo "| target | tau | cold first,last | calibration |"
-    echo "|---:|---:|---:|:---|"
+    echo "| target | tau | span | cold first,last | calibration |"
+    echo "|---:|---:|---:|---:|:---|"
     for r in $TARGETS; do
         p=$work/profile-$r.txt
-        printf '| %s | %s | %s | %s |\n' "$r" "$(awk '$1 == "threshold" {print $2}' "$p")" \
-            "$(awk '$1 == "cold" {print $2 "," $3}' "$p")" "$(grep -m1 '^#' "$p" | sed 's/^# *//')"
+        printf '| %s | %s | %s | %s | %s |\n' "$r" "$(awk '$1 == "threshold" {print $2}' "$p")" \
+            "$(awk '$1 == "span" {print $2}' "$p")" "$(awk '$1 == "cold" {print $2 "," $3}' "$p")" \
+            "$(grep '^#' "$p" | sed 's/^# *//' | paste -sd ';' - | sed 's/;/; /g')"
     done
 } >"$doc"
 

@@ -72,7 +72,9 @@ typedef struct fsk_model_info {
 } fsk_model_info;
 
 FSK_API void fsk_model_default_params(fsk_model_params *params);
-/* Maps a GGUF file and checks it is a model we can run. params may be NULL. */
+/* Maps a GGUF file and checks it is a model we can run. params may be NULL. On failure *out is
+ * NULL, and every call taking a model fails cleanly on NULL (FSK_ERR_INVALID_ARG, 0 or ""). The
+ * *_free calls do nothing on NULL; freeing the same handle twice is undefined. */
 FSK_API fsk_status fsk_model_load(fsk_model **out, const char *path, const fsk_model_params *params,
                                   fsk_error *err);
 FSK_API void fsk_model_free(fsk_model *model);
@@ -109,7 +111,8 @@ typedef struct fsk_context_params {
 
 FSK_API void fsk_context_default_params(fsk_context_params *params);
 /* A context owns its KV cache and thread pool; several may share one model, each used from its
- * own thread. params may be NULL. */
+ * own thread. params may be NULL. The context keeps a pointer to the model, which must outlive it:
+ * free every context before its model. On failure *out is NULL. */
 FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *model,
                                    const fsk_context_params *params, fsk_error *err);
 FSK_API void fsk_context_free(fsk_context *ctx);

@@ -64,8 +64,8 @@ static void put_kv(struct text *t, const struct fsk_gguf_kv *kv)
 
 FSK_API size_t fsk_model_describe(const fsk_model *m, char *buf, size_t len)
 {
-    struct text t = {buf, len, 0};
-    if (len)
+    struct text t = {buf, buf ? len : 0, 0}; /* a NULL buffer: only the length is asked for */
+    if (t.len)
         buf[0] = '\0';
     if (!m)
         return 0;

@@ -248,18 +248,17 @@ FSK_API void fsk_model_default_params(fsk_model_params *p)
         memset(p, 0, sizeof *p);
 }
 
-FSK_API fsk_status fsk_model_load(fsk_model **out, const char *path, const fsk_model_params *params,
-                                  fsk_error *err)
+/* The model over an opened GGUF, which it takes over (closed on failure too). */
+static fsk_status load_gguf(fsk_model **out, fsk_gguf *g, const fsk_model_params *params, fsk_error *err)
 {
-    if (!out || !path)
-        return fail(err, FSK_ERR_INVALID_ARG, "fsk_model_load: %s is NULL", out ? "path" : "out");
-    *out = NULL;
     fsk_model *m = calloc(1, sizeof *m);
-    if (!m)
-        return fail(err, FSK_ERR_NOMEM, "out of memory loading %s", path);
-    fsk_status st = fsk_gguf_open(&m->gguf, path, err);
-    if (st == FSK_OK)
-        st = read_hparams(m->gguf, &m->hp, err);
+    if (!m) {
+        fail(err, FSK_ERR_NOMEM, "out of memory loading %s", fsk_gguf_name(g));
+        fsk_gguf_close(g);
+        return FSK_ERR_NOMEM;
+    }
+    m->gguf = g;
+    fsk_status st = read_hparams(m->gguf, &m->hp, err);
     if (st == FSK_OK)
         st = map_tensors(m, err);
     if (st == FSK_OK && params && params->check_finite)
@@ -286,6 +285,28 @@ FSK_API fsk_status fsk_model_load(fsk_model **out, const char *path, const fsk_m
     pick_chat_style(m);
     *out = m;
     return FSK_OK;
+}
+
+FSK_API fsk_status fsk_model_load(fsk_model **out, const char *path, const fsk_model_params *params,
+                                  fsk_error *err)
+{
+    if (!out || !path)
+        return fail(err, FSK_ERR_INVALID_ARG, "fsk_model_load: %s is NULL", out ? "path" : "out");
+    *out = NULL;
+    fsk_gguf *g;
+    fsk_status st = fsk_gguf_open(&g, path, err);
+    return st == FSK_OK ? load_gguf(out, g, params, err) : st;
+}
+
+fsk_status fsk_model_load_memory(fsk_model **out, const void *data, size_t size, const char *name,
+                                 const fsk_model_params *params, fsk_error *err)
+{
+    if (!out)
+        return fail(err, FSK_ERR_INVALID_ARG, "fsk_model_load_memory: out is NULL");
+    *out = NULL;
+    fsk_gguf *g;
+    fsk_status st = fsk_gguf_open_memory(&g, data, size, name, err);
+    return st == FSK_OK ? load_gguf(out, g, params, err) : st;
 }
 
 FSK_API void fsk_model_free(fsk_model *m)

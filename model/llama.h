@@ -49,4 +49,9 @@ struct fsk_model {
     char name[128];
 };
 
+/* fsk_model_load over a caller's GGUF bytes (not copied: they must outlive the model); internal,
+ * for the fuzzers and tests. name is used in messages. */
+fsk_status fsk_model_load_memory(fsk_model **out, const void *data, size_t size, const char *name,
+                                 const fsk_model_params *params, fsk_error *err);
+
 #endif

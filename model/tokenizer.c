@@ -1,4 +1,5 @@
-/* tokenizer.c: byte-level BPE from GGUF metadata; pre-tokenizes and merges exactly as llama.cpp. */
+/* tokenizer.c: GGUF tokenizers exactly as llama.cpp: byte-level BPE (pre-tokenized, merged by
+ * rank) and SentencePiece BPE (spaces as U+2581, merged by score, byte fallback). */
 #include "config.h"
 
 #include <limits.h>
@@ -93,6 +94,9 @@ struct fsk_tokenizer {
     size_t n_special;
     size_t max_piece;
     enum pre pre;
+    int spm;             /* SentencePiece ("llama") rather than byte-level BPE ("gpt2") */
+    float *score;        /* spm: per token */
+    int32_t byte_tok[256]; /* spm: each byte's fallback token, -1 none */
     int32_t bos, eos, eot, unk, pad;
     int add_bos;
     int add_space_prefix;
@@ -575,6 +579,12 @@ struct bigram {
     uint32_t len; /* left + right when queued: a changed neighbour makes the entry stale */
 };
 
+struct spm_bigram {
+    float score; /* the merged token's */
+    int32_t left, right;
+    uint32_t len;
+};
+
 /* Per-call working memory, grown as needed (encode stays thread-safe). */
 struct scratch {
     uint32_t *cp, *pa, *pb;
@@ -585,6 +595,8 @@ struct scratch {
     struct sym *sym;
     struct bigram *heap;
     size_t cap_sym, cap_heap, n_heap;
+    struct spm_bigram *spm_heap;
+    size_t cap_spm_heap;
 };
 
 struct out {
@@ -800,6 +812,133 @@ static int encode_text(const fsk_tokenizer *t, struct scratch *s, const char *te
     return 0;
 }
 
+/* ------------------------------------------------------------------ SentencePiece BPE */
+
+/* Higher score first; equal scores: leftmost first (llama.cpp's llm_bigram_spm comparator). */
+static int spm_before(const struct spm_bigram *a, const struct spm_bigram *b)
+{
+    return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+
+static void spm_push(struct scratch *s, size_t *n, struct spm_bigram b)
+{
+    size_t i = (*n)++;
+    while (i > 0 && spm_before(&b, &s->spm_heap[(i - 1) / 2])) {
+        s->spm_heap[i] = s->spm_heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->spm_heap[i] = b;
+}
+
+static struct spm_bigram spm_pop(struct scratch *s, size_t *n)
+{
+    struct spm_bigram top = s->spm_heap[0], last = s->spm_heap[--*n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && spm_before(&s->spm_heap[c + 1], &s->spm_heap[c]))
+            c++;
+        if (!spm_before(&s->spm_heap[c], &last))
+            break;
+        s->spm_heap[i] = s->spm_heap[c];
+        i = c;
+    }
+    if (*n)
+        s->spm_heap[i] = last;
+    return top;
+}
+
+/* Queues the merge of symbols l and r when their text together is a token (of any type, as
+ * llama.cpp's text_to_token finds). Symbols are contiguous in w, so the pair is one span. */
+static void spm_add(const fsk_tokenizer *t, struct scratch *s, size_t *n, const char *w,
+                    int32_t l, int32_t r)
+{
+    if (l < 0 || r < 0)
+        return;
+    const struct sym *a = &s->sym[l], *b = &s->sym[r];
+    int32_t id = tok_find(t, w + a->start, a->len + b->len);
+    if (id >= 0)
+        spm_push(s, n, (struct spm_bigram){t->score[id], l, r, a->len + b->len});
+}
+
+/* A final symbol: its token, or each byte's fallback token. (llama.cpp also looks the text up
+ * among the merges made, but a merge is only ever made into a token, so that never finds one.) */
+static void spm_emit(const fsk_tokenizer *t, const char *p, size_t n, struct out *o)
+{
+    int32_t id = tok_find(t, p, n);
+    if (id >= 0) {
+        put(o, id);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        id = t->byte_tok[(unsigned char)p[i]];
+        if (id < 0)
+            id = t->unk;
+        if (id >= 0)
+            put(o, id);
+    }
+}
+
+/* Symbols = the UTF-8 characters of w (by lead byte, unchecked), merged best score first. */
+static int spm_word(const fsk_tokenizer *t, struct scratch *s, const char *w, size_t wl,
+                    struct out *o)
+{
+    struct sym *sym = grow(s->sym, &s->cap_sym, wl, sizeof *sym);
+    if (sym)
+        s->sym = sym;
+    struct spm_bigram *heap = grow(s->spm_heap, &s->cap_spm_heap, 3 * wl, sizeof *heap);
+    if (heap)
+        s->spm_heap = heap;
+    if (!sym || !heap)
+        return -1;
+    size_t n = bpe_symbols(s, w, wl), n_heap = 0;
+    for (size_t i = 1; i < n; i++)
+        spm_add(t, s, &n_heap, w, (int32_t)i - 1, (int32_t)i);
+    while (n_heap) {
+        struct spm_bigram b = spm_pop(s, &n_heap);
+        struct sym *l = &s->sym[b.left], *r = &s->sym[b.right];
+        if (!l->len || !r->len || l->len + r->len != b.len)
+            continue;
+        l->len += r->len;
+        r->len = 0;
+        l->next = r->next;
+        if (r->next >= 0)
+            s->sym[r->next].prev = b.left;
+        spm_add(t, s, &n_heap, w, l->prev, b.left);
+        spm_add(t, s, &n_heap, w, b.left, l->next);
+    }
+    for (int32_t i = n ? 0 : -1; i >= 0; i = s->sym[i].next)
+        spm_emit(t, w + s->sym[i].start, s->sym[i].len, o);
+    return 0;
+}
+
+/* One stretch of plain text: a space in front when asked (add_space_prefix at the start or after
+ * a special token), every space as U+2581, then one merge pass over the whole of it. */
+static int spm_text(const fsk_tokenizer *t, struct scratch *s, const char *text, size_t len,
+                    int space_first, struct out *o)
+{
+    char *w = grow(s->word, &s->cap_word, 3 * (len + 1), 1);
+    if (!w)
+        return -1;
+    s->word = w;
+    size_t wl = 0;
+    if (space_first) {
+        memcpy(w, LOW_BAR, 3);
+        wl = 3;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == ' ') {
+            memcpy(w + wl, LOW_BAR, 3);
+            wl += 3;
+        } else {
+            w[wl++] = text[i];
+        }
+    }
+    return spm_word(t, s, w, wl, o);
+}
+
 /* ------------------------------------------------------------------ encode */
 
 /* A stretch of the input: plain text (id < 0) or a special token found in it. */
@@ -898,6 +1037,7 @@ static void scratch_free(struct scratch *s)
     free(s->word);
     free(s->sym);
     free(s->heap);
+    free(s->spm_heap);
 }
 
 static int encode_all(const fsk_tokenizer *t, const char *text, size_t len, int parse_special,
@@ -906,11 +1046,16 @@ static int encode_all(const fsk_tokenizer *t, const char *text, size_t len, int 
     struct frags a = {0}, b = {0};
     struct scratch s = {0};
     int rc = partition(t, text, len, parse_special, &a, &b);
+    int after_special = 1; /* the start counts as one: SentencePiece's dummy prefix */
     for (size_t i = 0; rc == 0 && i < a.n; i++) {
-        if (a.v[i].id >= 0)
-            put(o, a.v[i].id);
+        const struct frag *f = &a.v[i];
+        if (f->id >= 0)
+            put(o, f->id);
+        else if (t->spm)
+            rc = spm_text(t, &s, text + f->off, f->len, after_special && t->add_space_prefix, o);
         else
-            rc = encode_text(t, &s, text + a.v[i].off, a.v[i].len, o);
+            rc = encode_text(t, &s, text + f->off, f->len, o);
+        after_special = f->id >= 0;
     }
     free(a.v);
     free(b.v);
@@ -956,6 +1101,7 @@ void fsk_tokenizer_free(fsk_tokenizer *tok)
     free(tok->merges);
     free(tok->merge_slot);
     free(tok->special);
+    free(tok->score);
     free(tok);
 }
 
@@ -1147,6 +1293,41 @@ static size_t decode_normal(const fsk_tokenizer *t, const char *s, size_t n, cha
     return len;
 }
 
+/* A SentencePiece token's bytes: U+2581 back to spaces. */
+static size_t unescape_spaces(const char *s, size_t n, char *o)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i + 3 <= n && memcmp(s + i, LOW_BAR, 3) == 0) {
+            if (o)
+                o[len] = ' ';
+            len++;
+            i += 2;
+        } else {
+            if (o)
+                o[len] = s[i];
+            len++;
+        }
+    }
+    return len;
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A byte token's byte: the hex digits after "<0x" (llama.cpp's strtol of the two characters
+ * there; what no digit starts reads 0). */
+static unsigned char byte_of(const char *s, size_t n)
+{
+    unsigned v = 0;
+    for (size_t i = 3; i < 5 && i < n && hex_digit(s[i]) >= 0; i++)
+        v = v * 16 + (unsigned)hex_digit(s[i]);
+    return (unsigned char)v;
+}
+
 /* What token_to_piece gives with special set; special off is handled at lookup. */
 static size_t piece_of(const fsk_tokenizer *t, uint32_t id, char *o)
 {
@@ -1154,7 +1335,13 @@ static size_t piece_of(const fsk_tokenizer *t, uint32_t id, char *o)
     const char *s = tok_text(t, id, &n);
     switch (t->type[id]) {
     case FSK_TOKEN_NORMAL:
-        return decode_normal(t, s, n, o);
+        return t->spm ? unescape_spaces(s, n, o) : decode_normal(t, s, n, o);
+    case FSK_TOKEN_BYTE:
+        if (!t->spm) /* byte-level BPE has no byte tokens of this kind: left empty */
+            return 0;
+        if (o)
+            o[0] = (char)byte_of(s, n);
+        return 1;
     case FSK_TOKEN_CONTROL:
     case FSK_TOKEN_UNKNOWN:
     case FSK_TOKEN_USER_DEFINED:
@@ -1196,17 +1383,12 @@ static fsk_status check_id(const char *what, int32_t id, size_t n, fsk_error *er
     return FSK_OK;
 }
 
-static fsk_status check_spec(const struct fsk_tokenizer_spec *sp, enum pre *pre, fsk_error *err)
+/* gpt2's merges and pre-tokenizer. */
+static fsk_status check_bpe(const struct fsk_tokenizer_spec *sp, enum pre *pre, fsk_error *err)
 {
-    if (!sp->n_tokens || sp->n_tokens >= INT32_MAX || !sp->tokens)
-        return fail(err, FSK_ERR_FORMAT, "tokenizer: %zu tokens (need 1 to 2^31-2)", sp->n_tokens);
     if (sp->n_merges >= INT32_MAX || (sp->n_merges && !sp->merges))
         return fail(err, FSK_ERR_FORMAT, "tokenizer: %zu merges (need at most 2^31-2)",
                     sp->n_merges);
-    for (size_t i = 0; i < sp->n_tokens; i++)
-        if (!sp->tokens[i] || (sp->types && (sp->types[i] < 0 || sp->types[i] > FSK_TOKEN_BYTE)))
-            return fail(err, FSK_ERR_FORMAT, "tokenizer: token %zu has %s", i,
-                        sp->tokens[i] ? "an unknown type" : "no text");
     for (size_t i = 0; i < sp->n_merges; i++)
         if (!sp->merges[i])
             return fail(err, FSK_ERR_FORMAT, "tokenizer: merge %zu has no text", i);
@@ -1219,7 +1401,27 @@ static fsk_status check_spec(const struct fsk_tokenizer_spec *sp, enum pre *pre,
                     "tokenizer: pre-tokenizer '%s' is not supported (known: default, gpt2, "
                     "starcoder, smollm, llama3, llama-bpe and their aliases)", name);
     *pre = pre_names[k].pre;
-    fsk_status st = check_id("bos_token_id", sp->bos, sp->n_tokens, err);
+    return FSK_OK;
+}
+
+/* *spm: whether the model is SentencePiece ("llama") rather than byte-level BPE ("gpt2"). */
+static fsk_status check_spec(const struct fsk_tokenizer_spec *sp, int *spm, enum pre *pre,
+                             fsk_error *err)
+{
+    const char *model = sp->model ? sp->model : "gpt2";
+    *spm = strcmp(model, "llama") == 0;
+    if (!*spm && strcmp(model, "gpt2") != 0)
+        return fail(err, FSK_ERR_UNSUPPORTED, "tokenizer: model '%.64s' is not supported (known: "
+                    "'gpt2', byte-level BPE; 'llama', SentencePiece)", model);
+    if (!sp->n_tokens || sp->n_tokens >= INT32_MAX || !sp->tokens)
+        return fail(err, FSK_ERR_FORMAT, "tokenizer: %zu tokens (need 1 to 2^31-2)", sp->n_tokens);
+    for (size_t i = 0; i < sp->n_tokens; i++)
+        if (!sp->tokens[i] || (sp->types && (sp->types[i] < 0 || sp->types[i] > FSK_TOKEN_BYTE)))
+            return fail(err, FSK_ERR_FORMAT, "tokenizer: token %zu has %s", i,
+                        sp->tokens[i] ? "an unknown type" : "no text");
+    fsk_status st = *spm ? FSK_OK : check_bpe(sp, pre, err);
+    if (st == FSK_OK)
+        st = check_id("bos_token_id", sp->bos, sp->n_tokens, err);
     if (st == FSK_OK)
         st = check_id("eos_token_id", sp->eos, sp->n_tokens, err);
     if (st == FSK_OK)
@@ -1231,6 +1433,25 @@ static fsk_status check_spec(const struct fsk_tokenizer_spec *sp, enum pre *pre,
     return st;
 }
 
+/* SentencePiece: the scores, and each byte's fallback token: "<0xXX>" (uppercase hex, as
+ * llama.cpp's byte_to_token looks it up), else the token of that one byte. */
+static int build_spm(fsk_tokenizer *t, const struct fsk_tokenizer_spec *sp)
+{
+    t->score = malloc(sp->n_tokens * sizeof *t->score);
+    if (!t->score)
+        return -1;
+    for (size_t i = 0; i < sp->n_tokens; i++)
+        t->score[i] = sp->scores ? sp->scores[i] : 0.0f;
+    for (unsigned b = 0; b < 256; b++) {
+        char name[8], one = (char)b;
+        snprintf(name, sizeof name, "<0x%02X>", b);
+        t->byte_tok[b] = tok_find(t, name, 6);
+        if (t->byte_tok[b] < 0 && b > 0) /* llama.cpp's one-byte string for 0 is empty */
+            t->byte_tok[b] = tok_find(t, &one, 1);
+    }
+    return 0;
+}
+
 static int build(fsk_tokenizer *t, const struct fsk_tokenizer_spec *sp)
 {
     t->type = malloc(sp->n_tokens);
@@ -1239,7 +1460,8 @@ static int build(fsk_tokenizer *t, const struct fsk_tokenizer_spec *sp)
         return -1;
     for (size_t i = 0; i < sp->n_tokens; i++)
         t->type[i] = (uint8_t)(sp->types ? sp->types[i] : FSK_TOKEN_NORMAL);
-    if (copy_texts(t, sp) || build_token_map(t) || build_merges(t, sp))
+    if (copy_texts(t, sp) || build_token_map(t) ||
+        (t->spm ? build_spm(t, sp) : build_merges(t, sp)))
         return -1;
     find_eog(t);
     return build_special(t) || build_pieces(t) ? -1 : 0;
@@ -1249,10 +1471,11 @@ fsk_status fsk_tokenizer_create_from_spec(fsk_tokenizer **out, const struct fsk_
                                           fsk_error *err)
 {
     enum pre pre = PRE_DEFAULT;
+    int spm = 0;
     if (!out || !sp)
         return fail(err, FSK_ERR_INVALID_ARG, "tokenizer: NULL argument");
     *out = NULL;
-    fsk_status st = check_spec(sp, &pre, err);
+    fsk_status st = check_spec(sp, &spm, &pre, err);
     if (st != FSK_OK)
         return st;
     fsk_tokenizer *t = calloc(1, sizeof *t);
@@ -1261,13 +1484,14 @@ fsk_status fsk_tokenizer_create_from_spec(fsk_tokenizer **out, const struct fsk_
     init_byte_maps(t);
     t->n_vocab = (uint32_t)sp->n_tokens;
     t->pre = pre;
+    t->spm = spm;
     t->bos = sp->bos;
     t->eos = sp->eos;
     t->eot = sp->eot;
     t->unk = sp->unk;
     t->pad = sp->pad;
-    t->add_bos = sp->add_bos >= 0 ? sp->add_bos != 0 : pre == PRE_LLAMA3;
-    t->add_space_prefix = sp->add_space_prefix;
+    t->add_bos = sp->add_bos >= 0 ? sp->add_bos != 0 : spm || pre == PRE_LLAMA3;
+    t->add_space_prefix = sp->add_space_prefix >= 0 ? sp->add_space_prefix != 0 : spm;
     if (build(t, sp)) {
         fsk_tokenizer_free(t);
         return fail(err, FSK_ERR_NOMEM, "tokenizer: out of memory for %zu tokens", sp->n_tokens);
@@ -1339,11 +1563,12 @@ static fsk_status read_types(const fsk_gguf *g, size_t n_tokens, int32_t **out, 
     return FSK_OK;
 }
 
-/* An optional id: -1 when absent. */
-static fsk_status read_id(const fsk_gguf *g, const char *key, int32_t *out, fsk_error *err)
+/* An optional id: dflt when absent. */
+static fsk_status read_id(const fsk_gguf *g, const char *key, int32_t dflt, int32_t *out,
+                          fsk_error *err)
 {
     uint32_t v;
-    *out = -1;
+    *out = dflt;
     if (!fsk_gguf_find(g, key))
         return FSK_OK;
     fsk_status st = fsk_gguf_get_u32(g, key, &v, err);
@@ -1365,47 +1590,105 @@ static fsk_status read_flag(const fsk_gguf *g, const char *key, int dflt, int *o
     return st;
 }
 
-static fsk_status read_model_kind(const fsk_gguf *g, const char **pre, char *pre_buf, size_t cap,
-                                  fsk_error *err)
+/* An optional string key copied to buf (NULL when absent); longer than cap - 1 or holding a NUL:
+ * unsupported. */
+static fsk_status read_name(const fsk_gguf *g, const char *key, const char **out, char *buf,
+                            size_t cap, fsk_error *err)
 {
     struct fsk_gguf_str s;
-    fsk_status st = fsk_gguf_get_str(g, "tokenizer.ggml.model", &s, err);
-    if (st != FSK_OK)
-        return st;
-    if (s.len != 4 || memcmp(s.ptr, "gpt2", 4) != 0)
-        return fail(err, FSK_ERR_UNSUPPORTED,
-                    "%s: tokenizer.ggml.model is '%.*s'; only 'gpt2' (byte-level BPE) is supported",
-                    fsk_gguf_name(g), (int)(s.len > 64 ? 64 : s.len), s.ptr);
-    *pre = NULL;
-    if (!fsk_gguf_find(g, "tokenizer.ggml.pre"))
+    *out = NULL;
+    if (!fsk_gguf_find(g, key))
         return FSK_OK;
-    st = fsk_gguf_get_str(g, "tokenizer.ggml.pre", &s, err);
+    fsk_status st = fsk_gguf_get_str(g, key, &s, err);
     if (st != FSK_OK)
         return st;
     if (s.len >= cap || memchr(s.ptr, 0, (size_t)s.len))
-        return fail(err, FSK_ERR_UNSUPPORTED, "%s: tokenizer.ggml.pre '%.*s' is not supported",
-                    fsk_gguf_name(g), (int)(s.len > 64 ? 64 : s.len), s.ptr);
-    memcpy(pre_buf, s.ptr, (size_t)s.len);
-    pre_buf[s.len] = 0;
-    *pre = pre_buf;
+        return fail(err, FSK_ERR_UNSUPPORTED, "%s: %s '%.*s' is not supported", fsk_gguf_name(g),
+                    key, (int)(s.len > 64 ? 64 : s.len), s.ptr);
+    memcpy(buf, s.ptr, (size_t)s.len);
+    buf[s.len] = 0;
+    *out = buf;
     return FSK_OK;
 }
 
-static fsk_status read_ids(const fsk_gguf *g, struct fsk_tokenizer_spec *sp, fsk_error *err)
+static fsk_status read_model_kind(const fsk_gguf *g, const char **model, char *model_buf,
+                                  const char **pre, char *pre_buf, size_t cap, fsk_error *err)
 {
-    fsk_status st = read_id(g, "tokenizer.ggml.bos_token_id", &sp->bos, err);
+    fsk_status st = read_name(g, "tokenizer.ggml.model", model, model_buf, cap, err);
+    if (st == FSK_OK && !*model)
+        return fail(err, FSK_ERR_FORMAT, "%s: tokenizer.ggml.model is missing (no vocabulary)",
+                    fsk_gguf_name(g));
+    if (st == FSK_OK && strcmp(*model, "gpt2") != 0 && strcmp(*model, "llama") != 0)
+        return fail(err, FSK_ERR_UNSUPPORTED, "%s: tokenizer.ggml.model is '%s'; supported are "
+                    "'gpt2' (byte-level BPE) and 'llama' (SentencePiece)", fsk_gguf_name(g),
+                    *model);
+    if (st == FSK_OK && strcmp(*model, "gpt2") == 0) /* llama.cpp reads no pre for the others */
+        st = read_name(g, "tokenizer.ggml.pre", pre, pre_buf, cap, err);
+    return st;
+}
+
+/* tokenizer.ggml.scores: optional; 32-bit floats or integers (what llama.cpp accepts), one per
+ * token at least. */
+static fsk_status read_scores(const fsk_gguf *g, size_t n_tokens, float **out, fsk_error *err)
+{
+    static const char key[] = "tokenizer.ggml.scores";
+    const struct fsk_gguf_kv *kv;
+    *out = NULL;
+    if (!fsk_gguf_find(g, key))
+        return FSK_OK;
+    fsk_status st = fsk_gguf_get_arr(g, key, FSK_GGUF_VTYPE_COUNT, &kv, err);
+    if (st != FSK_OK)
+        return st;
+    if ((kv->v.arr.type != FSK_GGUF_F32 && kv->v.arr.type != FSK_GGUF_I32) ||
+        kv->v.arr.n < n_tokens)
+        return fail(err, FSK_ERR_FORMAT, "%s: %s must be %zu f32 or i32, is %llu of %s",
+                    fsk_gguf_name(g), key, n_tokens, (unsigned long long)kv->v.arr.n,
+                    fsk_gguf_vtype_name(kv->v.arr.type));
+    float *v = malloc((n_tokens ? n_tokens : 1) * sizeof *v);
+    if (!v)
+        return fail(err, FSK_ERR_NOMEM, "%s: out of memory reading %s", fsk_gguf_name(g), key);
+    for (size_t i = 0; i < n_tokens; i++)
+        v[i] = (float)fsk_gguf_arr_num(kv, i);
+    *out = v;
+    return FSK_OK;
+}
+
+/* The special ids and flags; absent ids take llama.cpp's defaults for the model (SentencePiece:
+ * unk 0, bos 1, eos 2, when the vocabulary has them; BPE: none). */
+static fsk_status read_ids(const fsk_gguf *g, int spm, struct fsk_tokenizer_spec *sp,
+                           fsk_error *err)
+{
+    int32_t unk = spm && sp->n_tokens > 0 ? 0 : -1, bos = spm && sp->n_tokens > 1 ? 1 : -1,
+            eos = spm && sp->n_tokens > 2 ? 2 : -1;
+    fsk_status st = read_id(g, "tokenizer.ggml.bos_token_id", bos, &sp->bos, err);
     if (st == FSK_OK)
-        st = read_id(g, "tokenizer.ggml.eos_token_id", &sp->eos, err);
+        st = read_id(g, "tokenizer.ggml.eos_token_id", eos, &sp->eos, err);
     if (st == FSK_OK)
-        st = read_id(g, "tokenizer.ggml.eot_token_id", &sp->eot, err);
+        st = read_id(g, "tokenizer.ggml.eot_token_id", -1, &sp->eot, err);
     if (st == FSK_OK)
-        st = read_id(g, "tokenizer.ggml.unknown_token_id", &sp->unk, err);
+        st = read_id(g, "tokenizer.ggml.unknown_token_id", unk, &sp->unk, err);
     if (st == FSK_OK)
-        st = read_id(g, "tokenizer.ggml.padding_token_id", &sp->pad, err);
+        st = read_id(g, "tokenizer.ggml.padding_token_id", -1, &sp->pad, err);
     if (st == FSK_OK)
         st = read_flag(g, "tokenizer.ggml.add_bos_token", -1, &sp->add_bos, err);
     if (st == FSK_OK)
-        st = read_flag(g, "tokenizer.ggml.add_space_prefix", 0, &sp->add_space_prefix, err);
+        st = read_flag(g, "tokenizer.ggml.add_space_prefix", -1, &sp->add_space_prefix, err);
+    return st;
+}
+
+/* What the spec needs beyond the tokens: merges for BPE, scores for SentencePiece. */
+static fsk_status read_model_arrays(const fsk_gguf *g, struct fsk_tokenizer_spec *sp,
+                                    struct gguf_arrays *merges, float **scores, fsk_error *err)
+{
+    int spm = strcmp(sp->model, "llama") == 0;
+    fsk_status st = spm ? read_scores(g, sp->n_tokens, scores, err)
+                        : read_strings(g, "tokenizer.ggml.merges", merges, err);
+    if (st == FSK_OK)
+        st = read_ids(g, spm, sp, err);
+    sp->scores = *scores;
+    sp->n_merges = merges->n;
+    sp->merges = merges->s;
+    sp->merge_lens = merges->len;
     return st;
 }
 
@@ -1417,24 +1700,20 @@ fsk_status fsk_tokenizer_create(fsk_tokenizer **out, const fsk_gguf *g, fsk_erro
     struct fsk_tokenizer_spec sp = {0};
     struct gguf_arrays toks = {0}, merges = {0};
     int32_t *types = NULL;
-    char pre[64];
-    fsk_status st = read_model_kind(g, &sp.pre, pre, sizeof pre, err);
+    float *scores = NULL;
+    char model[64], pre[64];
+    fsk_status st = read_model_kind(g, &sp.model, model, &sp.pre, pre, sizeof pre, err);
     if (st == FSK_OK)
         st = read_strings(g, "tokenizer.ggml.tokens", &toks, err);
-    if (st == FSK_OK)
-        st = read_strings(g, "tokenizer.ggml.merges", &merges, err);
+    sp.n_tokens = toks.n;
+    sp.tokens = toks.s;
+    sp.token_lens = toks.len;
     if (st == FSK_OK)
         st = read_types(g, toks.n, &types, err);
+    sp.types = types;
     if (st == FSK_OK)
-        st = read_ids(g, &sp, err);
+        st = read_model_arrays(g, &sp, &merges, &scores, err);
     if (st == FSK_OK) {
-        sp.n_tokens = toks.n;
-        sp.tokens = toks.s;
-        sp.token_lens = toks.len;
-        sp.types = types;
-        sp.n_merges = merges.n;
-        sp.merges = merges.s;
-        sp.merge_lens = merges.len;
         st = fsk_tokenizer_create_from_spec(out, &sp, err);
         if (st != FSK_OK && err) { /* name the file: the spec constructor cannot */
             char msg[sizeof err->message];
@@ -1447,6 +1726,7 @@ fsk_status fsk_tokenizer_create(fsk_tokenizer **out, const fsk_gguf *g, fsk_erro
     free(merges.s);
     free(merges.len);
     free(types);
+    free(scores);
     return st;
 }
 
@@ -1489,7 +1769,7 @@ int fsk_tokenizer_add_bos(const fsk_tokenizer *tok)
 
 const char *fsk_tokenizer_pre_name(const fsk_tokenizer *tok)
 {
-    return tok ? pre_family[tok->pre] : "";
+    return !tok ? "" : tok->spm ? "spm" : pre_family[tok->pre];
 }
 
 static int valid_id(const fsk_tokenizer *tok, int32_t id)
@@ -1550,6 +1830,25 @@ int32_t fsk_tokenizer_find(const fsk_tokenizer *tok, const char *text, size_t le
 
 /* ------------------------------------------------------------------ decode */
 
+/* Whether output that starts with id drops its first byte when a space: the space a
+ * SentencePiece prefix put before the text, when BOS leads (llama-cpp-python's rule). */
+static int strips_space(const fsk_tokenizer *t, int32_t id)
+{
+    return t->spm && t->add_space_prefix && id >= 0 && id == t->bos;
+}
+
+/* While *strip is pending, the first non-empty piece loses a leading space and ends it. */
+static void drop_space(int *strip, const char **p, size_t *len)
+{
+    if (!*strip || !*len)
+        return;
+    if (**p == ' ') {
+        (*p)++;
+        (*len)--;
+    }
+    *strip = 0;
+}
+
 fsk_status fsk_tokenizer_decode(const fsk_tokenizer *tok, const int32_t *ids, size_t n, int special,
                                 char *buf, size_t cap, size_t *n_out, fsk_error *err)
 {
@@ -1558,12 +1857,14 @@ fsk_status fsk_tokenizer_decode(const fsk_tokenizer *tok, const int32_t *ids, si
     if (!tok || !n_out || (!ids && n) || (!buf && cap))
         return fail(err, FSK_ERR_INVALID_ARG, "detokenize: NULL tokenizer, ids, buf or n_out");
     size_t total = 0;
+    int strip = n && strips_space(tok, ids[0]);
     for (size_t i = 0; i < n; i++) {
         size_t len;
         const char *p = fsk_tokenizer_piece(tok, ids[i], special, &len);
         if (!p)
             return fail(err, FSK_ERR_INVALID_ARG, "detokenize: id %d at %zu is not in 0..%u",
                         ids[i], i, tok->n_vocab - 1);
+        drop_space(&strip, &p, &len);
         if (len && total + len <= cap)
             memcpy(buf + total, p, len);
         total += len;
@@ -1616,12 +1917,16 @@ fsk_status fsk_detok_push(fsk_detok *st, int32_t id, char *buf, size_t cap, size
     const char *p = fsk_tokenizer_piece(st->tok, id, st->special, &len);
     if (!p)
         return fail(err, FSK_ERR_INVALID_ARG, "detok_push: id %d is not in the vocabulary", id);
+    int strip = st->started ? st->strip_space : strips_space(st->tok, id);
+    drop_space(&strip, &p, &len);
     size_t total = st->n_held + len;
     if (total > cap) {
         *n_out = total;
         return fail(err, FSK_ERR_INVALID_ARG, "detok_push: needs %zu bytes, room for %zu", total,
                     cap);
     }
+    st->started = 1;
+    st->strip_space = strip;
     if (!total)
         return FSK_OK;
     memcpy(buf, st->held, st->n_held);
@@ -1648,5 +1953,6 @@ fsk_status fsk_detok_flush(fsk_detok *st, char *buf, size_t cap, size_t *n_out, 
         memcpy(buf, st->held, st->n_held);
     *n_out = st->n_held;
     st->n_held = 0;
+    st->started = st->strip_space = 0; /* the next push begins a new stream */
     return FSK_OK;
 }

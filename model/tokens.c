@@ -30,6 +30,8 @@ FSK_API fsk_status fsk_tokenize(const fsk_model *m, const char *text, size_t len
     *n_out = n + lead;
     if (st != FSK_OK)
         return st;
+    if (n + lead > cap) /* the text fit in 0 ids, BOS does not */
+        return bad_arg(err, "fsk_tokenize: no room for the BOS token");
     if (lead)
         ids[0] = bos;
     return FSK_OK;

@@ -58,6 +58,8 @@ static void put(char *buf, size_t len, size_t *pos, const char *fmt, ...)
 FSK_API size_t fsk_cpu_describe(char *buf, size_t len)
 {
     size_t pos = 0;
+    if (!buf) /* only the length is asked for */
+        len = 0;
     if (len > 0)
         buf[0] = '\0';
     const struct fsk_cpu *cpu = fsk_cpu_get();

@@ -78,9 +78,10 @@ static void *zalloc(size_t n, size_t size, int *failed)
 FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *m, const fsk_context_params *params,
                                    fsk_error *err)
 {
+    if (out)
+        *out = NULL;
     if (!out || !m)
         return fail(err, FSK_ERR_INVALID_ARG, "fsk_context_new: %s is NULL", out ? "model" : "out");
-    *out = NULL;
     fsk_context_params p;
     fsk_context_default_params(&p);
     if (params)

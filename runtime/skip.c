@@ -95,7 +95,9 @@ fsk_status fsk_skip_configure(struct fsk_skip_cfg *cfg, const fsk_skip_params *p
         return fail(err, "unknown skip policy %u", (unsigned)p->policy);
     if (n_layer > FSK_MAX_LAYERS)
         return fail(err, "skipping supports at most %u layers, the model has %u", FSK_MAX_LAYERS, n_layer);
-    if ((uint64_t)p->cold_first + p->cold_last > n_layer)
+    /* dense skips nothing, so the default cold regions must not make a shallow model unusable */
+    int no_region = (uint64_t)p->cold_first + p->cold_last > n_layer;
+    if (no_region && p->policy != FSK_SKIP_DENSE)
         return fail(err, "cold regions of %u layers leave nothing of a %u-layer model", p->cold_first + p->cold_last,
                     n_layer);
     if (!(p->threshold == p->threshold) || !(p->target >= 0.0f && p->target <= 1.0f))
@@ -105,8 +107,8 @@ fsk_status fsk_skip_configure(struct fsk_skip_cfg *cfg, const fsk_skip_params *p
     memset(cfg, 0, sizeof *cfg);
     cfg->p = *p;
     cfg->n_layer = n_layer;
-    cfg->r0 = p->cold_first;
-    cfg->r1 = n_layer - p->cold_last;
+    cfg->r0 = no_region ? 0 : p->cold_first;
+    cfg->r1 = no_region ? 0 : n_layer - p->cold_last;
     uint32_t width = cfg->r1 - cfg->r0;
     for (uint32_t l = n_layer; l < FSK_MAX_LAYERS; l++)
         cfg->p.layers[l] = 0;

@@ -3,19 +3,15 @@
  * that text hits a target, and writes a skip profile. */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
-
-struct cal_opts {
-    const char *text, *out, *spans;
-    float target;
-    long tokens, window;
-    int cold_given;
-};
 
 static int cal_extra(void *user, int argc, char **argv, int *i)
 {
@@ -44,6 +40,66 @@ static int cal_extra(void *user, int argc, char **argv, int *i)
         return 1;
     }
     return 0;
+}
+
+/* --spans LIST: comma-separated span counts, parsed before any work starts. */
+static int parse_spans(struct cal_opts *c)
+{
+    char buf[128];
+    if (snprintf(buf, sizeof buf, "%s", c->spans) >= (int)sizeof buf)
+        return usage_error("calibrate", "--spans wants at most 16 short counts, not '%s'", c->spans);
+    char *save;
+    c->n_spans = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        long v;
+        if (c->n_spans == sizeof c->span_list / sizeof *c->span_list)
+            return usage_error("calibrate", "--spans wants at most 16 counts");
+        if (parse_long("calibrate", "--spans", t, 0, 1024, &v) != EXIT_OK)
+            return EXIT_USAGE;
+        c->span_list[c->n_spans++] = (uint32_t)v;
+    }
+    if (c->n_spans == 0)
+        return usage_error("calibrate", "--spans wants a comma-separated list of counts, not '%s'", c->spans);
+    return EXIT_OK;
+}
+
+int calibrate_parse(int argc, char **argv, struct opts *o, struct cal_opts *c)
+{
+    memset(c, 0, sizeof *c);
+    c->spans = "2,4,0";
+    c->target = 0.25f;
+    c->tokens = 1024;
+    c->window = 256;
+    int rc = parse_opts_ex("calibrate", argc, argv, o, cal_extra, c);
+    if (rc != EXIT_OK)
+        return rc;
+    if (!c->text)
+        return usage_error("calibrate", "--text FILE is required");
+    return parse_spans(c);
+}
+
+/* The profile is written at the very end: refuse an output path that cannot be written before
+ * spending minutes on calibration (by creating and removing a file beside it, as the save does). */
+static int writable(const char *path)
+{
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (!tmp) {
+        fprintf(stderr, "%s calibrate: out of memory\n", prog);
+        return 0;
+    }
+    snprintf(tmp, n, "%s.tmpXXXXXX", path);
+    struct stat st;
+    int fd = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? (errno = EISDIR, -1) : mkstemp(tmp);
+    if (fd < 0) {
+        fprintf(stderr, "%s calibrate: cannot write %s: %s\n", prog, path, strerror(errno));
+        free(tmp);
+        return 0;
+    }
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return 1;
 }
 
 static void progress(const char *what, size_t done, size_t total)
@@ -126,7 +182,12 @@ static fsk_status ratio_pass(struct session *s, const int32_t *ids, size_t n, si
 static fsk_status search_tau(struct session *s, const int32_t *ids, size_t n, size_t window, fsk_skip_params *p,
                              float target, float *tau, double *ratio_out, double *nll_out, fsk_error *err)
 {
-    double lo = 0.0, hi = 1.0, best_gap = 2.0;
+    /* Below the lowest mean similarity of the region, nearly every token triggers at once: start
+     * the bracket a little under it rather than at 0, which saves a few passes over the text. */
+    double lo = 1.0, hi = 1.0, best_gap = 2.0;
+    for (uint32_t l = p->cold_first; l + p->cold_last < p->n_profile; l++)
+        lo = p->profile[l] < lo ? p->profile[l] : lo;
+    lo = lo - 0.2 > 0.0 ? lo - 0.2 : 0.0;
     fsk_status st = FSK_OK;
     for (int it = 0; st == FSK_OK && it < 14 && best_gap > 0.005; it++) {
         double ratio, nll;
@@ -196,13 +257,13 @@ int cmd_calibrate(int argc, char **argv)
                    prog);
             return EXIT_OK;
         }
-    struct cal_opts c = {NULL, NULL, "2,4,0", 0.25f, 1024, 256, 0};
+    struct cal_opts c;
     struct opts o;
-    int rc = parse_opts_ex("calibrate", argc, argv, &o, cal_extra, &c);
+    int rc = calibrate_parse(argc, argv, &o, &c);
     if (rc != EXIT_OK)
         return rc;
-    if (!c.text)
-        return usage_error("calibrate", "--text FILE is required");
+    if (c.out && !writable(c.out))
+        return EXIT_INPUT;
     char *text = read_file(c.text, "calibrate");
     if (!text)
         return EXIT_INPUT;
@@ -253,27 +314,14 @@ int cmd_calibrate(int argc, char **argv)
     }
     /* for each candidate span, the tau that hits the target; keep the span that costs the text's
      * likelihood least (an explicit --skip-span fixes it) */
-    uint32_t spans[16];
-    size_t n_spans = 0;
+    uint32_t *spans = c.span_list;
+    size_t n_spans = c.n_spans;
     int span_given = 0;
     for (int i = 1; i < argc; i++)
         span_given |= !strcmp(argv[i], "--skip-span");
     if (span_given) {
-        spans[n_spans++] = p.span;
-    } else {
-        char buf[128];
-        snprintf(buf, sizeof buf, "%s", c.spans);
-        char *save;
-        for (char *t = strtok_r(buf, ",", &save); t && n_spans < 16; t = strtok_r(NULL, ",", &save)) {
-            long v;
-            if (parse_long("calibrate", "--spans", t, 0, 1024, &v) != EXIT_OK) {
-                free(mean);
-                free(ids);
-                session_end(&s);
-                return EXIT_USAGE;
-            }
-            spans[n_spans++] = (uint32_t)v;
-        }
+        spans[0] = p.span;
+        n_spans = 1;
     }
     double best_nll = INFINITY, best_ratio = 0;
     float best_tau = 1.0f;

@@ -181,6 +181,8 @@ int parse_opts_ex(const char *cmd, int argc, char **argv, struct opts *o, extra_
             o->chat_template = 1;
         } else if (!strcmp(a, "--no-stats")) {
             o->show_stats = 0;
+        } else if (!strcmp(a, "--check-weights")) {
+            o->check_weights = 1;
         } else if ((rc = cli_skip_parse(&o->skip, cmd, argc, argv, &i)) != 0) {
             if (rc < 0)
                 return EXIT_USAGE;
@@ -217,7 +219,8 @@ const char run_options_help[] =
     "      --repeat-penalty R penalise tokens seen in the last --repeat-last-n (default 1: off)\n"
     "      --repeat-last-n N  window of the repetition penalty (default 64)\n"
     "      --seed S           random seed, for reproducible sampling (default: the time)\n"
-    "      --no-stats         do not print timings at the end\n";
+    "      --no-stats         do not print timings at the end\n"
+    "      --check-weights    scan every weight for NaN or Inf first; refuse such a model (slow)\n";
 
 /* ------------------------------------------------------------------ shared model plumbing */
 
@@ -242,7 +245,10 @@ int session_begin(const char *cmd, const struct opts *o, struct session *s)
         return EXIT_INPUT;
     }
     fsk_error err;
-    fsk_status st = fsk_model_load(&s->model, path, NULL, &err);
+    fsk_model_params mp;
+    fsk_model_default_params(&mp);
+    mp.check_finite = o->check_weights;
+    fsk_status st = fsk_model_load(&s->model, path, &mp, &err);
     if (st == FSK_OK) {
         fsk_context_params cp;
         fsk_context_default_params(&cp);

@@ -27,6 +27,7 @@ struct opts {
     long n_ctx;
     fsk_sampler_params sp;
     int seed_given;
+    int check_weights; /* --check-weights: refuse a model with NaN or Inf weights */
     struct cli_skip skip;
 };
 
@@ -56,6 +57,17 @@ fsk_status tokenize(const fsk_model *m, const char *text, int add_bos, int32_t *
 int print_piece(void *user, int32_t id, const char *piece, size_t len);
 void print_stats(const fsk_gen_stats *gs);
 char *read_file(const char *path, const char *cmd);
+
+/* Options of calibrate beyond those of run. */
+struct cal_opts {
+    const char *text, *out, *spans;
+    float target;
+    long tokens, window;
+    uint32_t span_list[16];
+    size_t n_spans;
+};
+/* Parses calibrate's command line (no file is read, no model loaded); EXIT_OK or an exit status. */
+int calibrate_parse(int argc, char **argv, struct opts *o, struct cal_opts *c);
 
 /* Subcommands in their own files. */
 int cmd_calibrate(int argc, char **argv);

@@ -332,13 +332,12 @@ struct eval {
     char data_path[4096];
 };
 
-static int add_policy(struct eval *ev, fsk_skip_policy p)
+static void add_policy(struct eval *ev, fsk_skip_policy p)
 {
     for (size_t i = 0; i < ev->n_pol; i++)
         if (ev->pol[i].p.policy == p)
-            return 0;
+            return;
     ev->pol[ev->n_pol++].p.policy = p;
-    return 0;
 }
 
 /* dense first, then --policies in their order, each once. */
@@ -1184,7 +1183,8 @@ static void print_caption(const struct eval *ev, const char *model, FILE *f)
     const char *m = strrchr(model, '/');
     m = m ? m + 1 : model;
     if (ev->e.task == TASK_PPL)
-        fprintf(f, "ppl on %s: %zu windows of %ld tokens, model %s\n\n", base, ev->d.n, ev->e.window, m);
+        fprintf(f, "ppl on %s: %zu window%s of %ld tokens, model %s\n\n", base, ev->d.n, ev->d.n == 1 ? "" : "s",
+                ev->e.window, m);
     else
         fprintf(f, "%s%s on %s: %zu items, greedy, up to %ld new tokens, %s, model %s\n\n",
                 task_names[ev->e.task], ev->e.two_turn ? " (two turns)" : "", base, ev->d.n, ev->n_predict,
@@ -1211,10 +1211,11 @@ static const char eval_help[] =
     "         dense, the rest under the policy; the predictions of the policy's tokens are scored.\n"
     "  agree  greedy continuations (up to 64 tokens) under each policy against dense: share of\n"
     "         positions with the dense token (an end of turn counts as a token), mean position of\n"
-    "         the first difference, share of repeated 4-grams (collapse). Prompts: --data, one per\n"
-    "         line (a .tsv is read as QA data: its questions), each as one user turn; default: the\n"
-    "         questions of qa-dev.tsv. --two-turn: prompt i, the model's own answer, then prompt\n"
-    "         i+1 in the same conversation (KV cache kept); the second answer is compared.\n"
+    "         the first difference (the answer's length if none), share of repeated 4-grams in the\n"
+    "         answers (collapse). Prompts: --data, one per line (a .tsv is read as QA data: its\n"
+    "         questions), each as one user turn; default: the questions of qa-dev.tsv.\n"
+    "         --two-turn: prompt i, the model's own answer, then prompt i+1 in the same\n"
+    "         conversation (KV cache kept); the second answer is compared.\n"
     "  sum    summarization (TSV: article, reference headline). Prompt: \"Summarize the following\n"
     "         news article in one sentence.\\n\\n{article}\"; greedy, up to 64 tokens. ROUGE-L F1\n"
     "         (longest common subsequence of lower-cased words) against the headline, overall and\n"

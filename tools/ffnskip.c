@@ -315,16 +315,21 @@ static int cmd_chat(int argc, char **argv)
 static int cmd_info(int argc, char **argv)
 {
     const char *model = NULL;
+    fsk_model_params mp;
+    fsk_model_default_params(&mp);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("Usage: %s info [-m MODEL | MODEL]\n\nPrint the version, the CPU features found,\n"
-                   "which kernel variants this build and CPU can use, and the variant chosen for\n"
-                   "each op. With a model: its metadata, tensor count and bytes per type,\n"
-                   "architecture parameters and the kernels that will run.\n",
+            printf("Usage: %s info [--check-weights] [-m MODEL | MODEL]\n\nPrint the version, the CPU\n"
+                   "features found, which kernel variants this build and CPU can use, and the variant\n"
+                   "chosen for each op. With a model: its metadata, tensor count and bytes per type,\n"
+                   "architecture parameters and the kernels that will run.\n\n"
+                   "  --check-weights  scan every weight for NaN or Inf; refuse such a model (slow)\n",
                    prog);
             return EXIT_OK;
         }
-        if ((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc && !model)
+        if (!strcmp(argv[i], "--check-weights"))
+            mp.check_finite = 1;
+        else if ((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc && !model)
             model = argv[++i];
         else if (argv[i][0] != '-' && !model)
             model = argv[i];
@@ -348,7 +353,7 @@ static int cmd_info(int argc, char **argv)
     if (!model)
         return EXIT_OK;
     fsk_model *m;
-    fsk_status st = fsk_model_load(&m, model, NULL, &err);
+    fsk_status st = fsk_model_load(&m, model, &mp, &err);
     if (st != FSK_OK) {
         fprintf(stderr, "%s info: %s\n", prog, err.message);
         return exit_for(st);

@@ -26,6 +26,38 @@
 /* Rows per pass: each activation block is loaded once for four rows. */
 #define ROWS 4
 
+/* The four rows of a pass are short streams (a few hundred bytes each) read side by side, which
+ * the hardware prefetchers follow badly; so each step of a pass also fetches, in address order,
+ * its share of the rows two passes ahead. In memory-bound runs on a 2-core EPYC (Zen 3) that
+ * took Q8_0 from 3.7 to 8-9 GB/s (rows read one by one: 7) and Q4_1 from 5.5 to 6.5. Rows longer
+ * than PF_MAX / 8 bytes are long streams the hardware follows; there the plan is off. */
+#define PF_MAX 16384
+
+struct pf_plan {
+    size_t dist;  /* bytes from a pass's first row to the rows fetched; 0: no fetching */
+    size_t chunk; /* bytes fetched per step, whole lines */
+};
+
+static inline struct pf_plan plan_prefetch(size_t row_stride, size_t steps)
+{
+    struct pf_plan p = {0, 0};
+    const size_t pass = ROWS * row_stride;
+    if (steps == 0 || 2 * pass > PF_MAX)
+        return p;
+    p.dist = 2 * pass;
+    p.chunk = ((pass + steps - 1) / steps + 63) / 64 * 64;
+    return p;
+}
+
+/* A macro, not a function: GCC finds a wrapper around the prefetch builtin free of side effects
+ * and deletes its calls before inlining it. */
+#define PF_STEP(first_row, plan, step)                                                        \
+    do {                                                                                       \
+        const char *pf_at_ = (const char *)(first_row) + (plan).dist + (step) * (plan).chunk;  \
+        for (size_t pf_o_ = 0; pf_o_ < (plan).chunk; pf_o_ += 64)                              \
+            _mm_prefetch(pf_at_ + pf_o_, _MM_HINT_T0);                                         \
+    } while (0)
+
 static inline uint32_t load_u32(const void *p)
 {
     uint32_t v;
@@ -309,7 +341,7 @@ QINLINE void row_pair(enum fmt f, const unsigned char *b0, const unsigned char *
 
 /* y[j] = row w[j] . x for nr rows (ROWS, or 1 for the last few). */
 QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr,
-                     const unsigned char *x, size_t nb)
+                     const unsigned char *x, size_t nb, struct pf_plan pf)
 {
     const size_t bb = fmt_bytes(f);
     const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
@@ -323,6 +355,8 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
     for (; i + 2 <= nb; i += 2) {
         struct apair a;
         act_pair(f, x + i * ab, x + (i + 1) * ab, 1, &a);
+        if (pf.dist)
+            PF_STEP(w[0], pf, i / 2);
         UNROLL for (int j = 0; j < nr; j++)
             row_pair(f, w[j] + i * bb, w[j] + (i + 1) * bb, 1, &a, &acc[j], &accm[j]);
     }
@@ -346,16 +380,17 @@ QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, c
                        size_t ncols, size_t r0, size_t r1)
 {
     const size_t nb = ncols / FSK_QK;
+    const struct pf_plan pf = plan_prefetch(row_stride, nb / 2), none = {0, 0};
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const unsigned char *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
             rows[j] = (const unsigned char *)w + (r + (size_t)j) * row_stride;
-        rows_32(f, y + r, rows, ROWS, x, nb);
+        rows_32(f, y + r, rows, ROWS, x, nb, pf);
     }
     for (; r < r1; r++) {
         const unsigned char *row = (const unsigned char *)w + r * row_stride;
-        rows_32(f, y + r, &row, 1, x, nb);
+        rows_32(f, y + r, &row, 1, x, nb, none);
     }
 }
 
@@ -404,7 +439,7 @@ QINLINE void row_q8_0(const unsigned char *b0, const unsigned char *b1, int two,
 }
 
 QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fsk_block_q8_0 *a,
-                       size_t nb)
+                       size_t nb, struct pf_plan pf)
 {
     const size_t bb = sizeof(fsk_block_q8_0);
     __m256 acc[ROWS];
@@ -415,6 +450,8 @@ QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fs
         __m256i a0 = _mm256_loadu_si256((const __m256i *)a[i].qs);
         __m256i a1 = _mm256_loadu_si256((const __m256i *)a[i + 1].qs);
         __m128 da = d_pair((const unsigned char *)&a[i], (const unsigned char *)&a[i + 1], 1);
+        if (pf.dist)
+            PF_STEP(w[0], pf, i / 2);
         UNROLL for (int j = 0; j < nr; j++)
             row_q8_0(w[j] + i * bb, w[j] + (i + 1) * bb, 1, a0, a1, da, &acc[j]);
     }
@@ -432,16 +469,17 @@ void fsk_matvec_q8_0__avx2(float *y, const void *w, size_t row_stride, const voi
                            size_t r0, size_t r1)
 {
     const size_t nb = ncols / FSK_QK;
+    const struct pf_plan pf = plan_prefetch(row_stride, nb / 2), none = {0, 0};
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const unsigned char *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
             rows[j] = (const unsigned char *)w + (r + (size_t)j) * row_stride;
-        rows_q8_0(y + r, rows, ROWS, x, nb);
+        rows_q8_0(y + r, rows, ROWS, x, nb, pf);
     }
     for (; r < r1; r++) {
         const unsigned char *row = (const unsigned char *)w + r * row_stride;
-        rows_q8_0(y + r, &row, 1, x, nb);
+        rows_q8_0(y + r, &row, 1, x, nb, none);
     }
 }
 
@@ -460,7 +498,8 @@ static inline __m256 load_tail_bf16(const uint16_t *p, size_t k)
     return load8_bf16(t);
 }
 
-QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *x, size_t n)
+QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *x, size_t n,
+                       struct pf_plan pf)
 {
     __m256 s[ROWS];
     UNROLL for (int j = 0; j < nr; j++)
@@ -468,6 +507,8 @@ QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *
     size_t i = 0;
     for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W) {
         __m256 xv = _mm256_loadu_ps(x + i);
+        if (pf.dist && i % 32 == 0)
+            PF_STEP(w[0], pf, i / 32);
         UNROLL for (int j = 0; j < nr; j++)
             s[j] = _mm256_fmadd_ps(load8_bf16(w[j] + i), xv, s[j]);
     }
@@ -483,16 +524,18 @@ QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *
 void fsk_matvec_bf16__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                            size_t r0, size_t r1)
 {
+    /* steps every 32 values: the full vectors at i % 32 == 0 */
+    const struct pf_plan pf = plan_prefetch(row_stride, (ncols / FSK_AVX2_W + 3) / 4), none = {0, 0};
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const uint16_t *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
             rows[j] = (const uint16_t *)((const char *)w + (r + (size_t)j) * row_stride);
-        rows_bf16(y + r, rows, ROWS, x, ncols);
+        rows_bf16(y + r, rows, ROWS, x, ncols, pf);
     }
     for (; r < r1; r++) {
         const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
-        rows_bf16(y + r, &row, 1, x, ncols);
+        rows_bf16(y + r, &row, 1, x, ncols, none);
     }
 }
 

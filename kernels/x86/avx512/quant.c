@@ -26,6 +26,38 @@
 /* Rows per pass: each activation block is loaded once for four rows. */
 #define ROWS 4
 
+/* The four rows of a pass are short streams (a few hundred bytes each) read side by side, which
+ * the hardware prefetchers follow badly; so each step of a pass also fetches, in address order,
+ * its share of the rows two passes ahead (measured on Zen 3 with the AVX2 twin of this file:
+ * Q8_0 from 3.7 to 8-9 GB/s). Rows longer than PF_MAX / 8 bytes are long streams the hardware
+ * follows; there the plan is off. */
+#define PF_MAX 16384
+
+struct pf_plan {
+    size_t dist;  /* bytes from a pass's first row to the rows fetched; 0: no fetching */
+    size_t chunk; /* bytes fetched per step, whole lines */
+};
+
+static inline struct pf_plan plan_prefetch(size_t row_stride, size_t steps)
+{
+    struct pf_plan p = {0, 0};
+    const size_t pass = ROWS * row_stride;
+    if (steps == 0 || 2 * pass > PF_MAX)
+        return p;
+    p.dist = 2 * pass;
+    p.chunk = ((pass + steps - 1) / steps + 63) / 64 * 64;
+    return p;
+}
+
+/* A macro, not a function: GCC finds a wrapper around the prefetch builtin free of side effects
+ * and deletes its calls before inlining it. */
+#define PF_STEP(first_row, plan, step)                                                        \
+    do {                                                                                       \
+        const char *pf_at_ = (const char *)(first_row) + (plan).dist + (step) * (plan).chunk;  \
+        for (size_t pf_o_ = 0; pf_o_ < (plan).chunk; pf_o_ += 64)                              \
+            _mm_prefetch(pf_at_ + pf_o_, _MM_HINT_T0);                                         \
+    } while (0)
+
 static inline uint32_t load_u32(const void *p)
 {
     uint32_t v;
@@ -286,7 +318,8 @@ QINLINE void row_quad(enum fmt f, const unsigned char *b, const struct wperm *pm
 
 /* y[j] = row w[j] . x for nr rows (ROWS, or 1 for the last few). */
 QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr,
-                     const unsigned char *x, size_t nb, const struct wperm *pm)
+                     const unsigned char *x, size_t nb, const struct wperm *pm,
+                     struct pf_plan pf)
 {
     const size_t bb = 2 * (size_t)fmt_words(f);
     const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
@@ -300,6 +333,8 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
     for (; i + 4 <= nb; i += 4) {
         struct aquad a;
         act_quad(f, x + i * ab, &a);
+        if (pf.dist)
+            PF_STEP(w[0], pf, i / 4);
         UNROLL for (int j = 0; j < nr; j++)
             row_quad(f, w[j] + i * bb, pm, &a, &acc[j], &accm[j]);
     }
@@ -330,16 +365,17 @@ QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, c
 {
     const size_t nb = ncols / FSK_QK;
     const struct wperm pm = {qs_index(f), scale_index(f), fmt_tail(f), scale_mask(f)};
+    const struct pf_plan pf = plan_prefetch(row_stride, nb / 4), none = {0, 0};
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const unsigned char *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
             rows[j] = (const unsigned char *)w + (r + (size_t)j) * row_stride;
-        rows_32(f, y + r, rows, ROWS, x, nb, &pm);
+        rows_32(f, y + r, rows, ROWS, x, nb, &pm, pf);
     }
     for (; r < r1; r++) {
         const unsigned char *row = (const unsigned char *)w + r * row_stride;
-        rows_32(f, y + r, &row, 1, x, nb, &pm);
+        rows_32(f, y + r, &row, 1, x, nb, &pm, none);
     }
 }
 
@@ -395,7 +431,7 @@ static inline __m512i act_q8_0(const fsk_block_q8_0 *a, __m128 *da)
 }
 
 QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fsk_block_q8_0 *a,
-                       size_t nb, __m512i qidx)
+                       size_t nb, __m512i qidx, struct pf_plan pf)
 {
     const size_t bb = sizeof(fsk_block_q8_0);
     __m512 acc[ROWS];
@@ -405,6 +441,8 @@ QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fs
     for (; i + 2 <= nb; i += 2) {
         __m128 da;
         __m512i av = act_q8_0(a + i, &da);
+        if (pf.dist)
+            PF_STEP(w[0], pf, i / 2);
         UNROLL for (int j = 0; j < nr; j++)
             row_q8_0(w[j] + i * bb, qidx, av, da, &acc[j]);
     }
@@ -434,16 +472,17 @@ void fsk_matvec_q8_0__avx512(float *y, const void *w, size_t row_stride, const v
         idx[16 + k] = (uint16_t)(18 + k);
     }
     const __m512i qidx = words_index(idx);
+    const struct pf_plan pf = plan_prefetch(row_stride, nb / 2), none = {0, 0};
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const unsigned char *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
             rows[j] = (const unsigned char *)w + (r + (size_t)j) * row_stride;
-        rows_q8_0(y + r, rows, ROWS, x, nb, qidx);
+        rows_q8_0(y + r, rows, ROWS, x, nb, qidx, pf);
     }
     for (; r < r1; r++) {
         const unsigned char *row = (const unsigned char *)w + r * row_stride;
-        rows_q8_0(y + r, &row, 1, x, nb, qidx);
+        rows_q8_0(y + r, &row, 1, x, nb, qidx, none);
     }
 }
 
@@ -455,7 +494,8 @@ static inline __m512 load16_bf16(const uint16_t *p, __mmask16 m)
     return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
 }
 
-QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *x, size_t n)
+QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *x, size_t n,
+                       struct pf_plan pf)
 {
     __m512 s[ROWS];
     UNROLL for (int j = 0; j < nr; j++)
@@ -463,6 +503,8 @@ QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *
     size_t i = 0;
     for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W) {
         __m512 xv = _mm512_loadu_ps(x + i);
+        if (pf.dist && i % 32 == 0)
+            PF_STEP(w[0], pf, i / 32);
         UNROLL for (int j = 0; j < nr; j++)
             s[j] = _mm512_fmadd_ps(load16_bf16(w[j] + i, 0xffff), xv, s[j]);
     }
@@ -479,16 +521,18 @@ QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *
 void fsk_matvec_bf16__avx512(float *y, const void *w, size_t row_stride, const void *x,
                              size_t ncols, size_t r0, size_t r1)
 {
+    /* steps every 32 values: the full vectors at i % 32 == 0 */
+    const struct pf_plan pf = plan_prefetch(row_stride, (ncols / FSK_AVX512_W + 1) / 2), none = {0, 0};
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const uint16_t *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
             rows[j] = (const uint16_t *)((const char *)w + (r + (size_t)j) * row_stride);
-        rows_bf16(y + r, rows, ROWS, x, ncols);
+        rows_bf16(y + r, rows, ROWS, x, ncols, pf);
     }
     for (; r < r1; r++) {
         const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
-        rows_bf16(y + r, &row, 1, x, ncols);
+        rows_bf16(y + r, &row, 1, x, ncols, none);
     }
 }
 
