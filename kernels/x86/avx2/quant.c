@@ -28,9 +28,10 @@
 
 /* The four rows of a pass are short streams (a few hundred bytes each) read side by side, which
  * the hardware prefetchers follow badly; so each step of a pass also fetches, in address order,
- * its share of the rows two passes ahead. In memory-bound runs on a 2-core EPYC (Zen 3) that
- * took Q8_0 from 3.7 to 8-9 GB/s (rows read one by one: 7) and Q4_1 from 5.5 to 6.5. Rows longer
- * than PF_MAX / 8 bytes are long streams the hardware follows; there the plan is off. */
+ * its share of the rows two passes ahead. In single-thread memory-bound runs on a busy 2-core
+ * EPYC (Zen 3) that took Q8_0 from about 3.7 to 7-9 GB/s (rows read one by one: about 7) and
+ * Q4_1 from about 5.5 to 6.5-7.5. Rows longer than PF_MAX / 8 bytes are long streams the
+ * hardware follows; there the plan is off. */
 #define PF_MAX 16384
 
 struct pf_plan {
@@ -53,9 +54,10 @@ static inline struct pf_plan plan_prefetch(size_t row_stride, size_t steps)
  * and deletes its calls before inlining it. */
 #define PF_STEP(first_row, plan, step)                                                        \
     do {                                                                                       \
-        const char *pf_at_ = (const char *)(first_row) + (plan).dist + (step) * (plan).chunk;  \
+        /* an integer sum: the rows ahead may lie past the end of the matrix */               \
+        const uintptr_t pf_at_ = (uintptr_t)(first_row) + (plan).dist + (step) * (plan).chunk; \
         for (size_t pf_o_ = 0; pf_o_ < (plan).chunk; pf_o_ += 64)                              \
-            _mm_prefetch(pf_at_ + pf_o_, _MM_HINT_T0);                                         \
+            _mm_prefetch((const char *)(pf_at_ + pf_o_), _MM_HINT_T0);                         \
     } while (0)
 
 static inline uint32_t load_u32(const void *p)

@@ -53,9 +53,10 @@ static inline struct pf_plan plan_prefetch(size_t row_stride, size_t steps)
  * and deletes its calls before inlining it. */
 #define PF_STEP(first_row, plan, step)                                                        \
     do {                                                                                       \
-        const char *pf_at_ = (const char *)(first_row) + (plan).dist + (step) * (plan).chunk;  \
+        /* an integer sum: the rows ahead may lie past the end of the matrix */               \
+        const uintptr_t pf_at_ = (uintptr_t)(first_row) + (plan).dist + (step) * (plan).chunk; \
         for (size_t pf_o_ = 0; pf_o_ < (plan).chunk; pf_o_ += 64)                              \
-            _mm_prefetch(pf_at_ + pf_o_, _MM_HINT_T0);                                         \
+            _mm_prefetch((const char *)(pf_at_ + pf_o_), _MM_HINT_T0);                         \
     } while (0)
 
 static inline uint32_t load_u32(const void *p)

@@ -22,6 +22,31 @@
 /* Rows per pass: each super-block of the activation is shuffled once for four rows. */
 #define ROWS 4
 
+/* The four rows of a pass are short streams read side by side, which the hardware prefetchers
+ * follow badly (see quant.c); each super-block step also fetches, in address order, its share
+ * of the rows two passes ahead. Off for rows longer than PF_MAX / 8 bytes. */
+#define PF_MAX 16384
+
+/* Bytes fetched per step for rows of row_stride bytes read in steps steps; 0: no fetching. */
+static inline size_t prefetch_chunk(size_t row_stride, size_t steps)
+{
+    const size_t pass = ROWS * row_stride;
+    if (steps == 0 || 2 * pass > PF_MAX)
+        return 0;
+    return ((pass + steps - 1) / steps + 63) / 64 * 64;
+}
+
+/* A macro, not a function: GCC finds a wrapper around the prefetch builtin free of side effects
+ * and deletes its calls before inlining it. */
+#define PF_STEP(first_row, row_stride, chunk, step)                                           \
+    do {                                                                                       \
+        /* an integer sum: the rows ahead may lie past the end of the matrix */               \
+        const uintptr_t pf_at_ = (uintptr_t)(first_row) + 2 * ROWS * (row_stride) +           \
+                                 (step) * (chunk);                                             \
+        for (size_t pf_o_ = 0; pf_o_ < (chunk); pf_o_ += 64)                                   \
+            _mm_prefetch((const char *)(pf_at_ + pf_o_), _MM_HINT_T0);                         \
+    } while (0)
+
 static inline uint32_t load_u32(const void *p)
 {
     uint32_t v;
@@ -127,14 +152,17 @@ QINLINE void matvec_scale_min(float *y, const void *w, size_t row_stride, const 
                               size_t ncols, size_t r0, size_t r1, int five)
 {
     const fsk_block_q8_K *a = x;
-    const size_t nb = ncols / FSK_QK_K;
+    const size_t nb = ncols / FSK_QK_K, chunk = prefetch_chunk(row_stride, nb);
     size_t r = r0;
     while (r < r1) {
         const int nr = r1 - r >= ROWS ? ROWS : 1;
+        const char *first = (const char *)w + r * row_stride;
         float s[ROWS] = {0};
         for (size_t i = 0; i < nb; i++) {
             struct kact k;
             kact_scale_min(&a[i], &k);
+            if (nr == ROWS && chunk)
+                PF_STEP(first, row_stride, chunk, i);
             for (int j = 0; j < nr; j++) {
                 const char *row = (const char *)w + (r + (size_t)j) * row_stride;
                 if (five) {
@@ -210,13 +238,16 @@ void fsk_matvec_q6_k__avx512(float *y, const void *w, size_t row_stride, const v
                              size_t ncols, size_t r0, size_t r1)
 {
     const fsk_block_q8_K *a = x;
-    const size_t nb = ncols / FSK_QK_K;
+    const size_t nb = ncols / FSK_QK_K, chunk = prefetch_chunk(row_stride, nb);
     size_t r = r0;
     while (r < r1) {
         const int nr = r1 - r >= ROWS ? ROWS : 1;
+        const char *first = (const char *)w + r * row_stride;
         float s[ROWS] = {0};
         for (size_t i = 0; i < nb; i++) {
             __m512i aq[4];
+            if (nr == ROWS && chunk)
+                PF_STEP(first, row_stride, chunk, i);
             for (int k = 0; k < 4; k++)
                 aq[k] = halves(a[i].qs + 32 * k, a[i].qs + 128 + 32 * k);
             for (int j = 0; j < nr; j++) {
