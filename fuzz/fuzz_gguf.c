@@ -31,12 +31,12 @@ static void walk_kvs(const fsk_gguf *g)
         fsk_gguf_get_f32(g, key, &f, NULL);
         fsk_gguf_get_str(g, key, &s, NULL);
         if (fsk_gguf_get_arr(g, key, FSK_GGUF_VTYPE_COUNT, &arr, NULL) == FSK_OK) {
-            volatile size_t sum = 0;
+            volatile double sum = 0;
             for (uint64_t k = 0; k < arr->v.arr.n && k < 4096; k++) {
                 struct fsk_gguf_str e = fsk_gguf_arr_str(arr, k);
                 if (e.ptr && e.len)
-                    sum += (unsigned char)e.ptr[e.len - 1];
-                sum += (size_t)fsk_gguf_arr_num(arr, k);
+                    sum += (unsigned char)e.ptr[e.len - 1]; /* the last byte is readable */
+                sum += fsk_gguf_arr_num(arr, k);
             }
         }
     }

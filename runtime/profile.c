@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,7 @@ static int parse_f32(const char *s, float *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v))
+    if (errno || end == s || *end || !isfinite(v) || fabs(v) > FLT_MAX) /* finite as a float too */
         return 0;
     *out = (float)v;
     return 1;
@@ -105,7 +106,7 @@ static const char *apply(fsk_skip_params *p, char *key, char *rest)
         uint32_t n = 0;
         for (; v; v = strtok_r(NULL, " \t", &save)) {
             if (n >= FSK_MAX_LAYERS || !parse_f32(v, &p->profile[n]))
-                return "similarity wants at most 256 numbers";
+                return "similarity wants at most 256 finite numbers";
             n++;
         }
         p->n_profile = n;
@@ -121,7 +122,7 @@ FSK_API fsk_status fsk_skip_profile_load(const char *path, fsk_skip_params *p, f
     FILE *f = fopen(path, "r");
     if (!f)
         return perr(err, FSK_ERR_IO, path, 0, strerror(errno));
-    char line[8192];
+    char line[16384]; /* what save writes: 256 similarities of up to 47 characters */
     unsigned no = 0;
     fsk_skip_params q = *p;
     fsk_status st = FSK_OK;

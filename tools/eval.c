@@ -1022,7 +1022,7 @@ static void build_table(const struct eval *ev, struct table *t)
         r->skip = ratio((double)A->ffn_skipped, (double)A->ffn_total);
         double mean = ratio(A->num, A->den);
         r->metric = ev->e.task == TASK_PPL ? exp(mean) : mean;
-        r->tps = ratio(1e3 * (double)A->tokens, A->ms);
+        r->tps = A->tokens ? ratio(1e3 * (double)A->tokens, A->ms) : NAN;
         size_t x = 0;
         if (ev->e.task == TASK_QA)
             for (size_t c = 0; c < ev->d.n_cat; c++)
