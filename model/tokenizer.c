@@ -1279,7 +1279,7 @@ static size_t decode_normal(const fsk_tokenizer *t, const char *s, size_t n, cha
         }
         unsigned char u[4];
         unsigned k = put_utf8(c, u);
-        char tmp[16] = "[UNK_BYTE_0x";
+        char tmp[32] = "[UNK_BYTE_0x"; /* 12 characters and two hex digits per UTF-8 byte */
         size_t tl = strlen(tmp);
         for (unsigned j = 0; j < k; j++)
             tl += (size_t)snprintf(tmp + tl, sizeof tmp - tl, "%02x", u[j]);
