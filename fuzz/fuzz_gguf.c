@@ -8,6 +8,7 @@
 #include "fuzz.h"
 #include "gguf.h"
 #include "llama.h"
+#include "tokenizer.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -53,6 +54,38 @@ static void walk_tensors(const fsk_gguf *g)
         (void)p[0];
         (void)p[t->nbytes - 1];
     }
+}
+
+/* The tokenizer alone, whatever the architecture keys say (tokenizer-only files reach it here). */
+static void use_tokenizer(const fsk_gguf *g)
+{
+    fsk_tokenizer *tok = NULL;
+    fsk_error err;
+    if (fsk_tokenizer_create(&tok, g, &err) != FSK_OK) {
+        FUZZ_CHECK(tok == NULL);
+        FUZZ_CHECK_MESSAGE(err);
+        return;
+    }
+    static const char text[] = "<s>Hello <|im_start|> world\n\t 12345 caf\xc3\xa9 \xff\xfe \xe6\x97\xa5";
+    int32_t ids[256];
+    char buf[4096];
+    for (int special = 0; special < 2; special++) {
+        size_t n = 0, got = 0;
+        if (fsk_tokenizer_encode(tok, text, sizeof text - 1, special, ids, 256, &n, &err) != FSK_OK)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            FUZZ_CHECK(ids[i] >= 0 && (uint32_t)ids[i] < fsk_tokenizer_n_vocab(tok));
+        fsk_tokenizer_decode(tok, ids, n, special, buf, sizeof buf, &got, NULL);
+    }
+    uint32_t nv = fsk_tokenizer_n_vocab(tok);
+    for (uint32_t id = 0; id < nv && id < 512; id++) { /* every piece is readable */
+        size_t len = 0;
+        const char *p = fsk_tokenizer_piece(tok, (int32_t)id, 1, &len);
+        FUZZ_CHECK(p != NULL && len <= fsk_tokenizer_max_piece_len(tok));
+        if (len)
+            (void)*(const volatile char *)(p + len - 1);
+    }
+    fsk_tokenizer_free(tok);
 }
 
 /* A model that loads must be usable: info, text, and one decoded token when it is small. */
@@ -105,6 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(g != NULL);
         walk_kvs(g);
         walk_tensors(g);
+        use_tokenizer(g);
         fsk_gguf_close(g);
     } else {
         FUZZ_CHECK(g == NULL);

@@ -263,7 +263,7 @@ int cmd_calibrate(int argc, char **argv)
     if (rc != EXIT_OK)
         return rc;
     if (c.out && !writable(c.out))
-        return EXIT_INPUT;
+        return EXIT_FAIL; /* ffnskip(1): an output that cannot be written */
     char *text = read_file(c.text, "calibrate");
     if (!text)
         return EXIT_INPUT;
@@ -348,6 +348,7 @@ int cmd_calibrate(int argc, char **argv)
     }
     double best_gap = fabs(best_ratio - c.target);
     rc = EXIT_OK;
+    int out_failed = 0;
     if (st == FSK_OK) {
         p.threshold = best_tau;
         p.span = best_span;
@@ -360,6 +361,8 @@ int cmd_calibrate(int argc, char **argv)
             st = fsk_skip_profile_save(c.out, &p, note, &err);
             if (st == FSK_OK)
                 fprintf(stderr, "calibrate: wrote %s\n", c.out);
+            else
+                out_failed = 1;
         } else {
             printf("ffnskip-profile 1\npolicy ffn-skip\nthreshold %.6f\nwarmup %u\ncold %u %u\nspan %u\ntarget %.4f\n",
                    p.threshold, p.warmup, p.cold_first, p.cold_last, p.span, p.target);
@@ -367,7 +370,7 @@ int cmd_calibrate(int argc, char **argv)
     }
     if (st != FSK_OK) {
         fprintf(stderr, "%s calibrate: %s\n", prog, st == FSK_ERR_NOMEM ? "out of memory" : err.message);
-        rc = exit_for(st);
+        rc = out_failed ? EXIT_FAIL : exit_for(st); /* ffnskip(1): an unwritable output is 1 */
     }
     free(mean);
     free(ids);
