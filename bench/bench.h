@@ -34,6 +34,7 @@ struct bcase {
     void *x;
     size_t row_bytes, copy_stride, copies;
     size_t next_copy; /* the copy the next call reads: rotation carries on across batches */
+    size_t ntok, x_stride; /* matmul: tokens per call, bytes from one token's activation to the next */
 };
 
 struct bench_env {

@@ -248,6 +248,41 @@ static int setup_matvec(struct bcase *c, size_t i, struct bench_env *env, char *
     return matvec_weights(c, type, env, why, wl);
 }
 
+/* Prefill's matmul: the layer shapes of setup_matvec (not the head: prefill wants one token's
+ * logits) with MATMUL_TOKENS tokens per call. */
+#define MATMUL_TOKENS 64
+
+static int setup_matmul(struct bcase *c, size_t i, struct bench_env *env, char *why, size_t wl)
+{
+    if (i >= 4)
+        return -1;
+    int ok = setup_matvec(c, i, env, why, wl);
+    if (ok != 1)
+        return ok;
+    uint32_t type;
+    bench_op_type(c->op, 1, &type, why, wl);
+    const struct fsk_type_traits *tr = fsk_type_traits(type);
+    c->ntok = MATMUL_TOKENS;
+    c->x_stride = fsk_type_row_bytes(tr->act, c->cols);
+    snprintf(c->shape, sizeof c->shape, "%zux%zux%zu", c->rows, c->cols, c->ntok);
+    c->bytes = (double)(c->rows * c->row_bytes + c->ntok * (c->x_stride + c->rows * sizeof(float)));
+    c->flops = 2.0 * (double)c->rows * (double)c->cols * (double)c->ntok;
+    free(c->x);
+    free(c->y);
+    c->x = aligned_alloc(64, (c->ntok * c->x_stride + 63) / 64 * 64);
+    c->y = falloc(c->ntok * c->rows);
+    if (!c->x || !c->y) {
+        snprintf(why, wl, "out of memory");
+        return 0;
+    }
+    if (!bench_fill_type(tr->act, c->x, c->ntok * c->x_stride, &env->rng)) {
+        snprintf(why, wl, "the bench has no random-data generator for activations of type %s",
+                 fsk_type_traits(tr->act) ? fsk_type_traits(tr->act)->name : "?");
+        return 0;
+    }
+    return 1;
+}
+
 /* ---------------------------------------------------------------- runners */
 
 /* The signatures run() calls through; same_signature() checks each against kernels.def first. */
@@ -375,6 +410,53 @@ static double run_matvec(struct bcase *c, void *fn, fsk_pool *pool, size_t calls
     return c->y[0] + c->y[c->rows - 1];
 }
 
+typedef void (*matmul_like_fn)(float *, size_t, const void *, size_t, const void *, size_t, size_t,
+                               size_t, size_t, size_t);
+
+struct mm_call {
+    const struct bcase *c;
+    matmul_like_fn f;
+    const unsigned char *w;
+};
+
+static void mm_rows(void *arg, size_t r0, size_t r1)
+{
+    const struct mm_call *m = arg;
+    const struct bcase *c = m->c;
+    m->f(c->y, c->rows, m->w, c->row_bytes, c->x, c->x_stride, c->cols, c->ntok, r0, r1);
+}
+
+struct mm_loop {
+    const struct bcase *c;
+    matmul_like_fn f;
+    size_t calls;
+};
+
+static void mm_team(fsk_team *t, void *arg)
+{
+    const struct mm_loop *l = arg;
+    struct mm_call m = {l->c, l->f, l->c->w};
+    size_t copy = l->c->next_copy;
+    for (size_t k = 0; k < l->calls; k++) {
+        m.w = l->c->w + copy * l->c->copy_stride;
+        fsk_team_for(t, l->c->rows, ROW_ALIGN, mm_rows, &m);
+        if (++copy == l->c->copies)
+            copy = 0;
+    }
+}
+
+static double run_matmul(struct bcase *c, void *fn, fsk_pool *pool, size_t calls)
+{
+    struct mm_loop l = {c, (matmul_like_fn)fn, calls};
+    fsk_pool_run(pool, mm_team, &l);
+    c->next_copy = (c->next_copy + calls) % c->copies;
+    return c->y[0] + c->y[c->ntok * c->rows - 1];
+}
+
+#define MATMUL_PARAMS                                                                         \
+    "(float *y, size_t ldy, const void *w, size_t row_stride, const void *x, size_t x_stride, " \
+    "size_t ncols, size_t ntok, size_t r0, size_t r1)"
+
 #define MATVEC_PARAMS \
     "(float *y, const void *w, size_t row_stride, const void *x, size_t ncols, size_t r0, size_t r1)"
 
@@ -402,6 +484,7 @@ static const struct handler handlers[] = {
     {"dequantize_", "void", "(float *y, const void *x, size_t n)", SHAPE_DEQUANTIZE, 0, 1,
      setup_convert, run_dequantize},
     {"matvec_", "void", MATVEC_PARAMS, SHAPE_MATVEC, 0, 0, setup_matvec, run_matvec},
+    {"matmul_", "void", MATMUL_PARAMS, SHAPE_MATVEC, 0, 0, setup_matmul, run_matmul},
 };
 
 const struct handler *bench_find_handler(const char *op)

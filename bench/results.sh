@@ -9,7 +9,8 @@
 # beside the repository). --quick runs a few items at one target, to smoke-test the script.
 # Environment: FFNSKIP (the program; default build/ffnskip or ./ffnskip in the repository),
 # FSK_MODEL (default models/SmolLM2-135M-Instruct.Q4_1.gguf), FSK_THREADS (-t), TARGETS,
-# QA_LIMIT, PPL_WINDOWS, AGREE_LIMIT, TWO_TURN_LIMIT, SUM_LIMIT (items per task; see below).
+# QA_LIMIT, PPL_WINDOWS, AGREE_LIMIT, TWO_TURN_LIMIT, SUM_LIMIT (items per task; see below),
+# CALIB (calibrate's options; default --tokens 1024 --window 256, all spans searched).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -49,12 +50,12 @@ if [ "$quick" -eq 1 ]; then
     TARGETS=${TARGETS:-0.25}
     QA_LIMIT=${QA_LIMIT:-4} PPL_WINDOWS=${PPL_WINDOWS:-1} AGREE_LIMIT=${AGREE_LIMIT:-2}
     TWO_TURN_LIMIT=${TWO_TURN_LIMIT:-2} SUM_LIMIT=${SUM_LIMIT:-2}
-    WINDOW=64 NGEN=16 CALIB="--tokens 128 --window 64"
+    WINDOW=64 NGEN=16 CALIB=${CALIB:-"--tokens 128 --window 64"}
 else
     TARGETS=${TARGETS:-0.10 0.20 0.25 0.30 0.35 0.40}
     QA_LIMIT=${QA_LIMIT:-469} PPL_WINDOWS=${PPL_WINDOWS:-8} AGREE_LIMIT=${AGREE_LIMIT:-50}
     TWO_TURN_LIMIT=${TWO_TURN_LIMIT:-25} SUM_LIMIT=${SUM_LIMIT:-50}
-    WINDOW=256 NGEN=64 CALIB="--tokens 1024 --window 256"
+    WINDOW=256 NGEN=64 CALIB=${CALIB:-"--tokens 1024 --window 256"}
 fi
 THREADS=
 [ -n "${FSK_THREADS:-}" ] && THREADS="-t $FSK_THREADS"
@@ -147,5 +148,10 @@ section "Summarization" \
     "One-sentence summaries of Reuters articles (up to $NGEN tokens): ROUGE-L F1 against the headline, by article length, and against dense's own summary." \
     sum --data "$evaldir/sum-dev.tsv" --limit "$SUM_LIMIT" -n "$NGEN"
 
+# The hand-written reading of the numbers (between the findings markers) survives regeneration;
+# reread it against the new tables.
+if [ -f "$out" ] && grep -q '^<!-- findings -->' "$out"; then
+    { echo; sed -n '/^<!-- findings -->/,/^<!-- \/findings -->/p' "$out"; } >>"$doc"
+fi
 mkdir -p "$(dirname "$out")" && cp "$doc" "$out" || die "cannot write $out"
 say "wrote $out"

@@ -57,8 +57,26 @@ FSK_API fsk_status fsk_selftest(fsk_error *err);
 
 typedef struct fsk_model fsk_model;
 
+/* Where threads run and weights live on a machine of several NUMA nodes (see README, NUMA). */
+typedef enum fsk_numa_mode {
+    FSK_NUMA_AUTO = 0,   /* model: distribute on a machine of several nodes, else off;
+                            context: as its model was placed */
+    FSK_NUMA_OFF,        /* threads on cores in order, weights read from the file mapping */
+    FSK_NUMA_DISTRIBUTE, /* every node: threads in proportion to its cores, each node's rows of
+                            every matrix copied into its own memory */
+    FSK_NUMA_ISOLATE,    /* one node only: its cores, its memory */
+    FSK_NUMA_MODE_COUNT
+} fsk_numa_mode;
+
+/* "auto", "off", "distribute", "isolate". */
+FSK_API const char *fsk_numa_mode_name(fsk_numa_mode mode);
+FSK_API fsk_status fsk_numa_mode_parse(const char *name, fsk_numa_mode *out);
+
 typedef struct fsk_model_params {
     int check_finite; /* scan every weight for NaN/Inf at load and refuse such a file (slow) */
+    fsk_numa_mode numa; /* where weights are placed (default AUTO) */
+    int n_threads;      /* threads the placement is planned for; 0: one per core in use. Give
+                           contexts the same count, or their rows straddle nodes (still correct) */
 } fsk_model_params;
 
 typedef struct fsk_model_info {
@@ -82,6 +100,13 @@ FSK_API fsk_status fsk_model_get_info(const fsk_model *model, fsk_model_info *in
 /* Metadata, tensor count and bytes per type, architecture parameters and the kernels that will
  * run, as text; returns the length needed like snprintf. */
 FSK_API size_t fsk_model_describe(const fsk_model *model, char *buf, size_t len);
+
+/* The machine's NUMA topology and the plan of model (its mode and thread count) or, when model
+ * is NULL, of mode and n_threads: threads per node and, with a model, the rows of sample
+ * matrices per node. Text; returns the length needed like snprintf (0 when the topology cannot
+ * be read). */
+FSK_API size_t fsk_numa_describe(const fsk_model *model, fsk_numa_mode mode, int n_threads, char *buf,
+                                 size_t len);
 
 /* ------------------------------------------------------------------ tokens */
 
@@ -107,6 +132,7 @@ typedef struct fsk_context_params {
     uint32_t n_ctx;   /* tokens of KV cache; 0: the model's training context, at most 4096 */
     int n_threads;    /* 0: one per physical core */
     int bind_threads; /* pin threads to cores */
+    fsk_numa_mode numa; /* AUTO (default): the model's mode and node */
 } fsk_context_params;
 
 FSK_API void fsk_context_default_params(fsk_context_params *params);
@@ -116,6 +142,9 @@ FSK_API void fsk_context_default_params(fsk_context_params *params);
 FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *model,
                                    const fsk_context_params *params, fsk_error *err);
 FSK_API void fsk_context_free(fsk_context *ctx);
+/* NULL, or what the machine could not honour of the context's thread binding or its model's
+ * NUMA placement (the run goes on without it), said once. */
+FSK_API const char *fsk_context_note(const fsk_context *ctx);
 FSK_API uint32_t fsk_context_n_ctx(const fsk_context *ctx);
 /* Tokens currently in the KV cache. */
 FSK_API uint32_t fsk_context_pos(const fsk_context *ctx);
@@ -173,6 +202,16 @@ typedef struct fsk_gen_stats {
 FSK_API fsk_status fsk_generate(fsk_context *ctx, fsk_sampler *sampler, const int32_t *prompt,
                                 size_t n_prompt, uint32_t n_predict, fsk_token_cb cb, void *user,
                                 fsk_gen_stats *stats, fsk_error *err);
+
+/* fsk_generate with flags: */
+enum {
+    /* end-of-generation tokens are never sampled (their logits are set to -inf before sampling,
+     * as llama.cpp's --ignore-eos does): all n_predict tokens are generated, for benchmarks */
+    FSK_GEN_IGNORE_EOG = 1u << 0
+};
+FSK_API fsk_status fsk_generate_ex(fsk_context *ctx, fsk_sampler *sampler, const int32_t *prompt,
+                                   size_t n_prompt, uint32_t n_predict, unsigned flags, fsk_token_cb cb,
+                                   void *user, fsk_gen_stats *stats, fsk_error *err);
 
 /* ------------------------------------------------------------------ chat */
 

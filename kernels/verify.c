@@ -23,6 +23,7 @@ struct vctx {
     int thorough;
     struct fsk_verify_result *res;
     const char *op;
+    enum fsk_isa isa; /* the variant's ISA: matmul checks it against that ISA's matvec */
 };
 
 static float rnd(struct vctx *v, float lo, float hi)
@@ -752,6 +753,134 @@ static void verify_quantize_q8_k(struct vctx *v, fsk_quantize_q8_k_fn ref, fsk_q
     verify_quantize(v, ref, var, FSK_TYPE_Q8_K);
 }
 
+/* ------------------------------------------------------------------ matmul (prefill)
+ * Each (row, token) value must be bit for bit what the same ISA's matvec gives for that token
+ * over the same row range (prefill then equals decoding token by token), and within the matvec's
+ * tolerance of ref. Token counts cover tiles and their remainders; row ranges start at 0, 1 or
+ * 2 so that groups of rows and their tails fall differently; y has spare columns (ldy > rows)
+ * that must stay untouched. */
+
+struct mm_case {
+    size_t ncols, rows, r0, ntok, stride, x_stride, ldy;
+    int f16; /* float weights: F16, else F32 */
+};
+
+/* Float weights in [-1, 1) (F16: rounded to half); mag[r] = sum_c |w_rc| amax_c. */
+static void mm_float_weights(struct vctx *v, const struct mm_case *c, unsigned char *w,
+                             const double *amax, double *mag)
+{
+    for (size_t r = 0; r < c->rows; r++) {
+        mag[r] = 0;
+        for (size_t k = 0; k < c->ncols; k++) {
+            float f = rnd(v, -1, 1);
+            if (c->f16) {
+                uint16_t h = fsk_f32_to_f16(f);
+                memcpy(w + r * c->stride + 2 * k, &h, 2);
+                f = fsk_f16_to_f32(h);
+            } else {
+                memcpy(w + r * c->stride + 4 * k, &f, 4);
+            }
+            mag[r] += fabs((double)f) * amax[k];
+        }
+    }
+}
+
+/* Runs ref, the variant and the variant's matvec on one case and compares. */
+static void mm_compare(struct vctx *v, const struct mm_case *c, fsk_matmul_f32_fn ref,
+                       fsk_matmul_f32_fn var, fsk_matvec_f32_fn mv, const unsigned char *w,
+                       const unsigned char *x, const double *mag, double tol_units)
+{
+    size_t n = c->ntok * c->ldy;
+    float *yr = malloc(n * sizeof *yr), *yv = malloc(n * sizeof *yv), *ym = malloc(n * sizeof *ym);
+    if (!yr || !yv || !ym) { alloc_fail(v); goto out; }
+    for (size_t i = 0; i < n; i++)
+        yr[i] = yv[i] = ym[i] = -12345.0f;
+    ref(yr, c->ldy, w, c->stride, x, c->x_stride, c->ncols, c->ntok, c->r0, c->rows);
+    var(yv, c->ldy, w, c->stride, x, c->x_stride, c->ncols, c->ntok, c->r0, c->rows);
+    for (size_t k = 0; k < c->ntok; k++)
+        mv(ym + k * c->ldy, w, c->stride, x + k * c->x_stride, c->ncols, c->r0, c->rows);
+    for (size_t k = 0; k < c->ntok; k++)
+        for (size_t r = 0; r < c->ldy; r++) {
+            float got = yv[k * c->ldy + r], mvv = ym[k * c->ldy + r], want = yr[k * c->ldy + r];
+            if (r < c->r0 || r >= c->rows) {
+                expect(v, got == -12345.0f, "rows %zu..%zu of %zu tokens wrote row %zu of token %zu",
+                       c->r0, c->rows, c->ntok, r, k);
+                continue;
+            }
+            expect(v, memcmp(&got, &mvv, sizeof got) == 0,
+                   "ncols=%zu ntok=%zu rows %zu..%zu: token %zu row %zu got %.9g, the matvec %.9g",
+                   c->ncols, c->ntok, c->r0, c->rows, k, r, got, mvv);
+            expect(v, close_to(got, want, tol_units * U * mag[r] + 1e-30),
+                   "ncols=%zu ntok=%zu token %zu row %zu got %.9g want %.9g", c->ncols, c->ntok,
+                   k, r, got, want);
+        }
+out:
+    free(yr); free(yv); free(ym);
+}
+
+static void verify_matmul(struct vctx *v, fsk_matmul_f32_fn ref, fsk_matmul_f32_fn var,
+                          enum fsk_type t, enum fsk_op matvec_op)
+{
+    static const size_t tokens[] = {1, 2, 3, 4, 5, 8, 13}, light_tokens[] = {1, 4, 5};
+    static const size_t rows_list[] = {1, 3, 8, 17, 6};
+    const struct fsk_type_traits *tr = fsk_type_traits(t);
+    fsk_matvec_f32_fn mv = (fsk_matvec_f32_fn)fsk_kernel_variant(matvec_op, v->isa);
+    if (!mv) {
+        expect(v, 0, "no %s matvec to compare with", fsk_isa_name(v->isa));
+        return;
+    }
+    const int quant = tr->act != FSK_TYPE_F32;
+    const size_t nsz = quant ? q_count(v, tr->block) : n_sizes(v);
+    const size_t ntk = v->thorough ? sizeof tokens / sizeof *tokens : 3;
+    /* thorough: one more, a long row (Llama-7B's FFN width) that variants tile differently */
+    for (size_t si = 0; si < nsz + (v->thorough ? 1 : 0); si++)
+        for (size_t ti = 0; ti < ntk; ti++) {
+            struct mm_case c;
+            c.ncols = si == nsz ? 11008 : quant ? q_cols_at(v, tr->block, si) : size_at(v, si);
+            c.ntok = v->thorough ? tokens[ti] : light_tokens[ti];
+            c.rows = rows_list[(si + ti) % 5];
+            c.r0 = (si + ti) % 3 < c.rows ? (si + ti) % 3 : 0;
+            c.f16 = t == FSK_TYPE_F16;
+            int mis = (int)((si + ti) & 1);
+            size_t xb = fsk_type_row_bytes(quant ? tr->act : FSK_TYPE_F32, c.ncols);
+            /* pads keep F32 rows 4-aligned and half fields 2-aligned, as GGUF does */
+            c.stride = fsk_type_row_bytes(t, c.ncols) + (size_t)(mis ? (t == FSK_TYPE_F32 ? 4 : 2) : 0);
+            c.x_stride = xb + (size_t)(mis ? (quant ? 2 : 4) : 0);
+            c.ldy = c.rows + 3;
+            unsigned char *w = malloc(c.rows * c.stride), *x = malloc(c.ntok * c.x_stride);
+            double *a = malloc(c.ncols * sizeof *a), *amax = calloc(c.ncols, sizeof *amax);
+            double *mag = malloc(c.rows * sizeof *mag);
+            float *f = malloc(c.ncols * sizeof *f);
+            if (!w || !x || !a || !amax || !mag || !f) { alloc_fail(v); goto out; }
+            for (size_t k = 0; k < c.ntok; k++) {
+                make_activation(v, tr->act, x + k * c.x_stride, a, f, c.ncols);
+                for (size_t i = 0; i < c.ncols; i++)
+                    amax[i] = fabs(a[i]) > amax[i] ? fabs(a[i]) : amax[i];
+            }
+            if (quant) {
+                if (make_weights(v, t, w, c.rows, c.stride, c.ncols, amax, mag)) { alloc_fail(v); goto out; }
+                mm_compare(v, &c, ref, var, mv, w, x, mag, 2.0 * (double)(c.ncols / tr->block + 20));
+            } else {
+                mm_float_weights(v, &c, w, amax, mag);
+                mm_compare(v, &c, ref, var, mv, w, x, mag, 2.0 * (double)(c.ncols + 2));
+            }
+        out:
+            free(w); free(x); free(a); free(amax); free(mag); free(f);
+        }
+}
+
+#define VERIFY_MATMUL(t, T)                                                                    \
+    static void verify_matmul_##t(struct vctx *v, fsk_matmul_##t##_fn ref, fsk_matmul_##t##_fn var) \
+    {                                                                                          \
+        verify_matmul(v, ref, var, FSK_TYPE_##T, FSK_OP_matvec_##t);                           \
+    }
+VERIFY_MATMUL(f32, F32)
+VERIFY_MATMUL(f16, F16)
+VERIFY_MATMUL(q4_0, Q4_0)
+VERIFY_MATMUL(q4_1, Q4_1)
+VERIFY_MATMUL(q8_0, Q8_0)
+#undef VERIFY_MATMUL
+
 void *fsk_kernel_variant(enum fsk_op op, enum fsk_isa isa)
 {
     switch (op) {
@@ -787,7 +916,7 @@ void *fsk_kernel_variant(enum fsk_op op, enum fsk_isa isa)
 int fsk_verify_op(enum fsk_op op, enum fsk_isa isa, int thorough, struct fsk_verify_result *res)
 {
     struct vctx v = {0x9e3779b97f4a7c15ull ^ ((uint64_t)op << 32) ^ (uint64_t)isa, thorough, res,
-                     (unsigned)op < FSK_OP_COUNT ? fsk_op_list[op].name : "?"};
+                     (unsigned)op < FSK_OP_COUNT ? fsk_op_list[op].name : "?", isa};
     memset(res, 0, sizeof *res);
     void *var = fsk_kernel_variant(op, isa);
     void *ref = fsk_kernel_variant(op, FSK_ISA_REF);

@@ -737,6 +737,7 @@ void fsk_gguf_close(fsk_gguf *g)
 /* ------------------------------------------------------------------ accessors */
 
 const char *fsk_gguf_name(const fsk_gguf *g) { return g->name; }
+int fsk_gguf_is_mapped(const fsk_gguf *g) { return g->mapped; }
 uint32_t fsk_gguf_version(const fsk_gguf *g) { return g->version; }
 size_t fsk_gguf_file_size(const fsk_gguf *g) { return g->size; }
 uint64_t fsk_gguf_alignment(const fsk_gguf *g) { return g->alignment; }

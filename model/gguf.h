@@ -82,6 +82,8 @@ void fsk_gguf_close(fsk_gguf *g);
 const char *fsk_gguf_name(const fsk_gguf *g);
 uint32_t fsk_gguf_version(const fsk_gguf *g);
 size_t fsk_gguf_file_size(const fsk_gguf *g);
+/* 1 when the bytes are a mapping of a file that the reader owns, 0 for a caller's buffer. */
+int fsk_gguf_is_mapped(const fsk_gguf *g);
 uint64_t fsk_gguf_alignment(const fsk_gguf *g);
 
 size_t fsk_gguf_n_kv(const fsk_gguf *g);

@@ -9,6 +9,7 @@
 
 #include "f16.h"
 #include "llama.h"
+#include "numa.h"
 #include "tokenizer.h"
 
 static fsk_status fail(fsk_error *err, fsk_status st, const char *fmt, ...)
@@ -275,6 +276,8 @@ static fsk_status load_gguf(fsk_model **out, fsk_gguf *g, const fsk_model_params
     if (st == FSK_OK && fsk_tokenizer_n_vocab(m->tok) != m->hp.n_vocab)
         st = fail(err, FSK_ERR_FORMAT, "%s: the tokenizer has %u tokens but the embedding %u",
                   fsk_gguf_name(m->gguf), fsk_tokenizer_n_vocab(m->tok), m->hp.n_vocab);
+    if (st == FSK_OK) /* last: only a model that loaded reads the topology and copies weights */
+        st = fsk_numa_model_setup(m, params, err);
     if (st != FSK_OK) {
         fsk_model_free(m);
         return st;
@@ -314,6 +317,7 @@ FSK_API void fsk_model_free(fsk_model *m)
     if (!m)
         return;
     fsk_tokenizer_free(m->tok);
+    fsk_numa_model_release(m);
     free(m->layers);
     fsk_gguf_close(m->gguf);
     free(m);

@@ -8,6 +8,7 @@
 #include "gguf.h"
 
 struct fsk_tokenizer;
+struct fsk_numa_plan;
 
 /* A weight matrix of `rows` output features by `cols` input features, row-major in the file. */
 struct fsk_weight {
@@ -47,6 +48,9 @@ struct fsk_model {
     struct fsk_tokenizer *tok;
     enum fsk_chat_style chat;
     char name[128];
+    struct fsk_numa_plan *numa; /* the placement plan; NULL when loaded with NUMA off */
+    void *numa_arena;           /* the weights copied to their nodes, or NULL */
+    size_t numa_arena_bytes;
 };
 
 /* fsk_model_load over a caller's GGUF bytes (not copied: they must outlive the model); internal,

@@ -1,6 +1,7 @@
 /* context.c: contexts over a model: creation, the KV position, and the public decode call. */
 #include "config.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "context.h"
 #include "dispatch.h"
+#include "numa.h"
 #include "ops.h"
 
 static fsk_status fail(fsk_error *err, fsk_status st, const char *fmt, ...)
@@ -67,6 +69,22 @@ static fsk_status check_weights(const fsk_model *m, const struct fsk_kernels *k,
     return FSK_OK;
 }
 
+/* The team, planned like the model's placement unless the params ask otherwise. */
+static fsk_status make_pool(fsk_context *c, const fsk_context_params *p, fsk_error *err)
+{
+    const struct fsk_numa_plan *mp = c->model->numa;
+    fsk_numa_mode mode = p->numa;
+    if ((unsigned)mode >= FSK_NUMA_MODE_COUNT)
+        return fail(err, FSK_ERR_INVALID_ARG, "unknown NUMA mode %u", (unsigned)mode);
+    if (mode == FSK_NUMA_AUTO)
+        mode = mp ? mp->mode : FSK_NUMA_OFF;
+    int isolate = -1; /* the model's node, so that threads run where its weights are */
+    if (mp && mp->mode == FSK_NUMA_ISOLATE && mp->nodes[0].os_index != UINT_MAX)
+        isolate = (int)mp->nodes[0].os_index;
+    return fsk_pool_create_numa(&c->pool, p->n_threads, p->bind_threads, mode, isolate,
+                                mp ? mp->topo : NULL, err);
+}
+
 static void *zalloc(size_t n, size_t size, int *failed)
 {
     void *p = calloc(n ? n : 1, size);
@@ -108,11 +126,12 @@ FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *m, const fsk_co
     c->model = m;
     c->k = k;
     c->n_ctx = n_ctx;
-    if ((st = fsk_pool_create(&c->pool, p.n_threads, p.bind_threads, err)) != FSK_OK ||
+    if ((st = make_pool(c, &p, err)) != FSK_OK ||
         (st = fsk_kv_init(&c->kv, hp->n_layer, hp->n_head_kv, hp->head_dim, n_ctx, err)) != FSK_OK) {
         fsk_context_free(c);
         return st;
     }
+    fsk_numa_place_kv(fsk_pool_plan(c->pool), &c->kv, hp->n_head);
     int failed = 0;
     size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     c->x = zalloc(hp->n_embd, sizeof(float), &failed);
@@ -141,6 +160,12 @@ FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *m, const fsk_co
         fsk_context_free(c);
         return fail(err, FSK_ERR_NOMEM, "out of memory creating a context");
     }
+    const char *pf = getenv("FSK_PREFILL"); /* "token": the old prompt path, for comparisons */
+    c->prefill_tokenwise = pf && strcmp(pf, "token") == 0;
+    if ((st = fsk_prefill_new(c, err)) != FSK_OK) {
+        fsk_context_free(c);
+        return st;
+    }
     fsk_skip_params dense;
     fsk_skip_default_params(&dense);
     dense.cold_first = dense.cold_last = 0;
@@ -159,11 +184,23 @@ FSK_API void fsk_context_free(fsk_context *c)
             free(s->xb); free(s->act); free(s->att); free(s->kloc); free(s->vloc); free(s->qh);
         }
     free(c->scratch);
+    fsk_prefill_free(c);
     free(c->x); free(c->qkv); free(c->ao); free(c->hb); free(c->up); free(c->yout); free(c->logits);
     free(c->ffn_skipped); free(c->trace_sim); free(c->trace_ran);
     fsk_kv_free(&c->kv);
     fsk_pool_free(c->pool);
     free(c);
+}
+
+FSK_API const char *fsk_context_note(const fsk_context *c)
+{
+    if (!c)
+        return NULL;
+    const char *bn = fsk_pool_bind_note(c->pool);
+    if (bn)
+        return bn;
+    const struct fsk_numa_plan *mp = c->model->numa;
+    return mp && mp->note[0] ? mp->note : NULL;
 }
 
 FSK_API uint32_t fsk_context_n_ctx(const fsk_context *c)
@@ -213,8 +250,7 @@ FSK_API fsk_status fsk_decode_ex(fsk_context *c, const int32_t *ids, size_t n, f
         return st;
     unsigned mode = (flags & FSK_DECODE_DENSE ? FSK_FWD_DENSE : 0) |
                     (flags & FSK_DECODE_NO_STATS ? FSK_FWD_NO_STATS : 0);
-    for (size_t i = 0; i < n; i++)
-        fsk_forward_token(c, ids[i], i + 1 == n, mode);
+    fsk_forward_prompt(c, ids, n, 1, mode);
     if (logits)
         memcpy(logits, c->logits, c->model->hp.n_vocab * sizeof(float));
     return FSK_OK;

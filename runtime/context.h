@@ -23,6 +23,12 @@ struct fsk_scratch {
     char pad[64];
 };
 
+/* Tokens per chunk of batched prefill (runtime/prefill.c): each weight block read serves this
+ * many prompt tokens; the chunk's activations are kept whole in struct fsk_prefill. */
+#define FSK_PREFILL_CHUNK 64
+
+struct fsk_prefill;
+
 struct fsk_context {
     fsk_model *model;
     const struct fsk_kernels *k;
@@ -45,6 +51,8 @@ struct fsk_context {
     uint64_t *ffn_skipped;  /* [n_layer] */
     float *trace_sim;       /* [n_layer] the last token's similarities (NaN: skipped) */
     uint8_t *trace_ran;     /* [n_layer] */
+    struct fsk_prefill *prefill; /* batched prefill's scratch */
+    int prefill_tokenwise;       /* FSK_PREFILL=token: prompts run token by token */
 };
 
 /* How a token is run: densely or under the policy, counted in the statistics or not. */
@@ -60,5 +68,18 @@ fsk_status fsk_context_check_tokens(const struct fsk_context *c, const int32_t *
 /* One token at position ctx->pos through every layer; logits when want_logits. mode is a set of
  * enum fsk_fwd_mode flags. */
 void fsk_forward_token(struct fsk_context *ctx, int32_t token, int want_logits, unsigned mode);
+
+/* Prefill scratch for ctx's model and threads (prefill.c); freed by fsk_prefill_free. */
+fsk_status fsk_prefill_new(struct fsk_context *ctx, fsk_error *err);
+void fsk_prefill_free(struct fsk_context *ctx);
+/* n prompt tokens from ctx->pos, in chunks of FSK_PREFILL_CHUNK, each chunk one parallel region
+ * with the matmul kernels; dense only. Logits of the last token when want_logits. Every value
+ * (logits, KV cache, hidden state, trace) equals what fsk_forward_token gives token by token. */
+void fsk_forward_batch(struct fsk_context *ctx, const int32_t *ids, size_t n, int want_logits,
+                       unsigned mode);
+/* Runs a prompt: batched when mode is dense (or the policy is) and FSK_PREFILL is not "token",
+ * else one fsk_forward_token per token. */
+void fsk_forward_prompt(struct fsk_context *ctx, const int32_t *ids, size_t n, int want_logits,
+                        unsigned mode);
 
 #endif

@@ -295,6 +295,11 @@ static void step_body(fsk_team *t, void *arg)
             qkv_phase(t, ctx, L, s);
             attention_phase(t, ctx, l, st->pos, s);
             attn_out_phase(t, ctx, L, s);
+            /* One decision per token and layer, the same in every thread without being shared:
+             * each thread's policy state has seen the same similarities, each summed from all
+             * threads' parts after ffn_phase's second barrier in thread order (bit for bit alike),
+             * and no part is rewritten before the next layer's qkv_phase barrier. A thread taking
+             * the other branch would pair barriers wrongly; none can. */
             if (fsk_skip_run_ffn(&ctx->skip, &policy, l)) {
                 sim = ffn_phase(t, ctx, L, s);
                 ran = 1;

@@ -10,7 +10,32 @@ static void copy_f32(float *y, const void *x, size_t n)
     memcpy(y, x, n * sizeof *y);
 }
 
+/* A matmul serves only where it comes from the same variant family as the matvec it mirrors. */
+#define MATMUL_IF_SAME(t) (k->matmul_##t##_isa == k->matvec_##t##_isa ? k->matmul_##t : NULL)
+
+static void set_matmul(const struct fsk_kernels *k, uint32_t type, struct fsk_wops *o)
+{
+    switch (type) {
+    case FSK_TYPE_F32: o->matmul = MATMUL_IF_SAME(f32); break;
+    case FSK_TYPE_F16: o->matmul = MATMUL_IF_SAME(f16); break;
+    case FSK_TYPE_Q4_0: o->matmul = MATMUL_IF_SAME(q4_0); break;
+    case FSK_TYPE_Q4_1: o->matmul = MATMUL_IF_SAME(q4_1); break;
+    case FSK_TYPE_Q8_0: o->matmul = MATMUL_IF_SAME(q8_0); break;
+    default: break; /* q5_0, q5_1, the K types, bf16: one matvec per token */
+    }
+}
+
+static int wops_fill(const struct fsk_kernels *k, uint32_t type, struct fsk_wops *o);
+
 int fsk_wops_for(const struct fsk_kernels *k, uint32_t type, struct fsk_wops *o)
+{
+    if (!wops_fill(k, type, o))
+        return 0;
+    set_matmul(k, type, o);
+    return 1;
+}
+
+static int wops_fill(const struct fsk_kernels *k, uint32_t type, struct fsk_wops *o)
 {
     memset(o, 0, sizeof *o);
     o->act_type = FSK_TYPE_F32;

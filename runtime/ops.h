@@ -10,6 +10,10 @@ struct fsk_wops {
     void (*quantize)(void *y, const float *x, size_t n); /* NULL: the matvec takes floats */
     void (*dequantize)(float *y, const void *x, size_t n);
     uint32_t act_type; /* enum fsk_type of the activation */
+    /* Prefill's batched matmul, or NULL: the type has none, or the table's matmul comes from
+     * another ISA than its matvec and so would not equal it bit for bit; the caller then runs
+     * one matvec per token. */
+    fsk_matmul_f32_fn matmul;
 };
 
 /* The kernels for weights of `type` from table k; 0 when the type has none. */

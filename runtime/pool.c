@@ -13,15 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numa.h"
 #include "pool.h"
 
 struct fsk_pool {
     int n_threads;
     int bind;
-    hwloc_topology_t topo;
-    hwloc_cpuset_t *cpusets; /* one per thread when binding */
+    struct fsk_numa_plan *plan; /* its topology, and the core of each thread */
     atomic_int bind_failed;
-    char bind_note[160];
+    char bind_note[320];
     atomic_ulong barriers;
 };
 
@@ -44,16 +44,20 @@ static int count_cores(hwloc_topology_t topo)
 int fsk_physical_cores(void)
 {
     hwloc_topology_t topo;
-    if (hwloc_topology_init(&topo) != 0)
+    if (fsk_numa_topology_load(&topo, NULL, NULL) != FSK_OK)
         return 1;
-    int n = 1;
-    if (hwloc_topology_load(topo) == 0)
-        n = count_cores(topo);
+    int n = count_cores(topo);
     hwloc_topology_destroy(topo);
     return n;
 }
 
 fsk_status fsk_pool_create(fsk_pool **out, int n_threads, int bind, fsk_error *err)
+{
+    return fsk_pool_create_numa(out, n_threads, bind, FSK_NUMA_OFF, -1, NULL, err);
+}
+
+fsk_status fsk_pool_create_numa(fsk_pool **out, int n_threads, int bind, fsk_numa_mode mode,
+                                int isolate_os_index, const void *topo, fsk_error *err)
 {
     if (!out) {
         set_error(err, FSK_ERR_INVALID_ARG, "fsk_pool_create: out is NULL");
@@ -72,30 +76,27 @@ fsk_status fsk_pool_create(fsk_pool **out, int n_threads, int bind, fsk_error *e
         set_error(err, FSK_ERR_NOMEM, "out of memory creating the thread pool");
         return FSK_ERR_NOMEM;
     }
-    if (hwloc_topology_init(&p->topo) != 0 || hwloc_topology_load(p->topo) != 0) {
-        if (p->topo)
-            hwloc_topology_destroy(p->topo);
+    hwloc_topology_t t = NULL;
+    fsk_status st;
+    if (topo) /* a copy of a loaded topology: no second read of the machine */
+        st = hwloc_topology_dup(&t, (hwloc_topology_t)topo) == 0 ? FSK_OK : FSK_ERR_NOMEM;
+    else
+        st = fsk_numa_topology_load(&t, NULL, err);
+    if (st == FSK_OK)
+        st = fsk_numa_plan_create(&p->plan, t, mode, n_threads, isolate_os_index, err);
+    else if (topo)
+        set_error(err, st, "out of memory copying the machine topology");
+    if (st != FSK_OK) {
         free(p);
-        set_error(err, FSK_ERR_IO, "hwloc could not read the machine topology");
-        return FSK_ERR_IO;
+        return st;
     }
-    int cores = count_cores(p->topo);
-    p->n_threads = n_threads ? n_threads : cores;
+    /* thread i on one core of its node (off: core i mod cores); the whole core, so the OS may pick
+     * either hyperthread */
+    p->n_threads = p->plan->n_threads;
     p->bind = bind;
-    if (bind) {
-        p->cpusets = calloc((size_t)p->n_threads, sizeof *p->cpusets);
-        if (!p->cpusets) {
-            fsk_pool_free(p);
-            set_error(err, FSK_ERR_NOMEM, "out of memory creating the thread pool");
-            return FSK_ERR_NOMEM;
-        }
-        /* thread i on core i mod cores; the whole core, so the OS may pick either hyperthread */
-        int ncore_objs = hwloc_get_nbobjs_by_type(p->topo, HWLOC_OBJ_CORE);
-        hwloc_obj_type_t t = ncore_objs > 0 ? HWLOC_OBJ_CORE : HWLOC_OBJ_PU;
-        for (int i = 0; i < p->n_threads; i++) {
-            hwloc_obj_t o = hwloc_get_obj_by_type(p->topo, t, (unsigned)(i % cores));
-            p->cpusets[i] = o ? hwloc_bitmap_dup(o->cpuset) : NULL;
-        }
+    if (bind && p->plan->note[0]) { /* a topology that is not this machine: nothing to bind to */
+        snprintf(p->bind_note, sizeof p->bind_note, "%s", p->plan->note);
+        atomic_store(&p->bind_failed, 1);
     }
     *out = p;
     return FSK_OK;
@@ -105,14 +106,13 @@ void fsk_pool_free(fsk_pool *p)
 {
     if (!p)
         return;
-    if (p->cpusets) {
-        for (int i = 0; i < p->n_threads; i++)
-            if (p->cpusets[i])
-                hwloc_bitmap_free(p->cpusets[i]);
-        free(p->cpusets);
-    }
-    hwloc_topology_destroy(p->topo);
+    fsk_numa_plan_free(p->plan);
     free(p);
+}
+
+struct fsk_numa_plan *fsk_pool_plan(const fsk_pool *p)
+{
+    return p->plan;
 }
 
 int fsk_pool_threads(const fsk_pool *p)
@@ -127,9 +127,10 @@ const char *fsk_pool_bind_note(const fsk_pool *p)
 
 static void bind_self(fsk_pool *p, int id)
 {
-    if (!p->bind || !p->cpusets[id] || atomic_load_explicit(&p->bind_failed, memory_order_relaxed))
+    hwloc_const_cpuset_t cs = p->plan->thread_cpuset[id];
+    if (!p->bind || !cs || atomic_load_explicit(&p->bind_failed, memory_order_relaxed))
         return;
-    if (hwloc_set_cpubind(p->topo, p->cpusets[id], HWLOC_CPUBIND_THREAD) != 0) {
+    if (hwloc_set_cpubind(p->plan->topo, cs, HWLOC_CPUBIND_THREAD) != 0) {
         int expected = 0;
         if (atomic_compare_exchange_strong(&p->bind_failed, &expected, 1))
             snprintf(p->bind_note, sizeof p->bind_note,

@@ -7,6 +7,7 @@
 #include "ffnskip.h"
 
 typedef struct fsk_pool fsk_pool;
+struct fsk_numa_plan;
 
 /* What each thread of a running team sees. */
 typedef struct fsk_team {
@@ -22,6 +23,13 @@ typedef void (*fsk_rows_fn)(void *arg, size_t r0, size_t r1);
  * thread i to core i with hwloc; a binding the OS refuses is reported once in
  * fsk_pool_bind_note() and otherwise ignored. */
 fsk_status fsk_pool_create(fsk_pool **out, int n_threads, int bind, fsk_error *err);
+/* The same under a NUMA plan (numa.h): mode AUTO distributes on a machine of several nodes;
+ * threads are numbered node by node and bound to their node's cores. topo, when not NULL, is
+ * duplicated instead of reading the machine again; isolate_os_index as fsk_numa_plan_create. */
+fsk_status fsk_pool_create_numa(fsk_pool **out, int n_threads, int bind, fsk_numa_mode mode,
+                                int isolate_os_index, const void *topo, fsk_error *err);
+/* The pool's plan (never NULL). */
+struct fsk_numa_plan *fsk_pool_plan(const fsk_pool *pool);
 void fsk_pool_free(fsk_pool *pool);
 int fsk_pool_threads(const fsk_pool *pool);
 /* Physical cores available to this process (at least 1). */
@@ -34,7 +42,9 @@ void fsk_pool_run(fsk_pool *pool, fsk_team_fn fn, void *arg);
 /* Waits until every thread of the team arrives (spins briefly, then sleeps). */
 void fsk_team_barrier(fsk_team *team);
 /* This thread's share of n rows: a contiguous range, sizes differing by at most one, rows
- * rounded to multiples of `align` so that threads never split a block. */
+ * rounded to multiples of `align` so that threads never split a block. Under a NUMA plan this is
+ * also the node split: threads are numbered node by node, so a node's threads own one contiguous
+ * slice, the one placed in its memory (numa.h); the split is the same in every mode. */
 void fsk_team_rows(const fsk_team *team, size_t n, size_t align, size_t *r0, size_t *r1);
 /* Inside a team: runs fn over this thread's share of n rows, then a barrier. */
 void fsk_team_for(fsk_team *team, size_t n, size_t align, fsk_rows_fn fn, void *arg);

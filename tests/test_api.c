@@ -318,6 +318,62 @@ START_TEST(test_generate_misuse)
 }
 END_TEST
 
+/* Records whether an end-of-generation id reached the callback. */
+static int eog_cb(void *user, int32_t id, const char *piece, size_t len)
+{
+    (void)piece;
+    (void)len;
+    struct { const fsk_model *m; int eog; } *u = user;
+    u->eog |= id >= 0 && fsk_token_is_eog(u->m, id);
+    return 0;
+}
+
+/* FSK_GEN_IGNORE_EOG: a seed whose hot sampling stops at an end-of-generation token without the
+ * flag generates every token with it, none of them end-of-generation. */
+START_TEST(test_generate_ignore_eog)
+{
+    fsk_model *m = tiny(0);
+    fsk_context *c = ctx(m, 64);
+    fsk_error err;
+    fsk_sampler_params sp;
+    fsk_sampler_default_params(&sp);
+    sp.temperature = 100.0f; /* near uniform: an EOG id comes within a few hundred draws */
+    sp.top_k = 0;
+    sp.top_p = 1.0f;
+    sp.min_p = 0.0f;
+    int32_t prompt[2] = {'h', 'i'};
+    int found = 0;
+    for (uint64_t seed = 1; seed <= 500 && !found; seed++) {
+        fsk_sampler *s = NULL;
+        fsk_gen_stats gs;
+        sp.seed = seed;
+        ck_assert_int_eq(fsk_sampler_new(&s, &sp, fsk_model_n_vocab(m), &err), FSK_OK);
+        ck_assert_int_eq(fsk_context_rewind(c, 0, &err), FSK_OK);
+        ck_assert_int_eq(fsk_generate_ex(c, s, prompt, 2, 60, 0, NULL, NULL, &gs, &err), FSK_OK);
+        fsk_sampler_free(s);
+        if (!gs.stopped_by_eog)
+            continue;
+        found = 1;
+        struct { const fsk_model *m; int eog; } u = {m, 0};
+        ck_assert_int_eq(fsk_sampler_new(&s, &sp, fsk_model_n_vocab(m), &err), FSK_OK);
+        ck_assert_int_eq(fsk_context_rewind(c, 0, &err), FSK_OK);
+        ck_assert_int_eq(fsk_generate_ex(c, s, prompt, 2, 60, FSK_GEN_IGNORE_EOG, eog_cb, &u, &gs, &err),
+                         FSK_OK);
+        ck_assert(!gs.stopped_by_eog);
+        ck_assert_uint_eq(gs.n_generated, 60);
+        ck_assert(!u.eog);
+        fsk_sampler_free(s);
+    }
+    ck_assert_msg(found, "no seed stopped at an end-of-generation token: the test cannot tell");
+    fsk_sampler *s = NULL;
+    ck_assert_int_eq(fsk_sampler_new(&s, &sp, fsk_model_n_vocab(m), &err), FSK_OK);
+    ck_assert_int_eq(fsk_generate_ex(c, s, prompt, 2, 1, 0x80, NULL, NULL, NULL, &err), FSK_ERR_INVALID_ARG);
+    fsk_sampler_free(s);
+    fsk_context_free(c);
+    done(m);
+}
+END_TEST
+
 START_TEST(test_chat_misuse)
 {
     fsk_model *m = tiny(0);
@@ -456,6 +512,7 @@ int main(void)
     tcase_add_test(tc, test_context_misuse);
     tcase_add_test(tc, test_sampler_misuse);
     tcase_add_test(tc, test_generate_misuse);
+    tcase_add_test(tc, test_generate_ignore_eog);
     tcase_add_test(tc, test_chat_misuse);
     tcase_add_test(tc, test_skip_misuse);
     tcase_add_test(tc, test_contexts_share_a_model);

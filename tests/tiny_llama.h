@@ -7,7 +7,8 @@
 
 struct tiny_llama {
     uint32_t n_layer, n_embd, n_ff, n_head, n_head_kv, n_ctx;
-    uint32_t type;     /* matrices: FSK_TYPE_F32 or FSK_TYPE_F16 (norms are always F32) */
+    uint32_t type;     /* matrices: F32, F16, or Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, BF16 (columns then a
+                          multiple of 32); norms are always F32 */
     int tied;          /* no output.weight: the head reuses the embedding */
     int nan_weight;    /* blk.0.ffn_up.weight[0] is a NaN (for --check-weights) */
     int add_bos;       /* tokenizer.ggml.add_bos_token: prompts start with <|endoftext|> */

@@ -118,6 +118,13 @@ int has_value(int i, int argc, const char *cmd, const char *opt)
     return 1;
 }
 
+int parse_numa(const char *cmd, const char *s, fsk_numa_mode *out)
+{
+    if (fsk_numa_mode_parse(s, out) != FSK_OK || *out == FSK_NUMA_AUTO)
+        return usage_error(cmd, "--numa wants off, distribute or isolate, not '%s'", s);
+    return EXIT_OK;
+}
+
 /* Parses the options shared by run and chat; returns EXIT_OK or an exit status. */
 int parse_opts(const char *cmd, int argc, char **argv, struct opts *o)
 {
@@ -148,6 +155,9 @@ int parse_opts_ex(const char *cmd, int argc, char **argv, struct opts *o, extra_
             const char *s; NEED(s = VALUE());
             rc = parse_long(cmd, a, s, 1, 1024, &v);
             o->threads = (int)v;
+        } else if (!strcmp(a, "--numa")) {
+            const char *s; NEED(s = VALUE());
+            rc = parse_numa(cmd, s, &o->numa);
         } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) {
             const char *s; NEED(s = VALUE());
             rc = parse_long(cmd, a, s, 1, 1 << 24, &o->n_ctx);
@@ -183,6 +193,8 @@ int parse_opts_ex(const char *cmd, int argc, char **argv, struct opts *o, extra_
             o->show_stats = 0;
         } else if (!strcmp(a, "--check-weights")) {
             o->check_weights = 1;
+        } else if (!strcmp(a, "--ignore-eos")) {
+            o->ignore_eos = 1;
         } else if ((rc = cli_skip_parse(&o->skip, cmd, argc, argv, &i)) != 0) {
             if (rc < 0)
                 return EXIT_USAGE;
@@ -209,6 +221,8 @@ int parse_opts_ex(const char *cmd, int argc, char **argv, struct opts *o, extra_
 const char run_options_help[] =
     "  -m, --model PATH       GGUF model (default: " DEFAULT_MODEL ", see ffnskip --help)\n"
     "  -t, --threads N        threads (default: one per physical core)\n"
+    "      --numa MODE        off, distribute (every node, weights in each node's memory: the\n"
+    "                         default on a machine of several nodes) or isolate (one node)\n"
     "  -c, --ctx-size N       context length in tokens (default: the model's, at most 4096)\n"
     "  -n, --n-predict N      tokens to generate at most (default 128)\n"
     "      --temp T           temperature; 0 is greedy (default 0.8)\n"
@@ -220,6 +234,8 @@ const char run_options_help[] =
     "      --repeat-last-n N  window of the repetition penalty (default 64)\n"
     "      --seed S           random seed, for reproducible sampling (default: the time)\n"
     "      --no-stats         do not print timings at the end\n"
+    "      --ignore-eos       never stop at an end-of-generation token: generate all -n tokens\n"
+    "                         (for benchmarks; llama.cpp's option of the same name)\n"
     "      --check-weights    scan every weight for NaN or Inf first; refuse such a model (slow)\n";
 
 /* ------------------------------------------------------------------ shared model plumbing */
@@ -248,6 +264,8 @@ int session_begin(const char *cmd, const struct opts *o, struct session *s)
     fsk_model_params mp;
     fsk_model_default_params(&mp);
     mp.check_finite = o->check_weights;
+    mp.numa = o->numa;
+    mp.n_threads = o->threads; /* weights placed for the threads the context will run */
     fsk_status st = fsk_model_load(&s->model, path, &mp, &err);
     if (st == FSK_OK) {
         fsk_context_params cp;
@@ -256,6 +274,8 @@ int session_begin(const char *cmd, const struct opts *o, struct session *s)
         cp.n_ctx = (uint32_t)o->n_ctx;
         st = fsk_context_new(&s->ctx, s->model, &cp, &err);
     }
+    if (st == FSK_OK && fsk_context_note(s->ctx))
+        fprintf(stderr, "%s %s: note: %s\n", prog, cmd, fsk_context_note(s->ctx));
     if (st == FSK_OK)
         st = fsk_sampler_new(&s->sampler, &o->sp, fsk_model_n_vocab(s->model), &err);
     if (st != FSK_OK) {

@@ -28,6 +28,8 @@ struct opts {
     fsk_sampler_params sp;
     int seed_given;
     int check_weights; /* --check-weights: refuse a model with NaN or Inf weights */
+    int ignore_eos;    /* --ignore-eos: generate all -n tokens (benchmarks) */
+    fsk_numa_mode numa; /* --numa */
     struct cli_skip skip;
 };
 
@@ -44,6 +46,8 @@ int parse_float(const char *cmd, const char *opt, const char *s, double lo, doub
 int parse_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
 const char *find_model(char *buf, size_t len);
 int has_value(int i, int argc, const char *cmd, const char *opt);
+/* --numa's value; EXIT_OK or EXIT_USAGE with a message. */
+int parse_numa(const char *cmd, const char *s, fsk_numa_mode *out);
 /* Options of run and chat (and of any command that loads a model and generates): the model,
  * threads, context, sampling and --skip*. `extra`, when not NULL, is offered each unknown option
  * first (returns 1 consumed, 0 not its own, -1 error). */

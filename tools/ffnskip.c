@@ -102,7 +102,8 @@ static int cmd_run(int argc, char **argv)
     }
     fsk_gen_stats gs;
     if (st == FSK_OK)
-        st = fsk_generate(s.ctx, s.sampler, ids, n_ids, (uint32_t)o.n_predict, print_piece, NULL, &gs, &err);
+        st = fsk_generate_ex(s.ctx, s.sampler, ids, n_ids, (uint32_t)o.n_predict,
+                             o.ignore_eos ? FSK_GEN_IGNORE_EOG : 0, print_piece, NULL, &gs, &err);
     if (st == FSK_OK) {
         if (o.show_stats) {
             print_stats(&gs);
@@ -312,6 +313,25 @@ static int cmd_chat(int argc, char **argv)
 
 /* ------------------------------------------------------------------ info, selftest */
 
+/* The NUMA topology and plan; a topology hwloc cannot read is said, not fatal. */
+static int print_numa(const fsk_model *m, fsk_numa_mode mode, int threads)
+{
+    size_t need = fsk_numa_describe(m, mode, threads, NULL, 0);
+    char *text = need ? malloc(need + 1) : NULL;
+    if (!need) {
+        printf("\nNUMA: hwloc could not read the topology\n");
+        return EXIT_OK;
+    }
+    if (!text) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return EXIT_FAIL;
+    }
+    fsk_numa_describe(m, mode, threads, text, need + 1);
+    printf("\n%s", text);
+    free(text);
+    return EXIT_OK;
+}
+
 static int cmd_info(int argc, char **argv)
 {
     const char *model = NULL;
@@ -319,17 +339,33 @@ static int cmd_info(int argc, char **argv)
     fsk_model_default_params(&mp);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("Usage: %s info [--check-weights] [-m MODEL | MODEL]\n\nPrint the version, the CPU\n"
-                   "features found, which kernel variants this build and CPU can use, and the variant\n"
-                   "chosen for each op. With a model: its metadata, tensor count and bytes per type,\n"
-                   "architecture parameters and the kernels that will run.\n\n"
-                   "  --check-weights  scan every weight for NaN or Inf; refuse such a model (slow)\n",
+            printf("Usage: %s info [--check-weights] [-t N] [--numa MODE] [-m MODEL | MODEL]\n\n"
+                   "Print the version, the CPU features found, which kernel variants this build and\n"
+                   "CPU can use, and the variant chosen for each op; the NUMA topology and the plan\n"
+                   "of -t threads under --numa. With a model: its metadata, tensor count and bytes\n"
+                   "per type, architecture parameters and the kernels that will run, and the rows of\n"
+                   "sample matrices each NUMA node holds.\n\n"
+                   "  --check-weights  scan every weight for NaN or Inf; refuse such a model (slow)\n"
+                   "  -t, --threads N  threads to plan for (default: one per physical core)\n"
+                   "  --numa MODE      off, distribute or isolate (default: distribute on a machine\n"
+                   "                   of several NUMA nodes, else off)\n",
                    prog);
             return EXIT_OK;
         }
         if (!strcmp(argv[i], "--check-weights"))
             mp.check_finite = 1;
-        else if ((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc && !model)
+        else if (!strcmp(argv[i], "-t") || !strcmp(argv[i], "--threads")) {
+            long v;
+            if (!has_value(i, argc, "info", argv[i]) ||
+                parse_long("info", argv[i], argv[i + 1], 1, 1024, &v) != EXIT_OK)
+                return EXIT_USAGE;
+            mp.n_threads = (int)v;
+            i++;
+        } else if (!strcmp(argv[i], "--numa")) {
+            if (!has_value(i, argc, "info", argv[i]) || parse_numa("info", argv[i + 1], &mp.numa) != EXIT_OK)
+                return EXIT_USAGE;
+            i++;
+        } else if ((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc && !model)
             model = argv[++i];
         else if (argv[i][0] != '-' && !model)
             model = argv[i];
@@ -351,7 +387,7 @@ static int cmd_info(int argc, char **argv)
     printf("ffnskip %s\n%s", fsk_version(), text);
     free(text);
     if (!model)
-        return EXIT_OK;
+        return print_numa(NULL, mp.numa, mp.n_threads);
     fsk_model *m;
     fsk_status st = fsk_model_load(&m, model, &mp, &err);
     if (st != FSK_OK) {
@@ -365,8 +401,9 @@ static int cmd_info(int argc, char **argv)
         printf("\n%s", text);
     }
     free(text);
+    int rc = text ? print_numa(m, mp.numa, mp.n_threads) : EXIT_FAIL;
     fsk_model_free(m);
-    return text ? EXIT_OK : EXIT_FAIL;
+    return rc;
 }
 
 static int cmd_selftest(int argc, char **argv)

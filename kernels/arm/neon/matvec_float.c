@@ -3,6 +3,7 @@
 
 #include "f16.h"
 #include "isa.h"
+#include "unroll.h"
 
 void fsk_matvec_f32__neon(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                           size_t r0, size_t r1)
@@ -51,4 +52,82 @@ void fsk_matvec_f16__neon(float *y, const void *w, size_t row_stride, const void
         const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
         y[r] = dot_f16_f32(row, x, ncols);
     }
+}
+
+/* ------------------------------------------------------------------ matmul (prefill)
+ * One row against MM_TOK tokens at a time: each weight vector is loaded (and for F16 widened)
+ * once for the tile. The matvec computes each row alone (fsk_dot_f32__neon, dot_f16_f32); per
+ * (row, token) the tile keeps the same four accumulators, the same steps and the same scalar
+ * tail, so each value is bit for bit the matvec's. */
+#define MM_TOK 4
+#define MM_INLINE FSK_FORCE_INLINE
+#define MM_UNROLL FSK_UNROLL
+
+/* y[t * ldy] = row . x[t] for nt tokens; f16: row holds halves, else floats. */
+MM_INLINE void mm_row(int f16, float *y, size_t ldy, const void *row, const float *const *x,
+                      int nt, size_t n)
+{
+    const float *rf = row;
+    const uint16_t *rh = row;
+    float32x4_t s[MM_TOK][4];
+    MM_UNROLL for (int t = 0; t < nt; t++)
+        MM_UNROLL for (int j = 0; j < 4; j++)
+            s[t][j] = vdupq_n_f32(0.0f);
+    size_t c = 0;
+    for (; c + 16 <= n; c += 16) {
+        float32x4_t w[4];
+        if (f16) {
+            load_f16x8(rh + c, &w[0], &w[1]);
+            load_f16x8(rh + c + 8, &w[2], &w[3]);
+        } else {
+            MM_UNROLL for (int j = 0; j < 4; j++)
+                w[j] = vld1q_f32(rf + c + 4 * j);
+        }
+        MM_UNROLL for (int t = 0; t < nt; t++)
+            MM_UNROLL for (int j = 0; j < 4; j++)
+                s[t][j] = vfmaq_f32(s[t][j], w[j], vld1q_f32(x[t] + c + 4 * j));
+    }
+    for (; c + 4 <= n; c += 4) {
+        const float32x4_t w = f16 ? vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(rh + c)))
+                                  : vld1q_f32(rf + c);
+        MM_UNROLL for (int t = 0; t < nt; t++)
+            s[t][0] = vfmaq_f32(s[t][0], w, vld1q_f32(x[t] + c));
+    }
+    MM_UNROLL for (int t = 0; t < nt; t++) {
+        float v = fsk_neon_sum4(s[t][0], s[t][1], s[t][2], s[t][3]);
+        for (size_t k = c; k < n; k++)
+            v = fmaf(f16 ? fsk_f16_to_f32(rh[k]) : rf[k], x[t][k], v);
+        y[(size_t)t * ldy] = v;
+    }
+}
+
+MM_INLINE void mm_rows(int f16, float *y, size_t ldy, const void *w, size_t row_stride,
+                       const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0,
+                       size_t r1)
+{
+    const float *xs[MM_TOK];
+    size_t k = 0;
+    for (; k + MM_TOK <= ntok; k += MM_TOK) {
+        for (int t = 0; t < MM_TOK; t++)
+            xs[t] = (const float *)((const char *)x + (k + (size_t)t) * x_stride);
+        for (size_t r = r0; r < r1; r++)
+            mm_row(f16, y + k * ldy + r, ldy, (const char *)w + r * row_stride, xs, MM_TOK, ncols);
+    }
+    for (; k < ntok; k++) {
+        xs[0] = (const float *)((const char *)x + k * x_stride);
+        for (size_t r = r0; r < r1; r++)
+            mm_row(f16, y + k * ldy + r, ldy, (const char *)w + r * row_stride, xs, 1, ncols);
+    }
+}
+
+void fsk_matmul_f32__neon(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                          size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    mm_rows(0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
+void fsk_matmul_f16__neon(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                          size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    mm_rows(1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
 }

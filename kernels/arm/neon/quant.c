@@ -369,3 +369,134 @@ void fsk_dequantize_f16__neon(float *y, const void *x, size_t n)
     for (; i < n; i++)
         y[i] = fsk_f16_to_f32(h[i]);
 }
+
+/* ------------------------------------------------------------------ matmul (prefill)
+ * One row against MM_TOK tokens at a time: each group of weight blocks is unpacked once for the
+ * tile, the tokens' quants are read straight from their blocks, and their d and s (halves) are
+ * converted once per token block into a stack buffer. Per (row, token) the operations are
+ * row_step's, group by group, so each value is bit for bit the matvec's. */
+#define MM_TOK 4
+#define MM_BUF 2048 /* float32x4_t units of activation scales on the stack (32 KiB) */
+
+/* One row against nt tokens; ds holds per group, per token, d then s (as halves() gives). */
+FSK_NEON_INLINE void mm_row_q(float *y, size_t ldy, const unsigned char *w,
+                              const unsigned char *const *x, const float32x4_t *ds, int nt,
+                              size_t nb, size_t wbytes, int has_min, unpack_fn unpack,
+                              fsk_neon_dot32_fn dot, struct act_form f)
+{
+    float32x4_t acc[MM_TOK];
+    FSK_NEON_UNROLL
+    for (int t = 0; t < nt; t++)
+        acc[t] = vdupq_n_f32(0.0f);
+    for (size_t i = 0, g = 0; i < nb; i += GROUP, g++) {
+        const int n = nb - i < GROUP ? (int)(nb - i) : GROUP;
+        const unsigned char *wb = w + i * wbytes;
+        int8x16_t wq[GROUP][2];
+        FSK_NEON_UNROLL
+        for (int k = 0; k < GROUP; k++) {
+            wq[k][0] = wq[k][1] = vdupq_n_s8(0); /* blocks past n are never used */
+            if (k < n)
+                unpack(wb + (size_t)k * wbytes, &wq[k][0], &wq[k][1]);
+        }
+        const float32x4_t wd = halves(wb, wbytes, n);
+        const float32x4_t wm = has_min ? halves(wb + sizeof(fsk_half), wbytes, n) : wd;
+        FSK_NEON_UNROLL
+        for (int t = 0; t < nt; t++) {
+            const unsigned char *ab = x[t] + i * f.bytes;
+            int32x4_t p[GROUP];
+            FSK_NEON_UNROLL
+            for (int k = 0; k < GROUP; k++) {
+                p[k] = vdupq_n_s32(0);
+                if (k < n) {
+                    const int8_t *q = (const int8_t *)(ab + (size_t)k * f.bytes + f.qs);
+                    p[k] = dot(wq[k][0], wq[k][1], vld1q_s8(q), vld1q_s8(q + 16));
+                }
+            }
+            const float32x4_t isum = vcvtq_f32_s32(fsk_neon_hsum4_s32(p[0], p[1], p[2], p[3]));
+            const float32x4_t *e = ds + (g * (size_t)nt + (size_t)t) * 2;
+            acc[t] = vfmaq_f32(acc[t], vmulq_f32(wd, e[0]), isum);
+            if (has_min)
+                acc[t] = vfmaq_f32(acc[t], wm, e[1]);
+        }
+    }
+    FSK_NEON_UNROLL
+    for (int t = 0; t < nt; t++)
+        y[(size_t)t * ldy] = vaddvq_f32(acc[t]);
+}
+
+FSK_NEON_INLINE void mm_block_q(float32x4_t *ds, float *y, size_t ldy, const unsigned char *w,
+                                size_t row_stride, const unsigned char *x, size_t x_stride, int nt,
+                                size_t nb, size_t r0, size_t r1, size_t wbytes, int has_min,
+                                unpack_fn unpack, fsk_neon_dot32_fn dot, struct act_form f)
+{
+    const unsigned char *xs[MM_TOK];
+    for (int t = 0; t < nt; t++)
+        xs[t] = x + (size_t)t * x_stride;
+    for (size_t i = 0, g = 0; i < nb; i += GROUP, g++) {
+        const int n = nb - i < GROUP ? (int)(nb - i) : GROUP;
+        for (int t = 0; t < nt; t++) { /* load_act's d and s */
+            const unsigned char *ab = xs[t] + i * f.bytes;
+            float32x4_t *e = ds + (g * (size_t)nt + (size_t)t) * 2;
+            e[0] = halves(ab, f.bytes, n);
+            e[1] = f.has_s ? halves(ab + sizeof(fsk_half), f.bytes, n) : vdupq_n_f32(0.0f);
+        }
+    }
+    for (size_t r = r0; r < r1; r++)
+        mm_row_q(y + r, ldy, w + r * row_stride, xs, ds, nt, nb, wbytes, has_min, unpack, dot, f);
+}
+
+FSK_NEON_INLINE void matmul_q(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                              size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1,
+                              size_t wbytes, int has_min, unpack_fn unpack, fsk_neon_dot32_fn dot,
+                              fsk_matvec_q4_0_fn matvec)
+{
+    const struct act_form f = has_min
+        ? (struct act_form){sizeof(fsk_block_q8_1), offsetof(fsk_block_q8_1, qs), 1}
+        : (struct act_form){sizeof(fsk_block_q8_0), offsetof(fsk_block_q8_0, qs), 0};
+    const size_t nb = ncols / FSK_QK, ng = (nb + GROUP - 1) / GROUP;
+    const unsigned char *xb = x;
+    float32x4_t ds[MM_BUF];
+    size_t k = 0;
+    if (ng * MM_TOK * 2 <= MM_BUF)
+        for (; k + MM_TOK <= ntok; k += MM_TOK)
+            mm_block_q(ds, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, MM_TOK,
+                       nb, r0, r1, wbytes, has_min, unpack, dot, f);
+    if (ng * 2 <= MM_BUF) {
+        for (; k < ntok; k++)
+            mm_block_q(ds, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 1, nb,
+                       r0, r1, wbytes, has_min, unpack, dot, f);
+    } else { /* rows too long for the buffer: the matvec itself, token by token */
+        for (; k < ntok; k++)
+            matvec(y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1);
+    }
+}
+
+#define MATMUL_32(t, min)                                                                          \
+    static void fsk_matmul_##t##__neon_base(float *y, size_t ldy, const void *w,                   \
+                                            size_t row_stride, const void *x, size_t x_stride,     \
+                                            size_t ncols, size_t ntok, size_t r0, size_t r1)       \
+    {                                                                                              \
+        matmul_q(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, sizeof(fsk_block_##t),   \
+                 min, unpack_##t, fsk_neon_dot32_base, fsk_matvec_##t##__neon_base);               \
+    }                                                                                              \
+    static FSK_NEON_DOTPROD void fsk_matmul_##t##__neon_dotprod(                                   \
+        float *y, size_t ldy, const void *w, size_t row_stride, const void *x, size_t x_stride,    \
+        size_t ncols, size_t ntok, size_t r0, size_t r1)                                           \
+    {                                                                                              \
+        matmul_q(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, sizeof(fsk_block_##t),   \
+                 min, unpack_##t, fsk_neon_dot32_sdot, fsk_matvec_##t##__neon_dotprod);            \
+    }                                                                                              \
+    /* the path the matvec's wrapper picks (both give the same exact integer sums) */           \
+    void fsk_matmul_##t##__neon(float *y, size_t ldy, const void *w, size_t row_stride,            \
+                                const void *x, size_t x_stride, size_t ncols, size_t ntok,         \
+                                size_t r0, size_t r1)                                              \
+    {                                                                                              \
+        if (fsk_neon_has_dotprod())                                                                \
+            fsk_matmul_##t##__neon_dotprod(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1); \
+        else                                                                                       \
+            fsk_matmul_##t##__neon_base(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);  \
+    }
+
+MATMUL_32(q4_0, 0)
+MATMUL_32(q4_1, 1)
+MATMUL_32(q8_0, 0)

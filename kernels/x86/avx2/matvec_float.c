@@ -3,6 +3,7 @@
 
 #include "isa.h"
 #include "kernels.h"
+#include "unroll.h"
 
 /* Rows are taken four at a time so that each vector of x is loaded once for four rows and the
  * four FMA chains hide each other's latency. */
@@ -22,21 +23,21 @@ static inline const uint16_t *row_f16(const void *w, size_t row_stride, size_t r
 static void dot4_f32(float *y, const float *const w[ROWS], const float *x, size_t n)
 {
     __m256 s[ROWS];
-    for (int j = 0; j < ROWS; j++)
+    FSK_UNROLL for (int j = 0; j < ROWS; j++)
         s[j] = _mm256_setzero_ps();
     size_t i = 0;
     for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W) {
         __m256 xv = _mm256_loadu_ps(x + i);
-        for (int j = 0; j < ROWS; j++)
+        FSK_UNROLL for (int j = 0; j < ROWS; j++)
             s[j] = _mm256_fmadd_ps(_mm256_loadu_ps(w[j] + i), xv, s[j]);
     }
     if (i < n) {
         __m256i m = fsk_avx2_tail_mask(n - i);
         __m256 xv = _mm256_maskload_ps(x + i, m);
-        for (int j = 0; j < ROWS; j++)
+        FSK_UNROLL for (int j = 0; j < ROWS; j++)
             s[j] = _mm256_fmadd_ps(_mm256_maskload_ps(w[j] + i, m), xv, s[j]);
     }
-    for (int j = 0; j < ROWS; j++)
+    FSK_UNROLL for (int j = 0; j < ROWS; j++)
         y[j] = fsk_avx2_hsum_ps(s[j]);
 }
 
@@ -47,7 +48,7 @@ void fsk_matvec_f32__avx2(float *y, const void *w, size_t row_stride, const void
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const float *rows[ROWS];
-        for (int j = 0; j < ROWS; j++)
+        FSK_UNROLL for (int j = 0; j < ROWS; j++)
             rows[j] = row_f32(w, row_stride, r + (size_t)j);
         dot4_f32(y + r, rows, xf, ncols);
     }
@@ -73,20 +74,20 @@ static inline __m256 load_tail_f16(const uint16_t *p, size_t k)
 static void dot4_f16(float *y, const uint16_t *const w[ROWS], const float *x, size_t n)
 {
     __m256 s[ROWS];
-    for (int j = 0; j < ROWS; j++)
+    FSK_UNROLL for (int j = 0; j < ROWS; j++)
         s[j] = _mm256_setzero_ps();
     size_t i = 0;
     for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W) {
         __m256 xv = _mm256_loadu_ps(x + i);
-        for (int j = 0; j < ROWS; j++)
+        FSK_UNROLL for (int j = 0; j < ROWS; j++)
             s[j] = _mm256_fmadd_ps(load8_f16(w[j] + i), xv, s[j]);
     }
     if (i < n) {
         __m256 xv = _mm256_maskload_ps(x + i, fsk_avx2_tail_mask(n - i));
-        for (int j = 0; j < ROWS; j++)
+        FSK_UNROLL for (int j = 0; j < ROWS; j++)
             s[j] = _mm256_fmadd_ps(load_tail_f16(w[j] + i, n - i), xv, s[j]);
     }
-    for (int j = 0; j < ROWS; j++)
+    FSK_UNROLL for (int j = 0; j < ROWS; j++)
         y[j] = fsk_avx2_hsum_ps(s[j]);
 }
 
@@ -114,10 +115,122 @@ void fsk_matvec_f16__avx2(float *y, const void *w, size_t row_stride, const void
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const uint16_t *rows[ROWS];
-        for (int j = 0; j < ROWS; j++)
+        FSK_UNROLL for (int j = 0; j < ROWS; j++)
             rows[j] = row_f16(w, row_stride, r + (size_t)j);
         dot4_f16(y + r, rows, xf, ncols);
     }
     for (; r < r1; r++)
         y[r] = dot1_f16(row_f16(w, row_stride, r), xf, ncols);
+}
+
+/* ------------------------------------------------------------------ matmul (prefill)
+ * Tiles of four rows by MM_TOK tokens: each vector of a weight row is loaded (and for F16
+ * widened) once per tile. The matvec takes rows four at a time from r0 (one accumulator per
+ * row, dot4_*) and the last (r1 - r0) % 4 rows one by one (fsk_dot_f32__avx2, dot1_f16); the
+ * matmul splits rows the same way and repeats those operations per token, so each value is bit
+ * for bit the matvec's. */
+#define MM_TOK 3
+
+/* The tile loops run over constant counts and must be unrolled for their accumulators to live
+ * in registers. */
+#define MM_INLINE FSK_FORCE_INLINE
+#define UNROLL FSK_UNROLL
+
+/* Eight values of row w from column i (all of them: f16 0, full vector; else the last k). */
+MM_INLINE __m256 wload_f32(const void *w, size_t i, size_t k, __m256i m)
+{
+    const float *p = (const float *)w + i;
+    return k ? _mm256_maskload_ps(p, m) : _mm256_loadu_ps(p);
+}
+
+MM_INLINE __m256 wload_f16(const void *w, size_t i, size_t k, __m256i m)
+{
+    (void)m;
+    const uint16_t *p = (const uint16_t *)w + i;
+    return k ? load_tail_f16(p, k) : load8_f16(p);
+}
+
+/* One column step (k 0: a full vector; else the k-element tail) of a 4 x nt tile. */
+MM_INLINE void tile_step(int f16, const void *const *w, const float *const *x, int nt, size_t i,
+                         size_t k, __m256 s[ROWS][MM_TOK])
+{
+    const __m256i m = fsk_avx2_tail_mask(k ? k : FSK_AVX2_W);
+    __m256 xv[MM_TOK];
+    UNROLL for (int t = 0; t < nt; t++)
+        xv[t] = k ? _mm256_maskload_ps(x[t] + i, m) : _mm256_loadu_ps(x[t] + i);
+    UNROLL for (int j = 0; j < ROWS; j++) {
+        __m256 wv = f16 ? wload_f16(w[j], i, k, m) : wload_f32(w[j], i, k, m);
+        UNROLL for (int t = 0; t < nt; t++)
+            s[j][t] = _mm256_fmadd_ps(wv, xv[t], s[j][t]);
+    }
+}
+
+/* y[t * ldy + j] = row w[j] . x[t], as dot4_f32 / dot4_f16 compute it. */
+MM_INLINE void tile4(int f16, float *y, size_t ldy, const void *const *w, const float *const *x,
+                     int nt, size_t n)
+{
+    __m256 s[ROWS][MM_TOK];
+    UNROLL for (int j = 0; j < ROWS; j++)
+        UNROLL for (int t = 0; t < nt; t++)
+            s[j][t] = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W)
+        tile_step(f16, w, x, nt, i, 0, s);
+    if (i < n)
+        tile_step(f16, w, x, nt, i, n - i, s);
+    UNROLL for (int j = 0; j < ROWS; j++)
+        UNROLL for (int t = 0; t < nt; t++)
+            y[(size_t)t * ldy + (size_t)j] = fsk_avx2_hsum_ps(s[j][t]);
+}
+
+static inline const float *tok_f32(const void *x, size_t x_stride, size_t k)
+{
+    return (const float *)((const char *)x + k * x_stride);
+}
+
+/* Four rows against every token: whole tiles of MM_TOK, then single tokens. */
+MM_INLINE void group4(int f16, float *y, size_t ldy, const void *const *w, const void *x,
+                      size_t x_stride, size_t ntok, size_t n)
+{
+    size_t k = 0;
+    for (; k + MM_TOK <= ntok; k += MM_TOK) {
+        const float *xs[MM_TOK];
+        for (int t = 0; t < MM_TOK; t++)
+            xs[t] = tok_f32(x, x_stride, k + (size_t)t);
+        tile4(f16, y + k * ldy, ldy, w, xs, MM_TOK, n);
+    }
+    for (; k < ntok; k++) {
+        const float *xs = tok_f32(x, x_stride, k);
+        tile4(f16, y + k * ldy, ldy, w, &xs, 1, n);
+    }
+}
+
+void fsk_matmul_f32__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                          size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    size_t r = r0;
+    for (; r + ROWS <= r1; r += ROWS) {
+        const void *rows[ROWS];
+        for (int j = 0; j < ROWS; j++)
+            rows[j] = row_f32(w, row_stride, r + (size_t)j);
+        group4(0, y + r, ldy, rows, x, x_stride, ntok, ncols);
+    }
+    for (; r < r1; r++)
+        for (size_t k = 0; k < ntok; k++)
+            y[k * ldy + r] = fsk_dot_f32__avx2(row_f32(w, row_stride, r), tok_f32(x, x_stride, k), ncols);
+}
+
+void fsk_matmul_f16__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                          size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    size_t r = r0;
+    for (; r + ROWS <= r1; r += ROWS) {
+        const void *rows[ROWS];
+        for (int j = 0; j < ROWS; j++)
+            rows[j] = row_f16(w, row_stride, r + (size_t)j);
+        group4(1, y + r, ldy, rows, x, x_stride, ntok, ncols);
+    }
+    for (; r < r1; r++)
+        for (size_t k = 0; k < ntok; k++)
+            y[k * ldy + r] = dot1_f16(row_f16(w, row_stride, r), tok_f32(x, x_stride, k), ncols);
 }

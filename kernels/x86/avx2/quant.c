@@ -3,25 +3,16 @@
 
 #include "isa.h"
 #include "kernels.h"
+#include "unroll.h"
 #include "quant.h"
 
 /* The block loops below are written once for several formats; forcing them inline lets the
  * compiler fold the format and the row count into straight-line code per caller. */
-#if defined(__GNUC__)
-#define QINLINE static inline __attribute__((always_inline))
-#else
-#define QINLINE static inline
-#endif
+#define QINLINE FSK_FORCE_INLINE
 
 /* Per-row loops run over a constant count (ROWS or 1) and must be unrolled for their
  * accumulators to live in registers; GCC's -O2 does not do that by itself for bodies this big. */
-#if defined(__clang__)
-#define UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define UNROLL _Pragma("GCC unroll 8")
-#else
-#define UNROLL
-#endif
+#define UNROLL FSK_UNROLL
 
 /* Rows per pass: each activation block is loaded once for four rows. */
 #define ROWS 4
@@ -646,5 +637,244 @@ void fsk_dequantize_f16__avx2(float *y, const void *x, size_t n)
         memcpy(t, h + i, (n - i) * sizeof *t);
         _mm256_maskstore_ps(y + i, fsk_avx2_tail_mask(n - i),
                             _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)t)));
+    }
+}
+
+
+/* ------------------------------------------------------------------ matmul (prefill)
+ * Tokens go in blocks of MM_TOK: a block's activation pairs are shuffled once (act_pair) into a
+ * stack buffer, then every row of the range is run against the block, its weight pairs unpacked
+ * once per block. In the inner loop the activations are memory operands and the four tokens'
+ * accumulators stay in registers. For every (row, token) the operations are those of rows_32 and
+ * rows_q8_0 above, in the same order, so each value is bit for bit the matvec's; the scale
+ * products of two tokens share one 256-bit multiply, lane by lane the matvec's 128-bit one. */
+#define MM_TOK 8
+#define MM_BUF 2048 /* 32-byte units of shuffled activations on the stack (64 KiB) */
+
+/* Buffer units per pair for a block of nt tokens (see mm_shuffle). */
+static inline size_t mm_units(enum fmt f, int nt)
+{
+    return (size_t)nt * (fmt_min(f) ? 3 : 4) + (fmt_min(f) ? (size_t)(nt + 3) / 4 : 0);
+}
+
+/* Shuffles nt tokens' activations (x[t]) for all pairs of nb blocks into buf: per pair lo[nt],
+ * hi[nt], corr[nt] (signed formats), then [d_i x4, d_i+1 x4] per token, then (min formats) the
+ * s of both blocks for four tokens per unit, [s_i, s_i+1] token after token. */
+QINLINE void mm_shuffle(enum fmt f, __m256i *buf, const unsigned char *const *x, int nt, size_t nb)
+{
+    const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
+    const size_t u = mm_units(f, nt), nv = fmt_min(f) ? 3 : 4;
+    for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
+        const int two = i + 1 < nb;
+        __m256i *e = buf + p * u;
+        float s[4 * 2 * 2] = {0};
+        for (int t = 0; t < nt; t++) {
+            struct apair a;
+            act_pair(f, x[t] + i * ab, x[t] + (two ? i + 1 : i) * ab, two, &a);
+            _mm256_store_si256(e + t, a.lo);
+            _mm256_store_si256(e + nt + t, a.hi);
+            if (!fmt_min(f))
+                _mm256_store_si256(e + 2 * nt + t, a.corr);
+            const __m256 d8 = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(a.ds),
+                                                       _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2));
+            _mm256_store_ps((float *)(e + (nv - 1) * (size_t)nt + t), d8);
+            if (fmt_min(f)) {
+                float ds[4];
+                _mm_storeu_ps(ds, a.ds);
+                s[2 * (t % 4)] = ds[1];
+                s[2 * (t % 4) + 1] = ds[3];
+                if (t % 4 == 3 || t == nt - 1) {
+                    _mm256_store_ps((float *)(e + nv * (size_t)nt + (size_t)t / 4), _mm256_loadu_ps(s));
+                    memset(s, 0, sizeof s);
+                }
+            }
+        }
+    }
+}
+
+/* y[t * ldy] = row w . token t for the nt tokens shuffled into buf. Per (row, token, pair) the
+ * matvec's scale is lane 0 or 2 of dm_pair(w) * ds: here the product of the same two floats
+ * spread over the lanes (wdx times the token's [d x4, d x4]). Its m * s lanes (1 and 3) go to
+ * accm, two lanes per token, four tokens per vector, each lane summed pair after pair as the
+ * matvec's are and the two added at the end in its order. */
+QINLINE void mm_row_32(enum fmt f, float *y, size_t ldy, const unsigned char *w, const __m256i *buf,
+                       int nt, size_t nb)
+{
+    const size_t bb = fmt_bytes(f), u = mm_units(f, nt), nv = fmt_min(f) ? 3 : 4;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[MM_TOK], accm[(MM_TOK + 3) / 4];
+    UNROLL for (int t = 0; t < nt; t++)
+        acc[t] = _mm256_setzero_ps();
+    UNROLL for (int q = 0; q < (nt + 3) / 4; q++)
+        accm[q] = _mm256_setzero_ps();
+    for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
+        const int two = i + 1 < nb;
+        const unsigned char *b0 = w + i * bb, *b1 = two ? b0 + bb : b0;
+        const __m256i *e = buf + p * u;
+        const __m256 *d = (const __m256 *)(e + (nv - 1) * (size_t)nt);
+        __m256i lo, hi;
+        weight_pair(f, b0, b1, two, &lo, &hi);
+        const __m256 wd = _mm256_castps128_ps256(dm_pair(b0, b1, two));
+        const __m256 wdx = _mm256_permutevar8x32_ps(wd, _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2));
+        if (fmt_min(f)) {
+            const __m256 wm = _mm256_permutevar8x32_ps(wd, _mm256_setr_epi32(1, 3, 1, 3, 1, 3, 1, 3));
+            const __m256 *s = (const __m256 *)(e + nv * (size_t)nt);
+            UNROLL for (int q = 0; q < (nt + 3) / 4; q++)
+                accm[q] = _mm256_add_ps(accm[q], _mm256_mul_ps(wm, s[q]));
+        }
+        UNROLL for (int t = 0; t < nt; t++) {
+            __m256i pr = _mm256_add_epi16(_mm256_maddubs_epi16(lo, e[t]),
+                                          _mm256_maddubs_epi16(hi, e[nt + t]));
+            if (!fmt_min(f))
+                pr = _mm256_sub_epi16(pr, e[2 * nt + t]);
+            const __m256i isum = _mm256_madd_epi16(pr, ones);
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(wdx, d[t]), acc[t]);
+        }
+    }
+    float ms[MM_TOK * 2];
+    if (fmt_min(f))
+        UNROLL for (int q = 0; q < (nt + 3) / 4; q++)
+            _mm256_storeu_ps(ms + 8 * q, accm[q]);
+    UNROLL for (int t = 0; t < nt; t++) {
+        float s = fsk_avx2_hsum_ps(acc[t]);
+        if (fmt_min(f))
+            s += ms[2 * t] + ms[2 * t + 1];
+        y[(size_t)t * ldy] = s;
+    }
+}
+
+/* Tokens k..k+nt-1 against rows [r0, r1). */
+QINLINE void mm_block_32(enum fmt f, __m256i *buf, float *y, size_t ldy, const unsigned char *w,
+                         size_t row_stride, const unsigned char *x, size_t x_stride, int nt,
+                         size_t nb, size_t r0, size_t r1)
+{
+    const unsigned char *xs[MM_TOK];
+    for (int t = 0; t < nt; t++)
+        xs[t] = x + (size_t)t * x_stride;
+    mm_shuffle(f, buf, xs, nt, nb);
+    for (size_t r = r0; r < r1; r++)
+        mm_row_32(f, y + r, ldy, w + r * row_stride, buf, nt, nb);
+}
+
+QINLINE void matmul_32(enum fmt f, float *y, size_t ldy, const void *w, size_t row_stride,
+                       const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0,
+                       size_t r1)
+{
+    const size_t nb = ncols / FSK_QK, np = (nb + 1) / 2;
+    const unsigned char *xb = x;
+    __m256i buf[MM_BUF];
+    size_t k = 0;
+    if (np * mm_units(f, MM_TOK) <= MM_BUF)
+        for (; k + MM_TOK <= ntok; k += MM_TOK)
+            mm_block_32(f, buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride,
+                        MM_TOK, nb, r0, r1);
+    if (np * mm_units(f, 2) <= MM_BUF) /* long rows: pairs of tokens still share the weights */
+        for (; k + 2 <= ntok; k += 2)
+            mm_block_32(f, buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 2,
+                        nb, r0, r1);
+    if (np * mm_units(f, 1) <= MM_BUF) {
+        for (; k < ntok; k++)
+            mm_block_32(f, buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 1,
+                        nb, r0, r1);
+    } else { /* rows too long for the buffer: the matvec itself, token by token */
+        for (; k < ntok; k++)
+            matvec_32(f, y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1);
+    }
+}
+
+void fsk_matmul_q4_0__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    matmul_32(F_Q4_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
+void fsk_matmul_q4_1__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    matmul_32(F_Q4_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
+/* Q8_0: the activations need no shuffle, only each pair's [d, 0, d, 0] (d_pair), two tokens
+ * per buffer unit; per (row, token) row_q8_0's operations, |w| taken once per block. */
+QINLINE void mm_row_q8_0(float *y, size_t ldy, const unsigned char *w, const unsigned char *const *x,
+                         const __m256 *buf, int nt, size_t nb)
+{
+    const size_t bb = sizeof(fsk_block_q8_0), qs = offsetof(fsk_block_q8_0, qs);
+    const size_t u = (size_t)(nt + 1) / 2;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[MM_TOK];
+    UNROLL for (int t = 0; t < nt; t++)
+        acc[t] = _mm256_setzero_ps();
+    for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
+        const int two = i + 1 < nb;
+        const unsigned char *b0 = w + i * bb, *b1 = two ? b0 + bb : b0;
+        const __m128 wd = dm_pair(b0, b1, two);
+        const __m256 wd2 = _mm256_set_m128(wd, wd);
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *)(b0 + qs));
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *)(b1 + qs));
+        const __m256i aw0 = _mm256_abs_epi8(w0), aw1 = _mm256_abs_epi8(w1);
+        UNROLL for (int q = 0; q < (nt + 1) / 2; q++) {
+            const __m256 sc = _mm256_mul_ps(wd2, buf[p * u + (size_t)q]);
+            UNROLL for (int h = 0; h < 2; h++) {
+                const int t = 2 * q + h;
+                if (t >= nt)
+                    break;
+                const unsigned char *a = x[t] + i * bb + qs;
+                const __m256i a0 = _mm256_loadu_si256((const __m256i *)a);
+                __m256i p0 = _mm256_maddubs_epi16(aw0, _mm256_sign_epi8(a0, w0));
+                __m256 s0 = _mm256_permutevar8x32_ps(sc, _mm256_set1_epi32(4 * h));
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p0, ones)), s0, acc[t]);
+                if (two) {
+                    const __m256i a1 = _mm256_loadu_si256((const __m256i *)(a + bb));
+                    __m256i p1 = _mm256_maddubs_epi16(aw1, _mm256_sign_epi8(a1, w1));
+                    __m256 s1 = _mm256_permutevar8x32_ps(sc, _mm256_set1_epi32(4 * h + 2));
+                    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p1, ones)), s1, acc[t]);
+                }
+            }
+        }
+    }
+    UNROLL for (int t = 0; t < nt; t++)
+        y[(size_t)t * ldy] = fsk_avx2_hsum_ps(acc[t]);
+}
+
+QINLINE void mm_block_q8_0(__m256 *buf, float *y, size_t ldy, const unsigned char *w,
+                           size_t row_stride, const unsigned char *x, size_t x_stride, int nt,
+                           size_t nb, size_t r0, size_t r1)
+{
+    const size_t bb = sizeof(fsk_block_q8_0), u = (size_t)(nt + 1) / 2;
+    const unsigned char *xs[MM_TOK];
+    for (int t = 0; t < nt; t++)
+        xs[t] = x + (size_t)t * x_stride;
+    for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
+        const int two = i + 1 < nb;
+        for (int t = 0; t < nt; t += 2) {
+            __m128 d0 = d_pair(xs[t] + i * bb, xs[t] + (i + 1) * bb, two);
+            __m128 d1 = t + 1 < nt ? d_pair(xs[t + 1] + i * bb, xs[t + 1] + (i + 1) * bb, two)
+                                   : _mm_setzero_ps();
+            buf[p * u + (size_t)t / 2] = _mm256_set_m128(d1, d0);
+        }
+    }
+    for (size_t r = r0; r < r1; r++)
+        mm_row_q8_0(y + r, ldy, w + r * row_stride, xs, buf, nt, nb);
+}
+
+void fsk_matmul_q8_0__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    const size_t nb = ncols / FSK_QK, np = (nb + 1) / 2;
+    const unsigned char *xb = x;
+    __m256 buf[MM_BUF];
+    size_t k = 0;
+    if (np * (MM_TOK / 2) <= MM_BUF)
+        for (; k + MM_TOK <= ntok; k += MM_TOK)
+            mm_block_q8_0(buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride,
+                          MM_TOK, nb, r0, r1);
+    if (np <= MM_BUF) {
+        for (; k < ntok; k++)
+            mm_block_q8_0(buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 1,
+                          nb, r0, r1);
+    } else { /* rows too long for the buffer: the matvec itself, token by token */
+        for (; k < ntok; k++)
+            fsk_matvec_q8_0__avx2(y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1);
     }
 }

@@ -3,23 +3,14 @@
 
 #include "isa.h"
 #include "kernels.h"
+#include "unroll.h"
 #include "quant.h"
 
-#if defined(__GNUC__)
-#define QINLINE static inline __attribute__((always_inline))
-#else
-#define QINLINE static inline
-#endif
+#define QINLINE FSK_FORCE_INLINE
 
 /* Loops over the sub-blocks of a super-block are unrolled so that their shuffle indices and
  * shift counts are constants; GCC's -O2 does not do that by itself for bodies this big. */
-#if defined(__clang__)
-#define UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define UNROLL _Pragma("GCC unroll 8")
-#else
-#define UNROLL
-#endif
+#define UNROLL FSK_UNROLL
 
 static inline uint32_t load_u32(const void *p)
 {

@@ -3,25 +3,16 @@
 
 #include "isa.h"
 #include "kernels.h"
+#include "unroll.h"
 #include "quant.h"
 
 /* The block loops below are written once for several formats; forcing them inline lets the
  * compiler fold the format and the row count into straight-line code per caller. */
-#if defined(__GNUC__)
-#define QINLINE static inline __attribute__((always_inline))
-#else
-#define QINLINE static inline
-#endif
+#define QINLINE FSK_FORCE_INLINE
 
 /* Per-row loops run over a constant count (ROWS or 1) and must be unrolled for their
  * accumulators to live in registers; GCC's -O2 does not do that by itself for bodies this big. */
-#if defined(__clang__)
-#define UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define UNROLL _Pragma("GCC unroll 8")
-#else
-#define UNROLL
-#endif
+#define UNROLL FSK_UNROLL
 
 /* Rows per pass: each activation block is loaded once for four rows. */
 #define ROWS 4
@@ -636,5 +627,284 @@ void fsk_dequantize_f16__avx512(float *y, const void *x, size_t n)
     if (i < n) {
         const __mmask16 m = fsk_avx512_tail_mask(n - i);
         _mm512_mask_storeu_ps(y + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h + i)));
+    }
+}
+
+/* ------------------------------------------------------------------ matmul (prefill)
+ * Tokens go in blocks of MM_TOK: a block's activation quads (pairs for Q8_0) are shuffled once
+ * into a stack buffer, then every row of the range runs against the block, each weight quad
+ * unpacked once per block. For every (row, token) the operations are those of rows_32 and
+ * rows_q8_0 above, in the same order, so each value is bit for bit the matvec's; the scale
+ * products of two tokens share one multiply twice as wide, lane by lane the matvec's. */
+#define MM_TOK 4
+#define MM_BUF 1024 /* 64-byte units of shuffled activations on the stack (64 KiB) */
+
+/* Buffer units per quad for nt tokens: lo[nt], hi[nt], corr[nt] (signed formats), then the
+ * [d, s] x 4 floats of two tokens per unit. */
+static inline size_t mm_units(enum fmt f, int nt)
+{
+    return (size_t)nt * (fmt_min(f) ? 2 : 3) + (size_t)(nt + 1) / 2;
+}
+
+static inline __m512 mm_two_ps(__m256 a, __m256 b)
+{
+    return _mm512_insertf32x8(_mm512_castps256_ps512(a), b, 1);
+}
+
+QINLINE void mm_shuffle(enum fmt f, __m512i *buf, const unsigned char *const *x, int nt, size_t nb)
+{
+    const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
+    const size_t u = mm_units(f, nt);
+    for (size_t i = 0, p = 0; i < nb; i += 4, p++) {
+        __m512i *e = buf + p * u;
+        __m256 ds[MM_TOK];
+        for (int t = 0; t < nt; t++) {
+            struct aquad a;
+            if (i + 4 <= nb) {
+                act_quad(f, x[t] + i * ab, &a);
+            } else { /* rows_32's zero-filled last quad */
+                unsigned char xa[4 * sizeof(fsk_block_q8_1)] = {0};
+                memcpy(xa, x[t] + i * ab, (nb - i) * ab);
+                act_quad(f, xa, &a);
+            }
+            _mm512_store_si512((void *)(e + t), a.lo);
+            _mm512_store_si512((void *)(e + nt + t), a.hi);
+            if (!fmt_min(f))
+                _mm512_store_si512((void *)(e + 2 * nt + t), a.corr);
+            ds[t] = a.ds;
+        }
+        __m512 *d = (__m512 *)(e + (fmt_min(f) ? 2 : 3) * nt);
+        for (int t = 0; t < nt; t += 2)
+            _mm512_store_ps((void *)(d + t / 2),
+                            mm_two_ps(ds[t], t + 1 < nt ? ds[t + 1] : _mm256_setzero_ps()));
+    }
+}
+
+/* row_quad's weight half: the unsigned codes in the lane layout and the d (and m) floats.
+ * nbytes < 4 blocks (a last partial quad): masked loads that read zeros past nbytes, which is
+ * what rows_32's zero-filled copy holds, without the copy. */
+QINLINE void mm_weight_quad(enum fmt f, const unsigned char *b, size_t nbytes,
+                            const struct wperm *pm, __m512i *lo, __m512i *hi, __m256 *wd)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const size_t full = 8 * (size_t)fmt_words(f);
+    __mmask64 m0 = ~(__mmask64)0;
+    __mmask32 m1 = pm->tail;
+    if (nbytes < full) {
+        m0 = nbytes >= 64 ? m0 : (((__mmask64)1 << nbytes) - 1);
+        m1 = nbytes > 64 ? (__mmask32)(m1 & ((1u << ((nbytes - 64) / 2)) - 1u)) : 0;
+    }
+    const __m512i w0 = _mm512_maskz_loadu_epi8(m0, b);
+    const __m512i w1 = _mm512_maskz_loadu_epi16(m1, b + 64);
+    const __m512i v = _mm512_permutex2var_epi16(w0, pm->qs, w1);
+    const __m512i sv = _mm512_maskz_permutex2var_epi16(pm->sc_mask, w0, pm->sc, w1);
+    *lo = _mm512_and_si512(v, m4);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+    if (fmt_five(f)) {
+        const __m128i qh = _mm512_extracti32x4_epi32(sv, 1);
+        const __m512i b4 = _mm512_set1_epi8(0x10);
+        *lo = _mm512_mask_add_epi8(*lo, _cvtu64_mask64((uint64_t)_mm_cvtsi128_si64(qh)), *lo, b4);
+        *hi = _mm512_mask_add_epi8(*hi, _cvtu64_mask64((uint64_t)_mm_extract_epi64(qh, 1)), *hi, b4);
+    }
+    *wd = _mm256_cvtph_ps(_mm512_castsi512_si128(sv));
+}
+
+QINLINE void mm_row_32(enum fmt f, float *y, size_t ldy, const unsigned char *w, const __m512i *buf,
+                       int nt, size_t nb, const struct wperm *pm)
+{
+    const size_t bb = 2 * (size_t)fmt_words(f), u = mm_units(f, nt);
+    const __m512i ones = _mm512_set1_epi16(1);
+    const __m512i lanes_a = _mm512_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2, 4, 4, 4, 4, 6, 6, 6, 6);
+    const __m512i lanes_b = _mm512_add_epi32(lanes_a, _mm512_set1_epi32(8));
+    __m512 acc[MM_TOK], accm[(MM_TOK + 1) / 2];
+    UNROLL for (int t = 0; t < nt; t++)
+        acc[t] = _mm512_setzero_ps();
+    UNROLL for (int q = 0; q < (nt + 1) / 2; q++)
+        accm[q] = _mm512_setzero_ps();
+    for (size_t i = 0, p = 0; i < nb; i += 4, p++) {
+        __m512i lo, hi;
+        __m256 wd;
+        mm_weight_quad(f, w + i * bb, (nb - i < 4 ? nb - i : 4) * bb, pm, &lo, &hi, &wd);
+        const __m512i *e = buf + p * u;
+        const __m512 *d = (const __m512 *)(e + (fmt_min(f) ? 2 : 3) * nt);
+        const __m512 wd2 = mm_two_ps(wd, wd);
+        UNROLL for (int q = 0; q < (nt + 1) / 2; q++) {
+            const __m512 sc = _mm512_mul_ps(wd2, d[q]);
+            if (fmt_min(f))
+                accm[q] = _mm512_add_ps(accm[q], sc);
+            UNROLL for (int h = 0; h < 2; h++) {
+                const int t = 2 * q + h;
+                if (t >= nt)
+                    break;
+                __m512i pr = _mm512_add_epi16(_mm512_maddubs_epi16(lo, e[t]),
+                                              _mm512_maddubs_epi16(hi, e[nt + t]));
+                if (!fmt_min(f))
+                    pr = _mm512_sub_epi16(pr, e[2 * nt + t]);
+                const __m512i isum = _mm512_madd_epi16(pr, ones);
+                const __m512 s16 = _mm512_permutexvar_ps(h ? lanes_b : lanes_a, sc);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s16, acc[t]);
+            }
+        }
+    }
+    UNROLL for (int t = 0; t < nt; t++) {
+        float s = _mm512_reduce_add_ps(acc[t]);
+        if (fmt_min(f)) {
+            const __m256 a = t & 1 ? _mm512_extractf32x8_ps(accm[t / 2], 1)
+                                   : _mm512_castps512_ps256(accm[t / 2]);
+            __m128 m = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+            m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+            s += _mm_cvtss_f32(_mm_movehdup_ps(m));
+        }
+        y[(size_t)t * ldy] = s;
+    }
+}
+
+QINLINE void mm_block_32(enum fmt f, __m512i *buf, float *y, size_t ldy, const unsigned char *w,
+                         size_t row_stride, const unsigned char *x, size_t x_stride, int nt,
+                         size_t nb, size_t r0, size_t r1, const struct wperm *pm)
+{
+    const unsigned char *xs[MM_TOK];
+    for (int t = 0; t < nt; t++)
+        xs[t] = x + (size_t)t * x_stride;
+    mm_shuffle(f, buf, xs, nt, nb);
+    for (size_t r = r0; r < r1; r++)
+        mm_row_32(f, y + r, ldy, w + r * row_stride, buf, nt, nb, pm);
+}
+
+QINLINE void matmul_32(enum fmt f, float *y, size_t ldy, const void *w, size_t row_stride,
+                       const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0,
+                       size_t r1)
+{
+    const size_t nb = ncols / FSK_QK, nq = (nb + 3) / 4;
+    const struct wperm pm = {qs_index(f), scale_index(f), fmt_tail(f), scale_mask(f)};
+    const unsigned char *xb = x;
+    __m512i buf[MM_BUF];
+    size_t k = 0;
+    if (nq * mm_units(f, MM_TOK) <= MM_BUF)
+        for (; k + MM_TOK <= ntok; k += MM_TOK)
+            mm_block_32(f, buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride,
+                        MM_TOK, nb, r0, r1, &pm);
+    if (nq * mm_units(f, 1) <= MM_BUF) {
+        for (; k < ntok; k++)
+            mm_block_32(f, buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 1,
+                        nb, r0, r1, &pm);
+    } else { /* rows too long for the buffer: the matvec itself, token by token */
+        for (; k < ntok; k++)
+            matvec_32(f, y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1);
+    }
+}
+
+void fsk_matmul_q4_0__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
+                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                             size_t r0, size_t r1)
+{
+    matmul_32(F_Q4_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
+void fsk_matmul_q4_1__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
+                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                             size_t r0, size_t r1)
+{
+    matmul_32(F_Q4_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
+/* Q8_0: per pair of blocks, the activation quants (act_q8_0, or its zero-filled last pair) and
+ * [d_0, 0, d_1, 0] of two tokens per 256 bits; per (row, token) row_q8_0's operations. */
+QINLINE void mm_row_q8_0(float *y, size_t ldy, const unsigned char *w, const __m512i *buf, int nt,
+                         size_t nb, __m512i qidx)
+{
+    const size_t bb = sizeof(fsk_block_q8_0), u = (size_t)nt + (size_t)(nt + 1) / 2;
+    const __m512i ones = _mm512_set1_epi16(1);
+    const __m512i lanes_a = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
+    const __m512i lanes_b = _mm512_add_epi32(lanes_a, _mm512_set1_epi32(4));
+    __m512 acc[MM_TOK];
+    UNROLL for (int t = 0; t < nt; t++)
+        acc[t] = _mm512_setzero_ps();
+    for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
+        const unsigned char *b = w + i * bb;
+        unsigned char wb[2 * sizeof(fsk_block_q8_0)] = {0};
+        if (i + 2 > nb) {
+            memcpy(wb, b, bb);
+            b = wb;
+        }
+        const __m512i w0 = _mm512_loadu_si512((const void *)b);
+        const __m512i w1 = _mm512_maskz_loadu_epi16(0x3, b + 64);
+        const __m512i v = _mm512_permutex2var_epi16(w0, qidx, w1);
+        const __m128i dh = _mm512_castsi512_si128(_mm512_maskz_permutexvar_epi16(
+            0x5, _mm512_setr_epi32(0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), w0));
+        const __m128 wd = _mm_cvtph_ps(dh);
+        const __m256 wd2 = _mm256_set_m128(wd, wd);
+        const __mmask64 neg = _mm512_movepi8_mask(v);
+        const __m512i av = _mm512_abs_epi8(v);
+        const __m512i *e = buf + p * u;
+        UNROLL for (int q = 0; q < (nt + 1) / 2; q++) {
+            const __m256 sc = _mm256_mul_ps(wd2, _mm512_castps512_ps256(_mm512_castsi512_ps(e[nt + q])));
+            UNROLL for (int h = 0; h < 2; h++) {
+                const int t = 2 * q + h;
+                if (t >= nt)
+                    break;
+                const __m512 s16 = _mm512_permutexvar_ps(h ? lanes_b : lanes_a, _mm512_castps256_ps512(sc));
+                const __m512i an = _mm512_mask_sub_epi8(e[t], neg, _mm512_setzero_si512(), e[t]);
+                const __m512i pr = _mm512_maddubs_epi16(av, an);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(pr, ones)), s16, acc[t]);
+            }
+        }
+    }
+    UNROLL for (int t = 0; t < nt; t++)
+        y[(size_t)t * ldy] = _mm512_reduce_add_ps(acc[t]);
+}
+
+QINLINE void mm_block_q8_0(__m512i *buf, float *y, size_t ldy, const unsigned char *w,
+                           size_t row_stride, const unsigned char *x, size_t x_stride, int nt,
+                           size_t nb, size_t r0, size_t r1, __m512i qidx)
+{
+    const size_t u = (size_t)nt + (size_t)(nt + 1) / 2;
+    for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
+        __m512i *e = buf + p * u;
+        __m128 da[MM_TOK];
+        for (int t = 0; t < nt; t++) {
+            const fsk_block_q8_0 *a = (const fsk_block_q8_0 *)(x + (size_t)t * x_stride) + i;
+            fsk_block_q8_0 xa[2];
+            if (i + 2 > nb) { /* rows_q8_0's zero-filled last pair */
+                memset(xa, 0, sizeof xa);
+                xa[0] = a[0];
+                a = xa;
+            }
+            e[t] = act_q8_0(a, &da[t]);
+        }
+        for (int t = 0; t < nt; t += 2) {
+            __m256 d2 = _mm256_set_m128(t + 1 < nt ? da[t + 1] : _mm_setzero_ps(), da[t]);
+            e[nt + t / 2] = _mm512_castps_si512(_mm512_castps256_ps512(d2));
+        }
+    }
+    for (size_t r = r0; r < r1; r++)
+        mm_row_q8_0(y + r, ldy, w + r * row_stride, buf, nt, nb, qidx);
+}
+
+void fsk_matmul_q8_0__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
+                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                             size_t r0, size_t r1)
+{
+    const size_t nb = ncols / FSK_QK, np = (nb + 1) / 2;
+    uint16_t idx[32];
+    for (int k = 0; k < 16; k++) {
+        idx[k] = (uint16_t)(1 + k);
+        idx[16 + k] = (uint16_t)(18 + k);
+    }
+    const __m512i qidx = words_index(idx);
+    const unsigned char *xb = x;
+    __m512i buf[MM_BUF];
+    size_t k = 0;
+    if (np * (MM_TOK + MM_TOK / 2) <= MM_BUF)
+        for (; k + MM_TOK <= ntok; k += MM_TOK)
+            mm_block_q8_0(buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride,
+                          MM_TOK, nb, r0, r1, qidx);
+    if (np * 2 <= MM_BUF) {
+        for (; k < ntok; k++)
+            mm_block_q8_0(buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 1,
+                          nb, r0, r1, qidx);
+    } else { /* rows too long for the buffer: the matvec itself, token by token */
+        for (; k < ntok; k++)
+            fsk_matvec_q8_0__avx512(y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1);
     }
 }

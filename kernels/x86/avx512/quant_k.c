@@ -3,21 +3,12 @@
 
 #include "isa.h"
 #include "kernels.h"
+#include "unroll.h"
 #include "quant.h"
 
-#if defined(__GNUC__)
-#define QINLINE static inline __attribute__((always_inline))
-#else
-#define QINLINE static inline
-#endif
+#define QINLINE FSK_FORCE_INLINE
 
-#if defined(__clang__)
-#define UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define UNROLL _Pragma("GCC unroll 8")
-#else
-#define UNROLL
-#endif
+#define UNROLL FSK_UNROLL
 
 /* Rows per pass: each super-block of the activation is shuffled once for four rows. */
 #define ROWS 4

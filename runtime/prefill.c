@@ -1,0 +1,442 @@
+/* prefill.c: batched prompt prefill: a chunk of tokens per weight read, equal to token by token.
+ *
+ *   X[k] = embed(ids[k])                                     k < n, positions p0 + k
+ *   for each layer l:
+ *       QKV[k] = [Wq; Wk; Wv] · rmsnorm(X[k])                one matmul over the chunk
+ *       cache[p0 + k] = rope(K[k]), V[k]                     every token's key and value first
+ *       AO[k] = attention(rope(Q[k]), cache[0 .. p0 + k])    causal, per (token, head)
+ *       X[k] += Wo · AO[k]
+ *       X[k] += Wdown · (silu(Wgate · rmsnorm(X[k])) * Wup · rmsnorm(X[k]))     always dense
+ *   logits = Wout · rmsnorm(X[n - 1])
+ *
+ * Decoding a prompt token by token reads every weight once per token; here each weight block is
+ * read once per tile of tokens (kernels' matmul_*), which is what makes prefill compute-bound
+ * instead of memory-bound. Bitwise equality with forward.c is kept on purpose, so that a prompt's
+ * logits and cache never depend on how it was fed:
+ *   - matmuls split rows over threads exactly as forward.c's matvecs do (fsk_team_rows with the
+ *     same counts and alignment), and the kernels promise each value equals the matvec's over the
+ *     same range; weight types without a matmul run the matvec once per token;
+ *   - element-wise ops (add, silu_mul) run per token over the same row ranges;
+ *   - attention per (token, head) makes forward.c's calls, with the token's own key and value
+ *     read back from the F16 cache, which holds exactly the F16-rounded values forward.c uses.
+ * One parallel region per chunk; barriers between phases. Inputs of a phase (rmsnorm, activation
+ * quantization) are split over threads by token, into buffers the whole team reads.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "context.h"
+#include "f16.h"
+#include "ops.h"
+
+/* Activation slots: one per quantized activation form, so that Q, K and V (or gate and up) of
+ * different weight types each find their input ready. */
+enum { SLOT_Q8_0, SLOT_Q8_1, SLOT_Q8_K, N_SLOTS };
+
+/* The chunk's activations, token k at row k of each [FSK_PREFILL_CHUNK][...] array. */
+struct fsk_prefill {
+    size_t ld_in;        /* floats per row of xn: the widest matrix input */
+    size_t act_stride;   /* bytes per row of act[] */
+    float *x;            /* [n_embd] residual stream */
+    float *xn;           /* [ld_in] rmsnorm(x), the float input of the next matmuls */
+    void *act[N_SLOTS];  /* [act_stride] the input in a quantized form */
+    float *qkv;          /* [q_dim + 2 kv_dim] */
+    float *ao;           /* [q_dim] attention output, heads concatenated */
+    float *hb;           /* [n_ff] silu(gate) * up */
+    float *up;           /* [n_ff] */
+    float *yout;         /* [n_embd] Wo and Wdown outputs before the residual add */
+};
+
+struct chunk {
+    struct fsk_context *ctx;
+    const int32_t *ids;
+    size_t n;
+    uint32_t p0;
+    int want_logits, count;
+};
+
+static int act_slot(uint32_t act_type)
+{
+    switch (act_type) {
+    case FSK_TYPE_Q8_0: return SLOT_Q8_0;
+    case FSK_TYPE_Q8_1: return SLOT_Q8_1;
+    default: return SLOT_Q8_K;
+    }
+}
+
+fsk_status fsk_prefill_new(struct fsk_context *ctx, fsk_error *err)
+{
+    const struct fsk_hparams *hp = &ctx->model->hp;
+    const size_t C = FSK_PREFILL_CHUNK;
+    const size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    struct fsk_prefill *p = calloc(1, sizeof *p);
+    if (!p)
+        goto nomem;
+    ctx->prefill = p;
+    p->ld_in = hp->n_embd > qd ? hp->n_embd : qd;
+    if (hp->n_ff > p->ld_in)
+        p->ld_in = hp->n_ff;
+    p->act_stride = (ctx->act_bytes + 63) / 64 * 64;
+    p->x = calloc(C * hp->n_embd, sizeof(float));
+    p->xn = calloc(C * p->ld_in, sizeof(float));
+    p->qkv = calloc(C * (qd + 2 * kvd), sizeof(float));
+    p->ao = calloc(C * qd, sizeof(float));
+    p->hb = calloc(C * hp->n_ff, sizeof(float));
+    p->up = calloc(C * hp->n_ff, sizeof(float));
+    p->yout = calloc(C * hp->n_embd, sizeof(float));
+    int failed = !p->x || !p->xn || !p->qkv || !p->ao || !p->hb || !p->up || !p->yout;
+    for (int s = 0; s < N_SLOTS; s++)
+        failed |= !(p->act[s] = calloc(C, p->act_stride));
+    if (!failed)
+        return FSK_OK;
+nomem:
+    fsk_prefill_free(ctx);
+    if (err) {
+        err->status = FSK_ERR_NOMEM;
+        snprintf(err->message, sizeof err->message, "out of memory for the prefill buffers");
+    }
+    return FSK_ERR_NOMEM;
+}
+
+void fsk_prefill_free(struct fsk_context *ctx)
+{
+    struct fsk_prefill *p = ctx->prefill;
+    if (!p)
+        return;
+    free(p->x); free(p->xn); free(p->qkv); free(p->ao); free(p->hb); free(p->up); free(p->yout);
+    for (int s = 0; s < N_SLOTS; s++)
+        free(p->act[s]);
+    free(p);
+    ctx->prefill = NULL;
+}
+
+static void get_wops(const struct fsk_context *ctx, const struct fsk_weight *w, struct fsk_wops *o)
+{
+    fsk_wops_for(ctx->k, w->type, o); /* types were checked when the context was made */
+}
+
+/* Where w's matmul finds the chunk's input: the quantized slot, or the floats themselves. */
+static const void *act_of(const struct fsk_prefill *p, const struct fsk_wops *o, const float *src,
+                          size_t ld, size_t *stride)
+{
+    if (!o->quantize) {
+        *stride = ld * sizeof(float);
+        return src;
+    }
+    *stride = p->act_stride;
+    return p->act[act_slot(o->act_type)];
+}
+
+/* This thread's tokens of src (n rows of ld floats, ncols used) into the forms the weights in
+ * os[] read; each form once. The caller puts a barrier after. */
+static void quantize_rows(const fsk_team *t, struct fsk_prefill *p, const float *src, size_t ld,
+                          size_t ncols, size_t n, const struct fsk_wops *const *os, int nos)
+{
+    size_t k0, k1;
+    fsk_team_rows(t, n, 1, &k0, &k1);
+    for (int i = 0; i < nos; i++) {
+        int seen = !os[i]->quantize;
+        for (int j = 0; j < i && !seen; j++)
+            seen = os[j]->quantize && os[j]->act_type == os[i]->act_type;
+        if (seen)
+            continue;
+        unsigned char *dst = p->act[act_slot(os[i]->act_type)];
+        for (size_t k = k0; k < k1; k++)
+            os[i]->quantize(dst + k * p->act_stride, src + k * ld, ncols);
+    }
+}
+
+/* y[k * ldy + r] = W[r] · x_k for the chunk's n tokens and rows [r0, r1). */
+static void matmul_rows(const struct fsk_weight *w, const struct fsk_wops *o, float *y, size_t ldy,
+                        const void *x, size_t x_stride, size_t n, size_t r0, size_t r1)
+{
+    if (r0 >= r1)
+        return;
+    if (o->matmul) {
+        o->matmul(y, ldy, w->data, w->row_bytes, x, x_stride, (size_t)w->cols, n, r0, r1);
+        return;
+    }
+    for (size_t k = 0; k < n; k++) /* no matmul for this type: the matvec, token by token */
+        o->matvec(y + k * ldy, w->data, w->row_bytes, (const char *)x + k * x_stride,
+                  (size_t)w->cols, r0, r1);
+}
+
+/* xn[k] = rmsnorm(x[k]) for this thread's tokens, then their quantized forms for os[]. */
+static void norm_rows(fsk_team *t, const struct chunk *c, const float *norm,
+                      const struct fsk_wops *const *os, int nos)
+{
+    const struct fsk_hparams *hp = &c->ctx->model->hp;
+    struct fsk_prefill *p = c->ctx->prefill;
+    size_t k0, k1;
+    fsk_team_rows(t, c->n, 1, &k0, &k1);
+    for (size_t k = k0; k < k1; k++)
+        c->ctx->k->rmsnorm_f32(p->xn + k * p->ld_in, p->x + k * hp->n_embd, norm, hp->n_embd,
+                               hp->rms_eps);
+    quantize_rows(t, p, p->xn, p->ld_in, hp->n_embd, c->n, os, nos);
+    fsk_team_barrier(t);
+}
+
+/* forward.c's qkv_phase for every token: the same row range per thread. */
+static void qkv_phase(fsk_team *t, const struct chunk *c, const struct fsk_layer *L)
+{
+    const struct fsk_hparams *hp = &c->ctx->model->hp;
+    struct fsk_prefill *p = c->ctx->prefill;
+    struct fsk_wops o[3];
+    const struct fsk_weight *ws[3] = {&L->wq, &L->wk, &L->wv};
+    const struct fsk_wops *os[3] = {&o[0], &o[1], &o[2]};
+    for (int m = 0; m < 3; m++)
+        get_wops(c->ctx, ws[m], &o[m]);
+    norm_rows(t, c, L->attn_norm, os, 3);
+    size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    size_t starts[3] = {0, qd, qd + kvd}, total = qd + 2 * kvd;
+    size_t r0, r1;
+    fsk_team_rows(t, total, 16, &r0, &r1);
+    for (int m = 0; m < 3; m++) {
+        size_t a = starts[m], b = a + ws[m]->rows;
+        size_t lo = r0 > a ? r0 : a, hi = r1 < b ? r1 : b, stride;
+        if (lo >= hi)
+            continue;
+        const void *x = act_of(p, &o[m], p->xn, p->ld_in, &stride);
+        matmul_rows(ws[m], &o[m], p->qkv + a, total, x, stride, c->n, lo - a, hi - a);
+    }
+    fsk_team_barrier(t);
+}
+
+/* Every token's rotated key and its value into the cache, split by (token, kv head): the F16 of
+ * forward.c's round_f16(rope(k)) and round_f16(v), which are those halves exactly. */
+static void kv_phase(fsk_team *t, const struct chunk *c, uint32_t l, struct fsk_scratch *s)
+{
+    struct fsk_context *ctx = c->ctx;
+    const struct fsk_hparams *hp = &ctx->model->hp;
+    const uint32_t hd = hp->head_dim, nkv = hp->n_head_kv;
+    const size_t qd = (size_t)hp->n_head * hd, total = qd + 2 * (size_t)nkv * hd;
+    size_t i0, i1;
+    fsk_team_rows(t, c->n * nkv, 1, &i0, &i1);
+    for (size_t i = i0; i < i1; i++) {
+        size_t k = i / nkv;
+        uint32_t g = (uint32_t)(i % nkv), pos = c->p0 + (uint32_t)k;
+        const float *kk = ctx->prefill->qkv + k * total + qd + (size_t)g * hd;
+        const float *vv = kk + (size_t)nkv * hd;
+        memcpy(s->kloc, kk, hd * sizeof(float));
+        ctx->k->rope_f32(s->kloc, 1, hd, pos, hp->rope_base);
+        uint16_t *kc = fsk_kv_k(&ctx->kv, l, g, pos);
+        for (uint32_t d = 0; d < hd; d++) {
+            kc[d] = fsk_f32_to_f16(s->kloc[d]);
+            fsk_kv_vrow(&ctx->kv, l, g, d)[pos] = fsk_f32_to_f16(vv[d]);
+        }
+    }
+    fsk_team_barrier(t);
+}
+
+/* One (token, head) of attention: forward.c's attention_phase loop body, call for call. */
+static void attend(struct fsk_context *ctx, uint32_t l, uint32_t pos, uint32_t h, const float *q,
+                   float *out, struct fsk_scratch *s)
+{
+    const struct fsk_hparams *hp = &ctx->model->hp;
+    const struct fsk_kernels *k = ctx->k;
+    const uint32_t hd = hp->head_dim, g = h / (hp->n_head / hp->n_head_kv);
+    const float scale = 1.0f / sqrtf((float)hd);
+    const uint16_t *kc = fsk_kv_k(&ctx->kv, l, g, pos);
+    for (uint32_t d = 0; d < hd; d++) { /* forward.c's kloc and vloc, read back exactly */
+        s->kloc[d] = fsk_f16_to_f32(kc[d]);
+        s->vloc[d] = fsk_f16_to_f32(fsk_kv_vrow(&ctx->kv, l, g, d)[pos]);
+    }
+    memcpy(s->qh, q, hd * sizeof(float));
+    k->rope_f32(s->qh, 1, hd, pos, hp->rope_base);
+    for (uint32_t d = 0; d < hd; d++)
+        s->qh[d] = fsk_f16_to_f32(fsk_f32_to_f16(s->qh[d]));
+    k->matvec_f16(s->att, fsk_kv_k(&ctx->kv, l, g, 0), (size_t)hd * 2, s->qh, hd, 0, pos);
+    s->att[pos] = k->dot_f32(s->qh, s->kloc, hd);
+    for (uint32_t i = 0; i <= pos; i++)
+        s->att[i] *= scale;
+    k->softmax_f32(s->att, (size_t)pos + 1);
+    for (uint32_t i = 0; i <= pos; i++)
+        s->att[i] = fsk_f16_to_f32(fsk_f32_to_f16(s->att[i]));
+    k->matvec_f16(out, fsk_kv_vrow(&ctx->kv, l, g, 0), (size_t)ctx->n_ctx * 2, s->att, pos, 0, hd);
+    if (pos == 0)
+        memset(out, 0, hd * sizeof(float));
+    k->axpy_f32(out, s->att[pos], s->vloc, hd);
+}
+
+static void attention_phase(fsk_team *t, const struct chunk *c, uint32_t l, struct fsk_scratch *s)
+{
+    const struct fsk_hparams *hp = &c->ctx->model->hp;
+    struct fsk_prefill *p = c->ctx->prefill;
+    const uint32_t hd = hp->head_dim, nh = hp->n_head;
+    const size_t qd = (size_t)nh * hd, total = qd + 2 * (size_t)hp->n_head_kv * hd;
+    /* strided, not contiguous: a token's attention costs in proportion to its position */
+    for (size_t i = (size_t)t->id; i < c->n * nh; i += (size_t)t->n) {
+        size_t k = i / nh;
+        uint32_t h = (uint32_t)(i % nh);
+        attend(c->ctx, l, c->p0 + (uint32_t)k, h, p->qkv + k * total + (size_t)h * hd,
+               p->ao + k * qd + (size_t)h * hd, s);
+    }
+    fsk_team_barrier(t);
+}
+
+/* x[k] += Wo · ao[k] over forward.c's rows per thread. */
+static void attn_out_phase(fsk_team *t, const struct chunk *c, const struct fsk_layer *L)
+{
+    const struct fsk_hparams *hp = &c->ctx->model->hp;
+    struct fsk_prefill *p = c->ctx->prefill;
+    const size_t qd = (size_t)hp->n_head * hp->head_dim, E = hp->n_embd;
+    struct fsk_wops o;
+    get_wops(c->ctx, &L->wo, &o);
+    const struct fsk_wops *os[1] = {&o};
+    quantize_rows(t, p, p->ao, qd, qd, c->n, os, 1);
+    fsk_team_barrier(t);
+    size_t r0, r1, stride;
+    fsk_team_rows(t, E, 16, &r0, &r1);
+    const void *x = act_of(p, &o, p->ao, qd, &stride);
+    matmul_rows(&L->wo, &o, p->yout, E, x, stride, c->n, r0, r1);
+    if (r0 < r1)
+        for (size_t k = 0; k < c->n; k++)
+            c->ctx->k->add_f32(p->x + k * E + r0, p->x + k * E + r0, p->yout + k * E + r0, r1 - r0);
+    fsk_team_barrier(t);
+}
+
+/* x[k] += FFN(rmsnorm(x[k])); returns the last token's cos(h, x) (forward.c's skip signal, the
+ * same per-thread parts summed in the same order), for the trace. */
+static float ffn_phase(fsk_team *t, const struct chunk *c, const struct fsk_layer *L)
+{
+    struct fsk_context *ctx = c->ctx;
+    const struct fsk_hparams *hp = &ctx->model->hp;
+    struct fsk_prefill *p = ctx->prefill;
+    const size_t E = hp->n_embd, F = hp->n_ff, n = c->n;
+    struct fsk_wops og, ou, od;
+    get_wops(ctx, &L->gate, &og);
+    get_wops(ctx, &L->up, &ou);
+    get_wops(ctx, &L->down, &od);
+    const struct fsk_wops *gu[2] = {&og, &ou}, *dn[1] = {&od};
+    norm_rows(t, c, L->ffn_norm, gu, 2);
+    size_t r0, r1, stride;
+    fsk_team_rows(t, F, 16, &r0, &r1);
+    const void *x = act_of(p, &og, p->xn, p->ld_in, &stride);
+    matmul_rows(&L->gate, &og, p->hb, F, x, stride, n, r0, r1);
+    x = act_of(p, &ou, p->xn, p->ld_in, &stride);
+    matmul_rows(&L->up, &ou, p->up, F, x, stride, n, r0, r1);
+    if (r0 < r1)
+        for (size_t k = 0; k < n; k++)
+            ctx->k->silu_mul_f32(p->hb + k * F + r0, p->hb + k * F + r0, p->up + k * F + r0, r1 - r0);
+    fsk_team_barrier(t);
+
+    quantize_rows(t, p, p->hb, F, F, n, dn, 1);
+    fsk_team_barrier(t);
+    fsk_team_rows(t, E, 16, &r0, &r1);
+    x = act_of(p, &od, p->hb, F, &stride);
+    matmul_rows(&L->down, &od, p->yout, E, x, stride, n, r0, r1);
+    double parts[3] = {0, 0, 0};
+    if (r0 < r1) {
+        const float *xl = p->x + (n - 1) * E, *f = p->yout + (n - 1) * E;
+        for (size_t i = r0; i < r1; i++) {
+            double h = xl[i], y = (double)xl[i] + f[i];
+            parts[0] += h * y;
+            parts[1] += h * h;
+            parts[2] += y * y;
+        }
+        for (size_t k = 0; k < n; k++)
+            ctx->k->add_f32(p->x + k * E + r0, p->x + k * E + r0, p->yout + k * E + r0, r1 - r0);
+    }
+    memcpy(ctx->scratch[t->id].cos_parts, parts, sizeof parts);
+    fsk_team_barrier(t);
+    double sum[3] = {0, 0, 0};
+    for (int i = 0; i < t->n; i++)
+        for (int j = 0; j < 3; j++)
+            sum[j] += ctx->scratch[i].cos_parts[j];
+    if (sum[1] == 0.0 || sum[2] == 0.0)
+        return 0.0f;
+    return (float)(sum[0] / sqrt(sum[1] * sum[2]));
+}
+
+/* forward.c's logits_phase on the last token's hidden state. */
+static void logits_phase(fsk_team *t, const struct chunk *c, struct fsk_scratch *s)
+{
+    struct fsk_context *ctx = c->ctx;
+    const fsk_model *m = ctx->model;
+    const float *xl = ctx->prefill->x + (c->n - 1) * m->hp.n_embd;
+    struct fsk_wops o;
+    get_wops(ctx, &m->output, &o);
+    ctx->k->rmsnorm_f32(s->xb, xl, m->output_norm, m->hp.n_embd, m->hp.rms_eps);
+    const void *act = s->xb;
+    if (o.quantize) {
+        o.quantize(s->act, s->xb, m->hp.n_embd);
+        act = s->act;
+    }
+    size_t r0, r1;
+    fsk_team_rows(t, m->hp.n_vocab, 64, &r0, &r1);
+    if (r0 < r1)
+        o.matvec(ctx->logits, m->output.data, m->output.row_bytes, act, (size_t)m->output.cols, r0, r1);
+}
+
+static void embed_rows(fsk_team *t, const struct chunk *c)
+{
+    const fsk_model *m = c->ctx->model;
+    struct fsk_wops o;
+    get_wops(c->ctx, &m->tok_embd, &o);
+    size_t k0, k1;
+    fsk_team_rows(t, c->n, 1, &k0, &k1);
+    for (size_t k = k0; k < k1; k++)
+        o.dequantize(c->ctx->prefill->x + k * m->hp.n_embd,
+                     (const char *)m->tok_embd.data + (size_t)c->ids[k] * m->tok_embd.row_bytes,
+                     m->hp.n_embd);
+    fsk_team_barrier(t);
+}
+
+static void chunk_body(fsk_team *t, void *arg)
+{
+    const struct chunk *c = arg;
+    struct fsk_context *ctx = c->ctx;
+    const struct fsk_hparams *hp = &ctx->model->hp;
+    struct fsk_scratch *s = &ctx->scratch[t->id];
+    const int lead = t->id == 0;
+    embed_rows(t, c);
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        const struct fsk_layer *L = &ctx->model->layers[l];
+        qkv_phase(t, c, L);
+        kv_phase(t, c, l, s);
+        attention_phase(t, c, l, s);
+        attn_out_phase(t, c, L);
+        float sim = ffn_phase(t, c, L);
+        if (lead) { /* dense: every FFN ran; the trace is the last token's */
+            ctx->trace_sim[l] = sim;
+            ctx->trace_ran[l] = 1;
+        }
+    }
+    if (c->want_logits)
+        logits_phase(t, c, s);
+    if (lead) {
+        memcpy(ctx->x, ctx->prefill->x + (c->n - 1) * hp->n_embd, hp->n_embd * sizeof(float));
+        if (c->count)
+            ctx->stat_tokens += c->n;
+    }
+}
+
+void fsk_forward_batch(struct fsk_context *ctx, const int32_t *ids, size_t n, int want_logits,
+                       unsigned mode)
+{
+    for (size_t done = 0; done < n;) {
+        size_t m = n - done < FSK_PREFILL_CHUNK ? n - done : FSK_PREFILL_CHUNK;
+        struct chunk c = {ctx, ids + done, m, ctx->pos, want_logits && done + m == n,
+                          !(mode & FSK_FWD_NO_STATS)};
+        fsk_pool_run(ctx->pool, chunk_body, &c);
+        ctx->pos += (uint32_t)m;
+        done += m;
+    }
+}
+
+void fsk_forward_prompt(struct fsk_context *ctx, const int32_t *ids, size_t n, int want_logits,
+                        unsigned mode)
+{
+    const int dense = (mode & FSK_FWD_DENSE) || ctx->skip.p.policy == FSK_SKIP_DENSE;
+    /* one token gains nothing from a matmul and would pay the batch's extra barriers */
+    if (dense && n > 1 && ctx->prefill && !ctx->prefill_tokenwise) {
+        fsk_forward_batch(ctx, ids, n, want_logits, mode);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        fsk_forward_token(ctx, ids[i], want_logits && i + 1 == n, mode);
+}
