@@ -3,6 +3,7 @@
 
 #include "isa.h"
 #include "kernels.h"
+#include "../prefetch.h"
 #include "unroll.h"
 #include "quant.h"
 
@@ -17,39 +18,10 @@
 /* Rows per pass: each activation block is loaded once for four rows. */
 #define ROWS 4
 
-/* The four rows of a pass are short streams (a few hundred bytes each) read side by side, which
- * the hardware prefetchers follow badly; so each step of a pass also fetches, in address order,
- * its share of the rows two passes ahead. In single-thread memory-bound runs on a busy 2-core
- * EPYC (Zen 3) that took Q8_0 from about 3.7 to 7-9 GB/s (rows read one by one: about 7) and
- * Q4_1 from about 5.5 to 6.5-7.5. Rows longer than PF_MAX / 8 bytes are long streams the
- * hardware follows; there the plan is off. */
-#define PF_MAX 16384
-
-struct pf_plan {
-    size_t dist;  /* bytes from a pass's first row to the rows fetched; 0: no fetching */
-    size_t chunk; /* bytes fetched per step, whole lines */
-};
-
-static inline struct pf_plan plan_prefetch(size_t row_stride, size_t steps)
-{
-    struct pf_plan p = {0, 0};
-    const size_t pass = ROWS * row_stride;
-    if (steps == 0 || 2 * pass > PF_MAX)
-        return p;
-    p.dist = 2 * pass;
-    p.chunk = ((pass + steps - 1) / steps + 63) / 64 * 64;
-    return p;
-}
-
-/* A macro, not a function: GCC finds a wrapper around the prefetch builtin free of side effects
- * and deletes its calls before inlining it. */
-#define PF_STEP(first_row, plan, step)                                                        \
-    do {                                                                                       \
-        /* an integer sum: the rows ahead may lie past the end of the matrix */               \
-        const uintptr_t pf_at_ = (uintptr_t)(first_row) + (plan).dist + (step) * (plan).chunk; \
-        for (size_t pf_o_ = 0; pf_o_ < (plan).chunk; pf_o_ += 64)                              \
-            _mm_prefetch((const char *)(pf_at_ + pf_o_), _MM_HINT_T0);                         \
-    } while (0)
+/* Prefetching of the rows two passes ahead: see prefetch.h. */
+#define pf_plan fsk_pf_plan
+#define plan_prefetch(row_stride, steps) fsk_pf_plan_make(ROWS, row_stride, steps)
+#define PF_STEP FSK_PF_STEP
 
 static inline uint32_t load_u32(const void *p)
 {

@@ -1,6 +1,7 @@
 /* matvec_float.c (avx512): matrix-vector products over a row range for F32 and F16 weights. */
 #include "isa.h"
 #include "kernels.h"
+#include "../prefetch.h"
 #include "unroll.h"
 
 /* Rows are taken four at a time so that each vector of x is loaded once for four rows and the
@@ -18,13 +19,15 @@ static inline const uint16_t *row_f16(const void *w, size_t row_stride, size_t r
 }
 
 /* y[0..3] = rows w[0..3] . x, float sums like ref. */
-static void dot4_f32(float *y, const float *const w[ROWS], const float *x, size_t n)
+static void dot4_f32(float *y, const float *const w[ROWS], const float *x, size_t n,
+                     struct fsk_pf_plan pf)
 {
     __m512 s[ROWS];
     FSK_UNROLL for (int j = 0; j < ROWS; j++)
         s[j] = _mm512_setzero_ps();
     size_t i = 0;
-    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W) {
+    for (size_t step = 0; i + FSK_AVX512_W <= n; i += FSK_AVX512_W, step++) {
+        FSK_PF_STEP(w[0], pf, step);
         __m512 xv = _mm512_loadu_ps(x + i);
         FSK_UNROLL for (int j = 0; j < ROWS; j++)
             s[j] = _mm512_fmadd_ps(_mm512_loadu_ps(w[j] + i), xv, s[j]);
@@ -42,13 +45,14 @@ static void dot4_f32(float *y, const float *const w[ROWS], const float *x, size_
 void fsk_matvec_f32__avx512(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                             size_t r0, size_t r1)
 {
+    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, ncols / FSK_AVX512_W);
     const float *xf = x;
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const float *rows[ROWS];
         FSK_UNROLL for (int j = 0; j < ROWS; j++)
             rows[j] = row_f32(w, row_stride, r + (size_t)j);
-        dot4_f32(y + r, rows, xf, ncols);
+        dot4_f32(y + r, rows, xf, ncols, pf);
     }
     for (; r < r1; r++)
         y[r] = fsk_dot_f32__avx512(row_f32(w, row_stride, r), xf, ncols);
@@ -67,13 +71,15 @@ static inline __m512 load_tail_f16(const uint16_t *p, size_t k)
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(fsk_avx512_tail_mask(k), p));
 }
 
-static void dot4_f16(float *y, const uint16_t *const w[ROWS], const float *x, size_t n)
+static void dot4_f16(float *y, const uint16_t *const w[ROWS], const float *x, size_t n,
+                     struct fsk_pf_plan pf)
 {
     __m512 s[ROWS];
     FSK_UNROLL for (int j = 0; j < ROWS; j++)
         s[j] = _mm512_setzero_ps();
     size_t i = 0;
-    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W) {
+    for (size_t step = 0; i + FSK_AVX512_W <= n; i += FSK_AVX512_W, step++) {
+        FSK_PF_STEP(w[0], pf, step);
         __m512 xv = _mm512_loadu_ps(x + i);
         FSK_UNROLL for (int j = 0; j < ROWS; j++)
             s[j] = _mm512_fmadd_ps(load16_f16(w[j] + i), xv, s[j]);
@@ -107,13 +113,14 @@ static float dot1_f16(const uint16_t *w, const float *x, size_t n)
 void fsk_matvec_f16__avx512(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                             size_t r0, size_t r1)
 {
+    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, ncols / FSK_AVX512_W);
     const float *xf = x;
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const uint16_t *rows[ROWS];
         FSK_UNROLL for (int j = 0; j < ROWS; j++)
             rows[j] = row_f16(w, row_stride, r + (size_t)j);
-        dot4_f16(y + r, rows, xf, ncols);
+        dot4_f16(y + r, rows, xf, ncols, pf);
     }
     for (; r < r1; r++)
         y[r] = dot1_f16(row_f16(w, row_stride, r), xf, ncols);
