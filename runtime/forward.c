@@ -92,6 +92,31 @@ static void qkv_phase(fsk_team *t, struct fsk_context *ctx, const struct fsk_lay
     fsk_team_barrier(t);
 }
 
+void fsk_attend_head(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
+                     float *out, struct fsk_scratch *s)
+{
+    const struct fsk_hparams *hp = &ctx->model->hp;
+    const struct fsk_kernels *k = ctx->k;
+    const uint32_t hd = hp->head_dim;
+    const float scale = 1.0f / sqrtf((float)hd);
+    memcpy(s->qh, q, hd * sizeof(float));
+    k->rope_f32(s->qh, 1, hd, pos, hp->rope_base);
+    for (uint32_t d = 0; d < hd; d++)
+        s->qh[d] = round_f16(s->qh[d]);
+    /* scores over earlier positions from the cache, this one from the local key */
+    k->matvec_f16(s->att, fsk_kv_k(&ctx->kv, l, g, 0), (size_t)hd * 2, s->qh, hd, 0, pos);
+    s->att[pos] = k->dot_f32(s->qh, s->kloc, hd);
+    for (uint32_t i = 0; i <= pos; i++)
+        s->att[i] *= scale;
+    k->softmax_f32(s->att, (size_t)pos + 1);
+    for (uint32_t i = 0; i <= pos; i++)
+        s->att[i] = round_f16(s->att[i]);
+    k->matvec_f16(out, fsk_kv_vrow(&ctx->kv, l, g, 0), (size_t)ctx->n_ctx * 2, s->att, pos, 0, hd);
+    if (pos == 0)
+        memset(out, 0, hd * sizeof(float));
+    k->axpy_f32(out, s->att[pos], s->vloc, hd);
+}
+
 /* Attention for this thread's query heads at position pos; writes their slices of ctx->ao. */
 static void attention_phase(fsk_team *t, struct fsk_context *ctx, uint32_t l, uint32_t pos,
                             struct fsk_scratch *s)
@@ -100,7 +125,6 @@ static void attention_phase(fsk_team *t, struct fsk_context *ctx, uint32_t l, ui
     const struct fsk_kernels *k = ctx->k;
     const uint32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
     const float *q = ctx->qkv, *kk = q + (size_t)hp->n_head * hd, *vv = kk + (size_t)hp->n_head_kv * hd;
-    const float scale = 1.0f / sqrtf((float)hd);
     size_t h0, h1;
     fsk_team_rows(t, hp->n_head, 1, &h0, &h1);
     uint32_t have_g = UINT32_MAX;
@@ -122,23 +146,7 @@ static void attention_phase(fsk_team *t, struct fsk_context *ctx, uint32_t l, ui
             }
             have_g = g;
         }
-        memcpy(s->qh, q + (size_t)h * hd, hd * sizeof(float));
-        k->rope_f32(s->qh, 1, hd, pos, hp->rope_base);
-        for (uint32_t d = 0; d < hd; d++)
-            s->qh[d] = round_f16(s->qh[d]);
-        /* scores over earlier positions from the cache, this one from the local key */
-        k->matvec_f16(s->att, fsk_kv_k(&ctx->kv, l, g, 0), (size_t)hd * 2, s->qh, hd, 0, pos);
-        s->att[pos] = k->dot_f32(s->qh, s->kloc, hd);
-        for (uint32_t i = 0; i <= pos; i++)
-            s->att[i] *= scale;
-        k->softmax_f32(s->att, (size_t)pos + 1);
-        for (uint32_t i = 0; i <= pos; i++)
-            s->att[i] = round_f16(s->att[i]);
-        float *out = ctx->ao + (size_t)h * hd;
-        k->matvec_f16(out, fsk_kv_vrow(&ctx->kv, l, g, 0), (size_t)ctx->n_ctx * 2, s->att, pos, 0, hd);
-        if (pos == 0)
-            memset(out, 0, hd * sizeof(float));
-        k->axpy_f32(out, s->att[pos], s->vloc, hd);
+        fsk_attend_head(ctx, l, g, pos, q + (size_t)h * hd, ctx->ao + (size_t)h * hd, s);
     }
     fsk_team_barrier(t);
 }

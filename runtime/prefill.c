@@ -232,34 +232,19 @@ static void kv_phase(fsk_team *t, const struct chunk *c, uint32_t l, struct fsk_
     fsk_team_barrier(t);
 }
 
-/* One (token, head) of attention: forward.c's attention_phase loop body, call for call. */
+/* One (token, head) of attention: this position's key and value read back from the cache
+ * (exactly the F16-rounded values forward.c keeps locally), then forward.c's own head code. */
 static void attend(struct fsk_context *ctx, uint32_t l, uint32_t pos, uint32_t h, const float *q,
                    float *out, struct fsk_scratch *s)
 {
     const struct fsk_hparams *hp = &ctx->model->hp;
-    const struct fsk_kernels *k = ctx->k;
     const uint32_t hd = hp->head_dim, g = h / (hp->n_head / hp->n_head_kv);
-    const float scale = 1.0f / sqrtf((float)hd);
     const uint16_t *kc = fsk_kv_k(&ctx->kv, l, g, pos);
-    for (uint32_t d = 0; d < hd; d++) { /* forward.c's kloc and vloc, read back exactly */
+    for (uint32_t d = 0; d < hd; d++) {
         s->kloc[d] = fsk_f16_to_f32(kc[d]);
         s->vloc[d] = fsk_f16_to_f32(fsk_kv_vrow(&ctx->kv, l, g, d)[pos]);
     }
-    memcpy(s->qh, q, hd * sizeof(float));
-    k->rope_f32(s->qh, 1, hd, pos, hp->rope_base);
-    for (uint32_t d = 0; d < hd; d++)
-        s->qh[d] = fsk_f16_to_f32(fsk_f32_to_f16(s->qh[d]));
-    k->matvec_f16(s->att, fsk_kv_k(&ctx->kv, l, g, 0), (size_t)hd * 2, s->qh, hd, 0, pos);
-    s->att[pos] = k->dot_f32(s->qh, s->kloc, hd);
-    for (uint32_t i = 0; i <= pos; i++)
-        s->att[i] *= scale;
-    k->softmax_f32(s->att, (size_t)pos + 1);
-    for (uint32_t i = 0; i <= pos; i++)
-        s->att[i] = fsk_f16_to_f32(fsk_f32_to_f16(s->att[i]));
-    k->matvec_f16(out, fsk_kv_vrow(&ctx->kv, l, g, 0), (size_t)ctx->n_ctx * 2, s->att, pos, 0, hd);
-    if (pos == 0)
-        memset(out, 0, hd * sizeof(float));
-    k->axpy_f32(out, s->att[pos], s->vloc, hd);
+    fsk_attend_head(ctx, l, g, pos, q, out, s);
 }
 
 static void attention_phase(fsk_team *t, const struct chunk *c, uint32_t l, struct fsk_scratch *s)
