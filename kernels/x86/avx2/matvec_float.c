@@ -212,32 +212,33 @@ MM_INLINE void group4(int f16, float *y, size_t ldy, const void *const *w, const
     }
 }
 
-void fsk_matmul_f32__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                          size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+/* Rows four at a time through the tiles, the rest one by one as the matvec takes them. */
+static void matmul_float(int f16, float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                         size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const void *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
-            rows[j] = row_f32(w, row_stride, r + (size_t)j);
-        group4(0, y + r, ldy, rows, x, x_stride, ntok, ncols);
+            rows[j] = (const char *)w + (r + (size_t)j) * row_stride;
+        group4(f16, y + r, ldy, rows, x, x_stride, ntok, ncols);
     }
     for (; r < r1; r++)
-        for (size_t k = 0; k < ntok; k++)
-            y[k * ldy + r] = fsk_dot_f32__avx2(row_f32(w, row_stride, r), tok_f32(x, x_stride, k), ncols);
+        for (size_t k = 0; k < ntok; k++) {
+            const float *xk = tok_f32(x, x_stride, k);
+            y[k * ldy + r] = f16 ? dot1_f16(row_f16(w, row_stride, r), xk, ncols)
+                                 : fsk_dot_f32__avx2(row_f32(w, row_stride, r), xk, ncols);
+        }
+}
+
+void fsk_matmul_f32__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                          size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    matmul_float(0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
 }
 
 void fsk_matmul_f16__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
-    size_t r = r0;
-    for (; r + ROWS <= r1; r += ROWS) {
-        const void *rows[ROWS];
-        for (int j = 0; j < ROWS; j++)
-            rows[j] = row_f16(w, row_stride, r + (size_t)j);
-        group4(1, y + r, ldy, rows, x, x_stride, ntok, ncols);
-    }
-    for (; r < r1; r++)
-        for (size_t k = 0; k < ntok; k++)
-            y[k * ldy + r] = dot1_f16(row_f16(w, row_stride, r), tok_f32(x, x_stride, k), ncols);
+    matmul_float(1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
 }

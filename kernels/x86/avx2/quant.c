@@ -18,11 +18,6 @@
 /* Rows per pass: each activation block is loaded once for four rows. */
 #define ROWS 4
 
-/* Prefetching of the rows two passes ahead: see prefetch.h. */
-#define pf_plan fsk_pf_plan
-#define plan_prefetch(row_stride, steps) fsk_pf_plan_make(ROWS, row_stride, steps)
-#define PF_STEP FSK_PF_STEP
-
 static inline uint32_t load_u32(const void *p)
 {
     uint32_t v;
@@ -306,7 +301,7 @@ QINLINE void row_pair(enum fmt f, const unsigned char *b0, const unsigned char *
 
 /* y[j] = row w[j] . x for nr rows (ROWS, or 1 for the last few). */
 QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr,
-                     const unsigned char *x, size_t nb, struct pf_plan pf)
+                     const unsigned char *x, size_t nb, struct fsk_pf_plan pf)
 {
     const size_t bb = fmt_bytes(f);
     const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
@@ -321,7 +316,7 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
         struct apair a;
         act_pair(f, x + i * ab, x + (i + 1) * ab, 1, &a);
         if (pf.dist)
-            PF_STEP(w[0], pf, i / 2);
+            FSK_PF_STEP(w[0], pf, i / 2);
         UNROLL for (int j = 0; j < nr; j++)
             row_pair(f, w[j] + i * bb, w[j] + (i + 1) * bb, 1, &a, &acc[j], &accm[j]);
     }
@@ -345,7 +340,7 @@ QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, c
                        size_t ncols, size_t r0, size_t r1)
 {
     const size_t nb = ncols / FSK_QK;
-    const struct pf_plan pf = plan_prefetch(row_stride, nb / 2), none = {0, 0};
+    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, nb / 2), none = {0, 0};
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const unsigned char *rows[ROWS];
@@ -404,7 +399,7 @@ QINLINE void row_q8_0(const unsigned char *b0, const unsigned char *b1, int two,
 }
 
 QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fsk_block_q8_0 *a,
-                       size_t nb, struct pf_plan pf)
+                       size_t nb, struct fsk_pf_plan pf)
 {
     const size_t bb = sizeof(fsk_block_q8_0);
     __m256 acc[ROWS];
@@ -416,7 +411,7 @@ QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fs
         __m256i a1 = _mm256_loadu_si256((const __m256i *)a[i + 1].qs);
         __m128 da = d_pair((const unsigned char *)&a[i], (const unsigned char *)&a[i + 1], 1);
         if (pf.dist)
-            PF_STEP(w[0], pf, i / 2);
+            FSK_PF_STEP(w[0], pf, i / 2);
         UNROLL for (int j = 0; j < nr; j++)
             row_q8_0(w[j] + i * bb, w[j] + (i + 1) * bb, 1, a0, a1, da, &acc[j]);
     }
@@ -434,7 +429,7 @@ void fsk_matvec_q8_0__avx2(float *y, const void *w, size_t row_stride, const voi
                            size_t r0, size_t r1)
 {
     const size_t nb = ncols / FSK_QK;
-    const struct pf_plan pf = plan_prefetch(row_stride, nb / 2), none = {0, 0};
+    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, nb / 2), none = {0, 0};
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const unsigned char *rows[ROWS];
@@ -464,7 +459,7 @@ static inline __m256 load_tail_bf16(const uint16_t *p, size_t k)
 }
 
 QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *x, size_t n,
-                       struct pf_plan pf)
+                       struct fsk_pf_plan pf)
 {
     __m256 s[ROWS];
     UNROLL for (int j = 0; j < nr; j++)
@@ -473,7 +468,7 @@ QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *
     for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W) {
         __m256 xv = _mm256_loadu_ps(x + i);
         if (pf.dist && i % 32 == 0)
-            PF_STEP(w[0], pf, i / 32);
+            FSK_PF_STEP(w[0], pf, i / 32);
         UNROLL for (int j = 0; j < nr; j++)
             s[j] = _mm256_fmadd_ps(load8_bf16(w[j] + i), xv, s[j]);
     }
@@ -490,7 +485,8 @@ void fsk_matvec_bf16__avx2(float *y, const void *w, size_t row_stride, const voi
                            size_t r0, size_t r1)
 {
     /* steps every 32 values: the full vectors at i % 32 == 0 */
-    const struct pf_plan pf = plan_prefetch(row_stride, (ncols / FSK_AVX2_W + 3) / 4), none = {0, 0};
+    const struct fsk_pf_plan none = {0, 0};
+    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, (ncols / FSK_AVX2_W + 3) / 4);
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const uint16_t *rows[ROWS];

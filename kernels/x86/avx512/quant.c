@@ -18,11 +18,6 @@
 /* Rows per pass: each activation block is loaded once for four rows. */
 #define ROWS 4
 
-/* Prefetching of the rows two passes ahead: see prefetch.h. */
-#define pf_plan fsk_pf_plan
-#define plan_prefetch(row_stride, steps) fsk_pf_plan_make(ROWS, row_stride, steps)
-#define PF_STEP FSK_PF_STEP
-
 static inline uint32_t load_u32(const void *p)
 {
     uint32_t v;
@@ -284,7 +279,7 @@ QINLINE void row_quad(enum fmt f, const unsigned char *b, const struct wperm *pm
 /* y[j] = row w[j] . x for nr rows (ROWS, or 1 for the last few). */
 QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr,
                      const unsigned char *x, size_t nb, const struct wperm *pm,
-                     struct pf_plan pf)
+                     struct fsk_pf_plan pf)
 {
     const size_t bb = 2 * (size_t)fmt_words(f);
     const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
@@ -299,7 +294,7 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
         struct aquad a;
         act_quad(f, x + i * ab, &a);
         if (pf.dist)
-            PF_STEP(w[0], pf, i / 4);
+            FSK_PF_STEP(w[0], pf, i / 4);
         UNROLL for (int j = 0; j < nr; j++)
             row_quad(f, w[j] + i * bb, pm, &a, &acc[j], &accm[j]);
     }
@@ -330,7 +325,7 @@ QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, c
 {
     const size_t nb = ncols / FSK_QK;
     const struct wperm pm = {qs_index(f), scale_index(f), fmt_tail(f), scale_mask(f)};
-    const struct pf_plan pf = plan_prefetch(row_stride, nb / 4), none = {0, 0};
+    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, nb / 4), none = {0, 0};
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const unsigned char *rows[ROWS];
@@ -396,7 +391,7 @@ static inline __m512i act_q8_0(const fsk_block_q8_0 *a, __m128 *da)
 }
 
 QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fsk_block_q8_0 *a,
-                       size_t nb, __m512i qidx, struct pf_plan pf)
+                       size_t nb, __m512i qidx, struct fsk_pf_plan pf)
 {
     const size_t bb = sizeof(fsk_block_q8_0);
     __m512 acc[ROWS];
@@ -407,7 +402,7 @@ QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fs
         __m128 da;
         __m512i av = act_q8_0(a + i, &da);
         if (pf.dist)
-            PF_STEP(w[0], pf, i / 2);
+            FSK_PF_STEP(w[0], pf, i / 2);
         UNROLL for (int j = 0; j < nr; j++)
             row_q8_0(w[j] + i * bb, qidx, av, da, &acc[j]);
     }
@@ -437,7 +432,7 @@ void fsk_matvec_q8_0__avx512(float *y, const void *w, size_t row_stride, const v
         idx[16 + k] = (uint16_t)(18 + k);
     }
     const __m512i qidx = words_index(idx);
-    const struct pf_plan pf = plan_prefetch(row_stride, nb / 2), none = {0, 0};
+    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, nb / 2), none = {0, 0};
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const unsigned char *rows[ROWS];
@@ -460,7 +455,7 @@ static inline __m512 load16_bf16(const uint16_t *p, __mmask16 m)
 }
 
 QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *x, size_t n,
-                       struct pf_plan pf)
+                       struct fsk_pf_plan pf)
 {
     __m512 s[ROWS];
     UNROLL for (int j = 0; j < nr; j++)
@@ -469,7 +464,7 @@ QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *
     for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W) {
         __m512 xv = _mm512_loadu_ps(x + i);
         if (pf.dist && i % 32 == 0)
-            PF_STEP(w[0], pf, i / 32);
+            FSK_PF_STEP(w[0], pf, i / 32);
         UNROLL for (int j = 0; j < nr; j++)
             s[j] = _mm512_fmadd_ps(load16_bf16(w[j] + i, 0xffff), xv, s[j]);
     }
@@ -487,7 +482,8 @@ void fsk_matvec_bf16__avx512(float *y, const void *w, size_t row_stride, const v
                              size_t ncols, size_t r0, size_t r1)
 {
     /* steps every 32 values: the full vectors at i % 32 == 0 */
-    const struct pf_plan pf = plan_prefetch(row_stride, (ncols / FSK_AVX512_W + 1) / 2), none = {0, 0};
+    const struct fsk_pf_plan none = {0, 0};
+    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, (ncols / FSK_AVX512_W + 1) / 2);
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const uint16_t *rows[ROWS];
