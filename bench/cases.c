@@ -472,6 +472,7 @@ static const struct handler handlers[] = {
     {"rope_f32", "void", "(float *x, size_t n_heads, size_t head_dim, size_t pos, float base)",
      SHAPE_ROPE, 8, 3, setup_rope, run_rope},
     {"softmax_f32", "void", "(float *x, size_t n)", SHAPE_VEC_LOGITS, 8, 5, setup_vec, run_softmax},
+    {"round_f16_f32", "void", "(float *x, size_t n)", SHAPE_VEC, 8, 2, setup_vec, run_softmax},
     {"silu_mul_f32", "void", "(float *y, const float *g, const float *u, size_t n)", SHAPE_VEC, 12,
      4, setup_vec, run_binary},
     {"add_f32", "void", "(float *y, const float *a, const float *b, size_t n)", SHAPE_VEC, 12, 1,

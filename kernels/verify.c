@@ -214,6 +214,42 @@ static void verify_softmax_f32(struct vctx *v, fsk_softmax_f32_fn ref, fsk_softm
     }
 }
 
+/* Exact: every variant must give the portable conversion's bits (a NaN only has to stay NaN).
+ * Special values lead each buffer: ties between halves (even and odd), the overflow edge 65520,
+ * subnormal halves and their rounding edges, values below half the smallest one, inf, NaN. */
+static void verify_round_f16_f32(struct vctx *v, fsk_round_f16_f32_fn ref, fsk_round_f16_f32_fn var)
+{
+    static const uint32_t special[] = {
+        0x00000000u, 0x80000000u, 0x3f801000u, 0x3f803000u, 0x3f801001u, 0xbf802fffu,
+        0x477fe000u, 0x477fefffu, 0x477ff000u, 0xc77ff000u, 0x7f7fffffu, 0x38800000u,
+        0x387fc000u, 0x33800000u, 0x33000000u, 0x33000001u, 0xb2ffffffu, 0x35c00000u,
+        0x36100000u, 0x00000001u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0xffa12345u};
+    const size_t ns = sizeof special / sizeof special[0];
+    for (size_t si = 0; si < n_sizes(v); si++) {
+        size_t n = size_at(v, si) + ns;
+        int mis = (int)(si & 1);
+        float *xr = buf(n, 0), *xv = buf(n, mis);
+        if (!xr || !xv) { alloc_fail(v); unbuf(xr, 0); unbuf(xv, mis); return; }
+        memcpy(xr, special, sizeof special);
+        fill(v, xr + ns, n - ns, -70000, 70000);
+        for (size_t i = ns; i < n; i += 3) /* a third small enough for subnormal halves */
+            xr[i] *= 1e-9f;
+        memcpy(xv, xr, n * sizeof *xr);
+        ref(xr, n);
+        var(xv, n);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t br, bv;
+            memcpy(&br, &xr[i], sizeof br);
+            memcpy(&bv, &xv[i], sizeof bv);
+            expect(v, br == bv || (xr[i] != xr[i] && xv[i] != xv[i]),
+                   "n=%zu i=%zu got %.9g (0x%08x) want %.9g (0x%08x)", n, i, xv[i], (unsigned)bv,
+                   xr[i], (unsigned)br);
+        }
+        unbuf(xr, 0);
+        unbuf(xv, mis);
+    }
+}
+
 static void verify_silu_mul_f32(struct vctx *v, fsk_silu_mul_f32_fn ref, fsk_silu_mul_f32_fn var)
 {
     for (size_t si = 0; si < n_sizes(v); si++) {

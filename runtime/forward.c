@@ -35,11 +35,6 @@ struct step {
     unsigned mode; /* enum fsk_fwd_mode flags */
 };
 
-static float round_f16(float f)
-{
-    return fsk_f16_to_f32(fsk_f32_to_f16(f));
-}
-
 /* y[r] = W[r]·act for this thread's rows of W (already quantized into act). */
 static void matvec_rows(const struct fsk_weight *w, const struct fsk_wops *o, float *y, const void *act,
                         size_t r0, size_t r1)
@@ -101,16 +96,14 @@ void fsk_attend_head(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint
     const float scale = 1.0f / sqrtf((float)hd);
     memcpy(s->qh, q, hd * sizeof(float));
     k->rope_f32(s->qh, 1, hd, pos, hp->rope_base);
-    for (uint32_t d = 0; d < hd; d++)
-        s->qh[d] = round_f16(s->qh[d]);
+    k->round_f16_f32(s->qh, hd);
     /* scores over earlier positions from the cache, this one from the local key */
     k->matvec_f16(s->att, fsk_kv_k(&ctx->kv, l, g, 0), (size_t)hd * 2, s->qh, hd, 0, pos);
     s->att[pos] = k->dot_f32(s->qh, s->kloc, hd);
     for (uint32_t i = 0; i <= pos; i++)
         s->att[i] *= scale;
     k->softmax_f32(s->att, (size_t)pos + 1);
-    for (uint32_t i = 0; i <= pos; i++)
-        s->att[i] = round_f16(s->att[i]);
+    k->round_f16_f32(s->att, (size_t)pos + 1);
     k->matvec_f16(out, fsk_kv_vrow(&ctx->kv, l, g, 0), (size_t)ctx->n_ctx * 2, s->att, pos, 0, hd);
     if (pos == 0)
         memset(out, 0, hd * sizeof(float));
@@ -133,10 +126,9 @@ static void attention_phase(fsk_team *t, struct fsk_context *ctx, uint32_t l, ui
         if (g != have_g) { /* this position's key and value for kv head g, F16-rounded like the cache */
             memcpy(s->kloc, kk + (size_t)g * hd, hd * sizeof(float));
             k->rope_f32(s->kloc, 1, hd, pos, hp->rope_base);
-            for (uint32_t d = 0; d < hd; d++) {
-                s->kloc[d] = round_f16(s->kloc[d]);
-                s->vloc[d] = round_f16(vv[(size_t)g * hd + d]);
-            }
+            k->round_f16_f32(s->kloc, hd);
+            memcpy(s->vloc, vv + (size_t)g * hd, hd * sizeof(float));
+            k->round_f16_f32(s->vloc, hd);
             if (h == g * group) { /* the first query head of the group owns the cache write */
                 uint16_t *kc = fsk_kv_k(&ctx->kv, l, g, pos);
                 for (uint32_t d = 0; d < hd; d++) {

@@ -207,7 +207,7 @@ static void qkv_phase(fsk_team *t, const struct chunk *c, const struct fsk_layer
 }
 
 /* Every token's rotated key and its value into the cache, split by (token, kv head): the F16 of
- * forward.c's round_f16(rope(k)) and round_f16(v), which are those halves exactly. */
+ * forward.c's F16-rounded rope(k) and v (round_f16_f32), which are those halves exactly. */
 static void kv_phase(fsk_team *t, const struct chunk *c, uint32_t l, struct fsk_scratch *s)
 {
     struct fsk_context *ctx = c->ctx;

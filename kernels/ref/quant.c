@@ -114,6 +114,12 @@ void fsk_dequantize_f16__ref(float *y, const void *x, size_t n)
         y[i] = fsk_f16_to_f32(h[i]);
 }
 
+void fsk_round_f16_f32__ref(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = fsk_f16_to_f32(fsk_f32_to_f16(x[i]));
+}
+
 /* ------------------------------------------------------------------ activations */
 
 /* roundf (half away from zero, as GGML's reference); NaN gives 0 rather than undefined casts. */

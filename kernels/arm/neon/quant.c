@@ -370,6 +370,16 @@ void fsk_dequantize_f16__neon(float *y, const void *x, size_t n)
         y[i] = fsk_f16_to_f32(h[i]);
 }
 
+/* FCVTN rounds by FPCR's mode, nearest even under Linux, as fsk_f32_to_f16 does. */
+void fsk_round_f16_f32__neon(float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(x + i, vcvt_f32_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+    for (; i < n; i++)
+        x[i] = fsk_f16_to_f32(fsk_f32_to_f16(x[i]));
+}
+
 /* ------------------------------------------------------------------ matmul (prefill)
  * One row against MM_TOK tokens at a time: each group of weight blocks is unpacked once for the
  * tile, the tokens' quants are read straight from their blocks, and their d and s (halves) are

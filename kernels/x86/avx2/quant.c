@@ -608,6 +608,20 @@ void fsk_dequantize_f16__avx2(float *y, const void *x, size_t n)
     }
 }
 
+/* F16C rounds to nearest even like fsk_f32_to_f16, subnormals and overflow included. */
+void fsk_round_f16_f32__avx2(float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W) {
+        const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+        _mm256_storeu_ps(x + i, _mm256_cvtph_ps(h));
+    }
+    if (i < n) {
+        const __m256i m = fsk_avx2_tail_mask(n - i);
+        const __m128i h = _mm256_cvtps_ph(_mm256_maskload_ps(x + i, m), _MM_FROUND_TO_NEAREST_INT);
+        _mm256_maskstore_ps(x + i, m, _mm256_cvtph_ps(h));
+    }
+}
 
 /* ------------------------------------------------------------------ matmul (prefill)
  * Tokens go in blocks of MM_TOK: a block's activation pairs are shuffled once (act_pair) into a

@@ -598,6 +598,19 @@ void fsk_dequantize_f16__avx512(float *y, const void *x, size_t n)
         _mm512_mask_storeu_ps(y + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h + i)));
     }
 }
+void fsk_round_f16_f32__avx512(float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W) {
+        const __m256i h = _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+        _mm512_storeu_ps(x + i, _mm512_cvtph_ps(h));
+    }
+    if (i < n) {
+        const __mmask16 m = fsk_avx512_tail_mask(n - i);
+        const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT);
+        _mm512_mask_storeu_ps(x + i, m, _mm512_cvtph_ps(h));
+    }
+}
 
 /* ------------------------------------------------------------------ matmul (prefill)
  * Tokens go in blocks of MM_TOK: a block's activation quads (pairs for Q8_0) are shuffled once
