@@ -195,16 +195,24 @@ static inline const float *tok_f32(const void *x, size_t x_stride, size_t k)
     return (const float *)((const char *)x + k * x_stride);
 }
 
-/* Four rows against every token: whole tiles of MM_TOK, then single tokens. */
+/* Four rows against every token: whole tiles of MM_TOK, then two or single tokens. Before each
+ * tile, pf's share of the lines at pf_base (the next group's rows; none when pf.chunk is 0). */
 MM_INLINE void group4(int f16, float *y, size_t ldy, const void *const *w, const void *x,
-                      size_t x_stride, size_t ntok, size_t n)
+                      size_t x_stride, size_t ntok, size_t n, const void *pf_base,
+                      struct fsk_pf_plan pf)
 {
     size_t k = 0;
-    for (; k + MM_TOK <= ntok; k += MM_TOK) {
+    for (size_t step = 0; k + MM_TOK <= ntok; k += MM_TOK, step++) {
+        FSK_PF_STEP(pf_base, pf, step);
         const float *xs[MM_TOK];
         for (int t = 0; t < MM_TOK; t++)
             xs[t] = tok_f32(x, x_stride, k + (size_t)t);
         tile4(f16, y + k * ldy, ldy, w, xs, MM_TOK, n);
+    }
+    if (k + 2 == ntok) { /* two left: one tile of two still shares each weight load */
+        const float *xs[2] = {tok_f32(x, x_stride, k), tok_f32(x, x_stride, k + 1)};
+        tile4(f16, y + k * ldy, ldy, w, xs, 2, n);
+        k += 2;
     }
     for (; k < ntok; k++) {
         const float *xs = tok_f32(x, x_stride, k);
@@ -213,15 +221,16 @@ MM_INLINE void group4(int f16, float *y, size_t ldy, const void *const *w, const
 }
 
 /* Rows four at a time through the tiles, the rest one by one as the matvec takes them. */
-static void matmul_float(int f16, float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                         size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+MM_INLINE void matmul_float(int f16, float *y, size_t ldy, const void *w, size_t row_stride,
+                            const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0,
+                            size_t r1)
 {
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const void *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
             rows[j] = (const char *)w + (r + (size_t)j) * row_stride;
-        group4(f16, y + r, ldy, rows, x, x_stride, ntok, ncols);
+        group4(f16, y + r, ldy, rows, x, x_stride, ntok, ncols, NULL, (struct fsk_pf_plan){0, 0});
     }
     for (; r < r1; r++)
         for (size_t k = 0; k < ntok; k++) {
@@ -237,8 +246,34 @@ void fsk_matmul_f32__avx2(float *y, size_t ldy, const void *w, size_t row_stride
     matmul_float(0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
 }
 
+/* F16: each group of four rows is widened once into a float buffer (exact), then runs through
+ * the F32 tiles, so the conversions are paid once per group instead of once per tile of tokens.
+ * The products and sums are the same as dot4_f16's: a zero-filled tail half widens to the same
+ * +0 a masked float load gives. Rows longer than the buffer widen per tile as before. */
+#define MM_F16_COLS 4096
+
 void fsk_matmul_f16__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
-    matmul_float(1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+    if (ncols > MM_F16_COLS || ntok < 2) {
+        matmul_float(1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+        return;
+    }
+    _Alignas(32) float buf[ROWS * MM_F16_COLS];
+    const void *rows[ROWS];
+    for (int j = 0; j < ROWS; j++)
+        rows[j] = buf + (size_t)j * ncols;
+    /* while a group computes, its tiles fetch the next group's rows (the widening would
+     * otherwise wait on memory with nothing to overlap) */
+    const size_t pass = ROWS * row_stride, tiles = ntok / MM_TOK;
+    const struct fsk_pf_plan pf = {pass, tiles ? ((pass + tiles - 1) / tiles + 63) / 64 * 64 : 0};
+    size_t r = r0;
+    for (; r + ROWS <= r1; r += ROWS) {
+        const uint16_t *first = row_f16(w, row_stride, r);
+        for (int j = 0; j < ROWS; j++)
+            fsk_dequantize_f16__avx2((float *)rows[j], row_f16(w, row_stride, r + (size_t)j), ncols);
+        group4(0, y + r, ldy, rows, x, x_stride, ntok, ncols, first, pf);
+    }
+    if (r < r1)
+        matmul_float(1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r, r1);
 }

@@ -776,43 +776,30 @@ void fsk_matmul_q4_1__avx2(float *y, size_t ldy, const void *w, size_t row_strid
     matmul_32(F_Q4_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
 }
 
-/* Q8_0: the activations need no shuffle, only each pair's [d, 0, d, 0] (d_pair), two tokens
- * per buffer unit; per (row, token) row_q8_0's operations, |w| taken once per block. */
+/* Q8_0: the activations need no shuffle. Per token block the buffer holds each token's d as an
+ * eight-lane vector, block by block ([block][token]). A row then takes its blocks one by one:
+ * |w| once, w's d broadcast once, and per token row_q8_0's operations: sign, maddubs, madd, the
+ * scale d_w * d_a (the same float product the matvec takes from its 128-bit multiply), one FMA.
+ * Eight accumulators, |w|, d_w, ones and the temporaries fit the sixteen registers. */
 QINLINE void mm_row_q8_0(float *y, size_t ldy, const unsigned char *w, const unsigned char *const *x,
-                         const __m256 *buf, int nt, size_t nb)
+                         const __m256 *da, int nt, size_t nb)
 {
     const size_t bb = sizeof(fsk_block_q8_0), qs = offsetof(fsk_block_q8_0, qs);
-    const size_t u = (size_t)(nt + 1) / 2;
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[MM_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm256_setzero_ps();
-    for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
-        const int two = i + 1 < nb;
-        const unsigned char *b0 = w + i * bb, *b1 = two ? b0 + bb : b0;
-        const __m128 wd = dm_pair(b0, b1, two);
-        const __m256 wd2 = _mm256_set_m128(wd, wd);
-        const __m256i w0 = _mm256_loadu_si256((const __m256i *)(b0 + qs));
-        const __m256i w1 = _mm256_loadu_si256((const __m256i *)(b1 + qs));
-        const __m256i aw0 = _mm256_abs_epi8(w0), aw1 = _mm256_abs_epi8(w1);
-        UNROLL for (int q = 0; q < (nt + 1) / 2; q++) {
-            const __m256 sc = _mm256_mul_ps(wd2, buf[p * u + (size_t)q]);
-            UNROLL for (int h = 0; h < 2; h++) {
-                const int t = 2 * q + h;
-                if (t >= nt)
-                    break;
-                const unsigned char *a = x[t] + i * bb + qs;
-                const __m256i a0 = _mm256_loadu_si256((const __m256i *)a);
-                __m256i p0 = _mm256_maddubs_epi16(aw0, _mm256_sign_epi8(a0, w0));
-                __m256 s0 = _mm256_permutevar8x32_ps(sc, _mm256_set1_epi32(4 * h));
-                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p0, ones)), s0, acc[t]);
-                if (two) {
-                    const __m256i a1 = _mm256_loadu_si256((const __m256i *)(a + bb));
-                    __m256i p1 = _mm256_maddubs_epi16(aw1, _mm256_sign_epi8(a1, w1));
-                    __m256 s1 = _mm256_permutevar8x32_ps(sc, _mm256_set1_epi32(4 * h + 2));
-                    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p1, ones)), s1, acc[t]);
-                }
-            }
+    for (size_t i = 0; i < nb; i++) {
+        const unsigned char *b = w + i * bb;
+        const __m256i wq = _mm256_loadu_si256((const __m256i *)(b + qs));
+        const __m256i aw = _mm256_abs_epi8(wq);
+        const __m256 wd = _mm256_set1_ps(half_f32(load_u16(b)));
+        const __m256 *d = da + i * (size_t)nt;
+        UNROLL for (int t = 0; t < nt; t++) {
+            const __m256i a = _mm256_loadu_si256((const __m256i *)(x[t] + i * bb + qs));
+            const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(a, wq));
+            const __m256 sc = _mm256_mul_ps(wd, d[t]);
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), sc, acc[t]);
         }
     }
     UNROLL for (int t = 0; t < nt; t++)
@@ -823,19 +810,13 @@ QINLINE void mm_block_q8_0(__m256 *buf, float *y, size_t ldy, const unsigned cha
                            size_t row_stride, const unsigned char *x, size_t x_stride, int nt,
                            size_t nb, size_t r0, size_t r1)
 {
-    const size_t bb = sizeof(fsk_block_q8_0), u = (size_t)(nt + 1) / 2;
+    const size_t bb = sizeof(fsk_block_q8_0);
     const unsigned char *xs[MM_TOK];
     for (int t = 0; t < nt; t++)
         xs[t] = x + (size_t)t * x_stride;
-    for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
-        const int two = i + 1 < nb;
-        for (int t = 0; t < nt; t += 2) {
-            __m128 d0 = d_pair(xs[t] + i * bb, xs[t] + (i + 1) * bb, two);
-            __m128 d1 = t + 1 < nt ? d_pair(xs[t + 1] + i * bb, xs[t + 1] + (i + 1) * bb, two)
-                                   : _mm_setzero_ps();
-            buf[p * u + (size_t)t / 2] = _mm256_set_m128(d1, d0);
-        }
-    }
+    for (size_t i = 0; i < nb; i++)
+        for (int t = 0; t < nt; t++)
+            buf[i * (size_t)nt + (size_t)t] = _mm256_set1_ps(half_f32(load_u16(xs[t] + i * bb)));
     for (size_t r = r0; r < r1; r++)
         mm_row_q8_0(y + r, ldy, w + r * row_stride, xs, buf, nt, nb);
 }
@@ -843,15 +824,26 @@ QINLINE void mm_block_q8_0(__m256 *buf, float *y, size_t ldy, const unsigned cha
 void fsk_matmul_q8_0__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                            size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
-    const size_t nb = ncols / FSK_QK, np = (nb + 1) / 2;
+    const size_t nb = ncols / FSK_QK;
     const unsigned char *xb = x;
     __m256 buf[MM_BUF];
     size_t k = 0;
-    if (np * (MM_TOK / 2) <= MM_BUF)
+    if (nb * MM_TOK <= MM_BUF) {
         for (; k + MM_TOK <= ntok; k += MM_TOK)
             mm_block_q8_0(buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride,
                           MM_TOK, nb, r0, r1);
-    if (np <= MM_BUF) {
+        if (k + 4 <= ntok) {
+            mm_block_q8_0(buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 4,
+                          nb, r0, r1);
+            k += 4;
+        }
+        if (k + 2 <= ntok) {
+            mm_block_q8_0(buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 2,
+                          nb, r0, r1);
+            k += 2;
+        }
+    }
+    if (nb <= MM_BUF) {
         for (; k < ntok; k++)
             mm_block_q8_0(buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 1,
                           nb, r0, r1);
