@@ -23,12 +23,15 @@ struct fsk_scratch {
     char pad[64];
 };
 
-/* Tokens per chunk of batched prefill (runtime/prefill.c): each weight block read serves this
- * many prompt tokens; the chunk's activations are kept whole in struct fsk_prefill. 32 rather
- * than 64: on SmolLM2-135M the 64-token scratch (about 2 MiB) put peak RSS 0.7 MiB over the
- * budget of model file + KV cache + 10% (bench/decode), and 32 tokens already amortise each
- * weight read over the tile sizes the matmul kernels use (3 to 8 tokens). */
-#define FSK_PREFILL_CHUNK 32
+/* Tokens per chunk of batched prefill (runtime/prefill.c): each chunk reads every weight once,
+ * and its activations are kept whole in struct fsk_prefill. The chunk is the largest of MAX,
+ * MIN (halving) whose scratch stays within 2% of the model file: a bigger chunk means fewer
+ * passes over the weights per prompt, which pays most for the big weight types (F16 prompts
+ * about 10% faster at 64 than at 32 on SmolLM2-135M), while on small files the scratch would
+ * eat the peak-RSS budget of file + KV cache + 10% (Q4_1 at 64 tokens: 0.7 MiB over it).
+ * FSK_PREFILL_CHUNK=N (1..MAX) in the environment overrides the choice. */
+#define FSK_PREFILL_CHUNK_MIN 32
+#define FSK_PREFILL_CHUNK_MAX 64
 
 struct fsk_prefill;
 
@@ -56,6 +59,7 @@ struct fsk_context {
     uint8_t *trace_ran;     /* [n_layer] */
     struct fsk_prefill *prefill; /* batched prefill's scratch */
     int prefill_tokenwise;       /* FSK_PREFILL=token: prompts run token by token */
+    size_t prefill_chunk;        /* tokens per prefill chunk (see FSK_PREFILL_CHUNK_MIN) */
 };
 
 /* How a token is run: densely or under the policy, counted in the statistics or not. */
@@ -81,7 +85,7 @@ void fsk_attend_head(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint
 /* Prefill scratch for ctx's model and threads (prefill.c); freed by fsk_prefill_free. */
 fsk_status fsk_prefill_new(struct fsk_context *ctx, fsk_error *err);
 void fsk_prefill_free(struct fsk_context *ctx);
-/* n prompt tokens from ctx->pos, in chunks of FSK_PREFILL_CHUNK, each chunk one parallel region
+/* n prompt tokens from ctx->pos, in chunks of ctx->prefill_chunk, each chunk one parallel region
  * with the matmul kernels; dense only. Logits of the last token when want_logits. Every value
  * (logits, KV cache, hidden state, trace) equals what fsk_forward_token gives token by token. */
 void fsk_forward_batch(struct fsk_context *ctx, const int32_t *ids, size_t n, int want_logits,

@@ -37,7 +37,7 @@
  * different weight types each find their input ready. */
 enum { SLOT_Q8_0, SLOT_Q8_1, SLOT_Q8_K, N_SLOTS };
 
-/* The chunk's activations, token k at row k of each [FSK_PREFILL_CHUNK][...] array. */
+/* The chunk's activations, token k at row k of each [ctx->prefill_chunk][...] array. */
 struct fsk_prefill {
     size_t ld_in;        /* floats per row of xn: the widest matrix input */
     size_t act_stride;   /* bytes per row of act[] */
@@ -68,10 +68,20 @@ static int act_slot(uint32_t act_type)
     }
 }
 
+/* FSK_PREFILL_CHUNK's value when it is a whole number in 1..MAX, else 0. */
+static size_t chunk_from_env(void)
+{
+    const char *s = getenv("FSK_PREFILL_CHUNK");
+    if (!s || !*s)
+        return 0;
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    return *end == '\0' && v >= 1 && v <= FSK_PREFILL_CHUNK_MAX ? (size_t)v : 0;
+}
+
 fsk_status fsk_prefill_new(struct fsk_context *ctx, fsk_error *err)
 {
     const struct fsk_hparams *hp = &ctx->model->hp;
-    const size_t C = FSK_PREFILL_CHUNK;
     const size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     struct fsk_prefill *p = calloc(1, sizeof *p);
     if (!p)
@@ -81,6 +91,16 @@ fsk_status fsk_prefill_new(struct fsk_context *ctx, fsk_error *err)
     if (hp->n_ff > p->ld_in)
         p->ld_in = hp->n_ff;
     p->act_stride = (ctx->act_bytes + 63) / 64 * 64;
+    /* bytes of scratch per token: the float rows below and the activation slots */
+    const size_t per_tok = (2 * (size_t)hp->n_embd + p->ld_in + qd + 2 * kvd + qd + 2 * (size_t)hp->n_ff) *
+                               sizeof(float) + N_SLOTS * p->act_stride;
+    size_t C = chunk_from_env();
+    if (!C) {
+        const size_t budget = fsk_gguf_file_size(ctx->model->gguf) / 50;
+        for (C = FSK_PREFILL_CHUNK_MAX; C > FSK_PREFILL_CHUNK_MIN && C * per_tok > budget; C /= 2)
+            ;
+    }
+    ctx->prefill_chunk = C;
     p->x = calloc(C * hp->n_embd, sizeof(float));
     p->xn = calloc(C * p->ld_in, sizeof(float));
     p->qkv = calloc(C * (qd + 2 * kvd), sizeof(float));
@@ -404,7 +424,8 @@ void fsk_forward_batch(struct fsk_context *ctx, const int32_t *ids, size_t n, in
                        unsigned mode)
 {
     for (size_t done = 0; done < n;) {
-        size_t m = n - done < FSK_PREFILL_CHUNK ? n - done : FSK_PREFILL_CHUNK;
+        const size_t chunk = ctx->prefill_chunk;
+        size_t m = n - done < chunk ? n - done : chunk;
         struct chunk c = {ctx, ids + done, m, ctx->pos, want_logits && done + m == n,
                           !(mode & FSK_FWD_NO_STATS)};
         fsk_pool_run(ctx->pool, chunk_body, &c);

@@ -149,8 +149,9 @@ static void check_prompt(uint32_t type, int threads, size_t n)
 
 static const uint32_t types[] = {FSK_TYPE_F32, FSK_TYPE_F16, FSK_TYPE_Q4_0, FSK_TYPE_Q4_1,
                                  FSK_TYPE_Q8_0, FSK_TYPE_Q5_1};
-static const size_t lengths[] = {1, 2, FSK_PREFILL_CHUNK - 1, FSK_PREFILL_CHUNK, FSK_PREFILL_CHUNK + 1,
-                                 3 * FSK_PREFILL_CHUNK + 5};
+/* the tiny model's file is small, so its contexts take the smallest chunk */
+static const size_t lengths[] = {1, 2, FSK_PREFILL_CHUNK_MIN - 1, FSK_PREFILL_CHUNK_MIN, FSK_PREFILL_CHUNK_MIN + 1,
+                                 3 * FSK_PREFILL_CHUNK_MIN + 5};
 #define N_TYPES (sizeof types / sizeof *types)
 #define N_LENGTHS (sizeof lengths / sizeof *lengths)
 
@@ -164,6 +165,43 @@ END_TEST
 START_TEST(test_prompt_3_threads)
 {
     check_prompt(types[_i / N_LENGTHS], 3, lengths[_i % N_LENGTHS]);
+}
+END_TEST
+
+/* Other chunk sizes through FSK_PREFILL_CHUNK (the largest, and an odd one that no tile size
+ * divides), on the three types bench/decode measures: _i runs over chunks x types x lengths. */
+START_TEST(test_prompt_chunks)
+{
+    static const char *const chunks[] = {"64", "7"};
+    static const uint32_t ctypes[] = {FSK_TYPE_F16, FSK_TYPE_Q8_0, FSK_TYPE_Q4_1};
+    static const size_t clens[] = {63, 64, 65, 135};
+    const int nl = 4, nt = 3;
+    setenv("FSK_PREFILL_CHUNK", chunks[_i / (nt * nl)], 1);
+    struct pair p;
+    pair_open(&p, FSK_TYPE_F32, 1);
+    ck_assert_uint_eq(p.bat->prefill_chunk, (size_t)atoi(chunks[_i / (nt * nl)]));
+    pair_close(&p);
+    check_prompt(ctypes[_i / nl % nt], 1 + 2 * (_i % 2), clens[_i % nl]);
+    unsetenv("FSK_PREFILL_CHUNK");
+}
+END_TEST
+
+/* Without the variable the tiny model gets the smallest chunk; a bad value is ignored. */
+START_TEST(test_chunk_default)
+{
+    static const char *const bad[] = {NULL, "0", "65", "abc", "32x", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        if (bad[i])
+            setenv("FSK_PREFILL_CHUNK", bad[i], 1);
+        else
+            unsetenv("FSK_PREFILL_CHUNK");
+        struct pair p;
+        pair_open(&p, FSK_TYPE_F32, 1);
+        ck_assert_msg(p.bat->prefill_chunk == FSK_PREFILL_CHUNK_MIN, "FSK_PREFILL_CHUNK=%s: chunk %zu",
+                      bad[i] ? bad[i] : "(unset)", p.bat->prefill_chunk);
+        pair_close(&p);
+    }
+    unsetenv("FSK_PREFILL_CHUNK");
 }
 END_TEST
 
@@ -218,6 +256,8 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_prompt_1_thread, 0, (int)(N_TYPES * N_LENGTHS));
     tcase_add_loop_test(tc, test_prompt_3_threads, 0, (int)(N_TYPES * N_LENGTHS));
+    tcase_add_loop_test(tc, test_prompt_chunks, 0, 2 * 3 * 4);
+    tcase_add_test(tc, test_chunk_default);
     tcase_add_test(tc, test_stats_and_continuation);
     tcase_add_test(tc, test_matmul_chosen);
     suite_add_tcase(s, tc);
