@@ -362,6 +362,15 @@ static double run_quantize(struct bcase *c, void *fn, fsk_pool *pool, size_t cal
     return ((const unsigned char *)c->x)[0];
 }
 
+static double run_cvt(struct bcase *c, void *fn, fsk_pool *pool, size_t calls)
+{
+    (void)pool;
+    quantize_like_fn f = (quantize_like_fn)fn;
+    for (size_t k = 0; k < calls; k++)
+        f(c->y, c->a, c->cols);
+    return c->y[0];
+}
+
 static double run_dequantize(struct bcase *c, void *fn, fsk_pool *pool, size_t calls)
 {
     (void)pool;
@@ -473,6 +482,7 @@ static const struct handler handlers[] = {
      SHAPE_ROPE, 8, 3, setup_rope, run_rope},
     {"softmax_f32", "void", "(float *x, size_t n)", SHAPE_VEC_LOGITS, 8, 5, setup_vec, run_softmax},
     {"round_f16_f32", "void", "(float *x, size_t n)", SHAPE_VEC, 8, 2, setup_vec, run_softmax},
+    {"cvt_f16_f32", "void", "(void *y, const float *x, size_t n)", SHAPE_VEC, 6, 1, setup_vec, run_cvt},
     {"silu_mul_f32", "void", "(float *y, const float *g, const float *u, size_t n)", SHAPE_VEC, 12,
      4, setup_vec, run_binary},
     {"add_f32", "void", "(float *y, const float *a, const float *b, size_t n)", SHAPE_VEC, 12, 1,

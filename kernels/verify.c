@@ -214,26 +214,33 @@ static void verify_softmax_f32(struct vctx *v, fsk_softmax_f32_fn ref, fsk_softm
     }
 }
 
-/* Exact: every variant must give the portable conversion's bits (a NaN only has to stay NaN).
- * Special values lead each buffer: ties between halves (even and odd), the overflow edge 65520,
- * subnormal halves and their rounding edges, values below half the smallest one, inf, NaN. */
+/* Special values for the F16 conversions: ties between halves (even and odd), the overflow edge
+ * 65520, subnormal halves and their rounding edges, values below half the smallest one, inf, NaN. */
+static const uint32_t f16_special[] = {
+    0x00000000u, 0x80000000u, 0x3f801000u, 0x3f803000u, 0x3f801001u, 0xbf802fffu,
+    0x477fe000u, 0x477fefffu, 0x477ff000u, 0xc77ff000u, 0x7f7fffffu, 0x38800000u,
+    0x387fc000u, 0x33800000u, 0x33000000u, 0x33000001u, 0xb2ffffffu, 0x35c00000u,
+    0x36100000u, 0x00000001u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0xffa12345u};
+#define N_F16_SPECIAL (sizeof f16_special / sizeof f16_special[0])
+
+/* n values: the special ones, then random ones over the half range, a third of them tiny. */
+static void f16_inputs(struct vctx *v, float *x, size_t n)
+{
+    memcpy(x, f16_special, sizeof f16_special);
+    fill(v, x + N_F16_SPECIAL, n - N_F16_SPECIAL, -70000, 70000);
+    for (size_t i = N_F16_SPECIAL; i < n; i += 3)
+        x[i] *= 1e-9f;
+}
+
+/* Exact: every variant must give the portable conversion's bits (a NaN only has to stay NaN). */
 static void verify_round_f16_f32(struct vctx *v, fsk_round_f16_f32_fn ref, fsk_round_f16_f32_fn var)
 {
-    static const uint32_t special[] = {
-        0x00000000u, 0x80000000u, 0x3f801000u, 0x3f803000u, 0x3f801001u, 0xbf802fffu,
-        0x477fe000u, 0x477fefffu, 0x477ff000u, 0xc77ff000u, 0x7f7fffffu, 0x38800000u,
-        0x387fc000u, 0x33800000u, 0x33000000u, 0x33000001u, 0xb2ffffffu, 0x35c00000u,
-        0x36100000u, 0x00000001u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0xffa12345u};
-    const size_t ns = sizeof special / sizeof special[0];
     for (size_t si = 0; si < n_sizes(v); si++) {
-        size_t n = size_at(v, si) + ns;
+        size_t n = size_at(v, si) + N_F16_SPECIAL;
         int mis = (int)(si & 1);
         float *xr = buf(n, 0), *xv = buf(n, mis);
         if (!xr || !xv) { alloc_fail(v); unbuf(xr, 0); unbuf(xv, mis); return; }
-        memcpy(xr, special, sizeof special);
-        fill(v, xr + ns, n - ns, -70000, 70000);
-        for (size_t i = ns; i < n; i += 3) /* a third small enough for subnormal halves */
-            xr[i] *= 1e-9f;
+        f16_inputs(v, xr, n);
         memcpy(xv, xr, n * sizeof *xr);
         ref(xr, n);
         var(xv, n);
@@ -247,6 +254,37 @@ static void verify_round_f16_f32(struct vctx *v, fsk_round_f16_f32_fn ref, fsk_r
         }
         unbuf(xr, 0);
         unbuf(xv, mis);
+    }
+}
+
+static int half_nan(uint16_t h)
+{
+    return (h & 0x7c00u) == 0x7c00u && (h & 0x3ffu) != 0;
+}
+
+/* Exact as above, on the stored halves; the halves past n must stay untouched. */
+static void verify_cvt_f16_f32(struct vctx *v, fsk_cvt_f16_f32_fn ref, fsk_cvt_f16_f32_fn var)
+{
+    for (size_t si = 0; si < n_sizes(v); si++) {
+        size_t n = size_at(v, si) + N_F16_SPECIAL;
+        int mis = (int)(si & 1);
+        float *x = buf(n, mis);
+        uint16_t *hr = malloc((n + 9) * sizeof *hr), *hv = malloc((n + 9) * sizeof *hv);
+        if (!x || !hr || !hv) { alloc_fail(v); goto out; }
+        f16_inputs(v, x, n);
+        for (size_t i = 0; i < n + 9; i++)
+            hr[i] = hv[i] = 0xabcd;
+        ref(hr, x, n);
+        var(hv + mis, x, n); /* odd sizes start at an odd half: stores must not assume alignment */
+        for (size_t i = 0; i < n; i++)
+            expect(v, hr[i] == hv[mis + i] || (half_nan(hr[i]) && half_nan(hv[mis + i])),
+                   "n=%zu i=%zu x=%.9g got 0x%04x want 0x%04x", n, i, x[i], hv[mis + i], hr[i]);
+        for (size_t i = n + (size_t)mis; i < n + 9; i++)
+            expect(v, hv[i] == 0xabcd, "n=%zu wrote half %zu past the end", n, i - (size_t)mis);
+    out:
+        unbuf(x, mis);
+        free(hr);
+        free(hv);
     }
 }
 

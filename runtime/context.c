@@ -154,7 +154,6 @@ FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *m, const fsk_co
         s->att = zalloc(n_ctx, sizeof(float), &failed);
         s->kloc = zalloc(hp->head_dim, sizeof(float), &failed);
         s->vloc = zalloc(hp->head_dim, sizeof(float), &failed);
-        s->qh = zalloc(hp->head_dim, sizeof(float), &failed);
     }
     if (failed) {
         fsk_context_free(c);
@@ -181,7 +180,7 @@ FSK_API void fsk_context_free(fsk_context *c)
     if (c->scratch && c->pool)
         for (int i = 0; i < fsk_pool_threads(c->pool); i++) {
             struct fsk_scratch *s = &c->scratch[i];
-            free(s->xb); free(s->act); free(s->att); free(s->kloc); free(s->vloc); free(s->qh);
+            free(s->xb); free(s->act); free(s->att); free(s->kloc); free(s->vloc);
         }
     free(c->scratch);
     fsk_prefill_free(c);

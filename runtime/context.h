@@ -18,7 +18,6 @@ struct fsk_scratch {
     float *att;    /* [n_ctx] attention scores of one head */
     float *kloc;   /* [head_dim] this position's key, after rope */
     float *vloc;   /* [head_dim] this position's value */
-    float *qh;     /* [head_dim] one query head, after rope */
     double cos_parts[3]; /* this thread's share of dot(h, h+f), |h|^2, |h+f|^2 */
     char pad[64];
 };
@@ -75,12 +74,12 @@ fsk_status fsk_context_check_tokens(const struct fsk_context *c, const int32_t *
 /* One token at position ctx->pos through every layer; logits when want_logits. mode is a set of
  * enum fsk_fwd_mode flags. */
 void fsk_forward_token(struct fsk_context *ctx, int32_t token, int want_logits, unsigned mode);
-/* One query head of attention at position pos, in kv group g of layer l: q (not yet roped) against
- * the cache's positions < pos and this position's key and value in s->kloc and s->vloc (roped and
- * F16-rounded as the cache holds them); the head's output to out. forward.c and the batched
+/* One query head of attention at position pos, in kv group g of layer l: q (roped and F16-rounded)
+ * against the cache's positions < pos and this position's key and value kloc and vloc (roped and
+ * F16-rounded, as the cache holds them); the head's output to out. forward.c and the batched
  * prefill both call it, so that their attention is the same arithmetic bit for bit. */
 void fsk_attend_head(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
-                     float *out, struct fsk_scratch *s);
+                     const float *kloc, const float *vloc, float *out, struct fsk_scratch *s);
 
 /* Prefill scratch for ctx's model and threads (prefill.c); freed by fsk_prefill_free. */
 fsk_status fsk_prefill_new(struct fsk_context *ctx, fsk_error *err);

@@ -88,18 +88,15 @@ static void qkv_phase(fsk_team *t, struct fsk_context *ctx, const struct fsk_lay
 }
 
 void fsk_attend_head(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
-                     float *out, struct fsk_scratch *s)
+                     const float *kloc, const float *vloc, float *out, struct fsk_scratch *s)
 {
     const struct fsk_hparams *hp = &ctx->model->hp;
     const struct fsk_kernels *k = ctx->k;
     const uint32_t hd = hp->head_dim;
     const float scale = 1.0f / sqrtf((float)hd);
-    memcpy(s->qh, q, hd * sizeof(float));
-    k->rope_f32(s->qh, 1, hd, pos, hp->rope_base);
-    k->round_f16_f32(s->qh, hd);
     /* scores over earlier positions from the cache, this one from the local key */
-    k->matvec_f16(s->att, fsk_kv_k(&ctx->kv, l, g, 0), (size_t)hd * 2, s->qh, hd, 0, pos);
-    s->att[pos] = k->dot_f32(s->qh, s->kloc, hd);
+    k->matvec_f16(s->att, fsk_kv_k(&ctx->kv, l, g, 0), (size_t)hd * 2, q, hd, 0, pos);
+    s->att[pos] = k->dot_f32(q, kloc, hd);
     for (uint32_t i = 0; i <= pos; i++)
         s->att[i] *= scale;
     k->softmax_f32(s->att, (size_t)pos + 1);
@@ -107,7 +104,7 @@ void fsk_attend_head(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint
     k->matvec_f16(out, fsk_kv_vrow(&ctx->kv, l, g, 0), (size_t)ctx->n_ctx * 2, s->att, pos, 0, hd);
     if (pos == 0)
         memset(out, 0, hd * sizeof(float));
-    k->axpy_f32(out, s->att[pos], s->vloc, hd);
+    k->axpy_f32(out, s->att[pos], vloc, hd);
 }
 
 /* Attention for this thread's query heads at position pos; writes their slices of ctx->ao. */
@@ -117,9 +114,14 @@ static void attention_phase(fsk_team *t, struct fsk_context *ctx, uint32_t l, ui
     const struct fsk_hparams *hp = &ctx->model->hp;
     const struct fsk_kernels *k = ctx->k;
     const uint32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    const float *q = ctx->qkv, *kk = q + (size_t)hp->n_head * hd, *vv = kk + (size_t)hp->n_head_kv * hd;
+    float *q = ctx->qkv;
+    const float *kk = q + (size_t)hp->n_head * hd, *vv = kk + (size_t)hp->n_head_kv * hd;
     size_t h0, h1;
     fsk_team_rows(t, hp->n_head, 1, &h0, &h1);
+    if (h0 < h1) { /* this thread's query heads, roped in one call (angles per pair, not per head) */
+        k->rope_f32(q + h0 * hd, h1 - h0, hd, pos, hp->rope_base);
+        k->round_f16_f32(q + h0 * hd, (h1 - h0) * hd);
+    }
     uint32_t have_g = UINT32_MAX;
     for (uint32_t h = (uint32_t)h0; h < h1; h++) {
         uint32_t g = h / group;
@@ -130,15 +132,13 @@ static void attention_phase(fsk_team *t, struct fsk_context *ctx, uint32_t l, ui
             memcpy(s->vloc, vv + (size_t)g * hd, hd * sizeof(float));
             k->round_f16_f32(s->vloc, hd);
             if (h == g * group) { /* the first query head of the group owns the cache write */
-                uint16_t *kc = fsk_kv_k(&ctx->kv, l, g, pos);
-                for (uint32_t d = 0; d < hd; d++) {
-                    kc[d] = fsk_f32_to_f16(s->kloc[d]);
+                k->cvt_f16_f32(fsk_kv_k(&ctx->kv, l, g, pos), s->kloc, hd);
+                for (uint32_t d = 0; d < hd; d++)
                     fsk_kv_vrow(&ctx->kv, l, g, d)[pos] = fsk_f32_to_f16(s->vloc[d]);
-                }
             }
             have_g = g;
         }
-        fsk_attend_head(ctx, l, g, pos, q + (size_t)h * hd, ctx->ao + (size_t)h * hd, s);
+        fsk_attend_head(ctx, l, g, pos, q + (size_t)h * hd, s->kloc, s->vloc, ctx->ao + (size_t)h * hd, s);
     }
     fsk_team_barrier(t);
 }

@@ -17,8 +17,9 @@
  *     same counts and alignment), and the kernels promise each value equals the matvec's over the
  *     same range; weight types without a matmul run the matvec once per token;
  *   - element-wise ops (add, silu_mul) run per token over the same row ranges;
- *   - attention per (token, head) makes forward.c's calls, with the token's own key and value
- *     read back from the F16 cache, which holds exactly the F16-rounded values forward.c uses.
+ *   - attention per (token, head) is forward.c's own fsk_attend_head, fed the same roped and
+ *     F16-rounded query, key and value (rounded in place in the chunk's rows, which the cache
+ *     then holds exactly).
  * One parallel region per chunk; barriers between phases. Inputs of a phase (rmsnorm, activation
  * quantization) are split over threads by token, into buffers the whole team reads.
  */
@@ -226,59 +227,50 @@ static void qkv_phase(fsk_team *t, const struct chunk *c, const struct fsk_layer
     fsk_team_barrier(t);
 }
 
-/* Every token's rotated key and its value into the cache, split by (token, kv head): the F16 of
- * forward.c's F16-rounded rope(k) and v (round_f16_f32), which are those halves exactly. */
-static void kv_phase(fsk_team *t, const struct chunk *c, uint32_t l, struct fsk_scratch *s)
+/* Per (token, kv head), in place in the chunk's qkv rows: the key and the group's query heads
+ * roped (one call each: the angles are per pair, not per head) and, with the value, F16-rounded,
+ * which is what forward.c hands fsk_attend_head; then the key and value into the cache, whose
+ * halves are those rounded values exactly. */
+static void kv_phase(fsk_team *t, const struct chunk *c, uint32_t l)
 {
     struct fsk_context *ctx = c->ctx;
+    const struct fsk_kernels *kn = ctx->k;
     const struct fsk_hparams *hp = &ctx->model->hp;
-    const uint32_t hd = hp->head_dim, nkv = hp->n_head_kv;
+    const uint32_t hd = hp->head_dim, nkv = hp->n_head_kv, group = hp->n_head / nkv;
     const size_t qd = (size_t)hp->n_head * hd, total = qd + 2 * (size_t)nkv * hd;
     size_t i0, i1;
     fsk_team_rows(t, c->n * nkv, 1, &i0, &i1);
     for (size_t i = i0; i < i1; i++) {
         size_t k = i / nkv;
         uint32_t g = (uint32_t)(i % nkv), pos = c->p0 + (uint32_t)k;
-        const float *kk = ctx->prefill->qkv + k * total + qd + (size_t)g * hd;
-        const float *vv = kk + (size_t)nkv * hd;
-        memcpy(s->kloc, kk, hd * sizeof(float));
-        ctx->k->rope_f32(s->kloc, 1, hd, pos, hp->rope_base);
-        uint16_t *kc = fsk_kv_k(&ctx->kv, l, g, pos);
-        for (uint32_t d = 0; d < hd; d++) {
-            kc[d] = fsk_f32_to_f16(s->kloc[d]);
+        float *row = ctx->prefill->qkv + k * total;
+        float *q = row + (size_t)g * group * hd, *kk = row + qd + (size_t)g * hd, *vv = kk + (size_t)nkv * hd;
+        kn->rope_f32(q, group, hd, pos, hp->rope_base);
+        kn->round_f16_f32(q, (size_t)group * hd);
+        kn->rope_f32(kk, 1, hd, pos, hp->rope_base);
+        kn->round_f16_f32(kk, hd);
+        kn->round_f16_f32(vv, hd);
+        kn->cvt_f16_f32(fsk_kv_k(&ctx->kv, l, g, pos), kk, hd);
+        for (uint32_t d = 0; d < hd; d++) /* the values' cache is transposed: one half per row */
             fsk_kv_vrow(&ctx->kv, l, g, d)[pos] = fsk_f32_to_f16(vv[d]);
-        }
     }
     fsk_team_barrier(t);
 }
 
-/* One (token, head) of attention: this position's key and value read back from the cache
- * (exactly the F16-rounded values forward.c keeps locally), then forward.c's own head code. */
-static void attend(struct fsk_context *ctx, uint32_t l, uint32_t pos, uint32_t h, const float *q,
-                   float *out, struct fsk_scratch *s)
-{
-    const struct fsk_hparams *hp = &ctx->model->hp;
-    const uint32_t hd = hp->head_dim, g = h / (hp->n_head / hp->n_head_kv);
-    const uint16_t *kc = fsk_kv_k(&ctx->kv, l, g, pos);
-    for (uint32_t d = 0; d < hd; d++) {
-        s->kloc[d] = fsk_f16_to_f32(kc[d]);
-        s->vloc[d] = fsk_f16_to_f32(fsk_kv_vrow(&ctx->kv, l, g, d)[pos]);
-    }
-    fsk_attend_head(ctx, l, g, pos, q, out, s);
-}
-
+/* Every (token, head), strided over threads rather than in blocks: a token's attention costs in
+ * proportion to its position. Queries, keys and values come roped and rounded from kv_phase. */
 static void attention_phase(fsk_team *t, const struct chunk *c, uint32_t l, struct fsk_scratch *s)
 {
     const struct fsk_hparams *hp = &c->ctx->model->hp;
     struct fsk_prefill *p = c->ctx->prefill;
-    const uint32_t hd = hp->head_dim, nh = hp->n_head;
-    const size_t qd = (size_t)nh * hd, total = qd + 2 * (size_t)hp->n_head_kv * hd;
-    /* strided, not contiguous: a token's attention costs in proportion to its position */
+    const uint32_t hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv, group = nh / nkv;
+    const size_t qd = (size_t)nh * hd, total = qd + 2 * (size_t)nkv * hd;
     for (size_t i = (size_t)t->id; i < c->n * nh; i += (size_t)t->n) {
         size_t k = i / nh;
-        uint32_t h = (uint32_t)(i % nh);
-        attend(c->ctx, l, c->p0 + (uint32_t)k, h, p->qkv + k * total + (size_t)h * hd,
-               p->ao + k * qd + (size_t)h * hd, s);
+        uint32_t h = (uint32_t)(i % nh), g = h / group;
+        const float *row = p->qkv + k * total, *kk = row + qd + (size_t)g * hd;
+        fsk_attend_head(c->ctx, l, g, c->p0 + (uint32_t)k, row + (size_t)h * hd, kk, kk + (size_t)nkv * hd,
+                        p->ao + k * qd + (size_t)h * hd, s);
     }
     fsk_team_barrier(t);
 }
@@ -402,7 +394,7 @@ static void chunk_body(fsk_team *t, void *arg)
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const struct fsk_layer *L = &ctx->model->layers[l];
         qkv_phase(t, c, L);
-        kv_phase(t, c, l, s);
+        kv_phase(t, c, l);
         attention_phase(t, c, l, s);
         attn_out_phase(t, c, L);
         float sim = ffn_phase(t, c, L);

@@ -120,6 +120,13 @@ void fsk_round_f16_f32__ref(float *x, size_t n)
         x[i] = fsk_f16_to_f32(fsk_f32_to_f16(x[i]));
 }
 
+void fsk_cvt_f16_f32__ref(void *y, const float *x, size_t n)
+{
+    uint16_t *h = y;
+    for (size_t i = 0; i < n; i++)
+        h[i] = fsk_f32_to_f16(x[i]);
+}
+
 /* ------------------------------------------------------------------ activations */
 
 /* roundf (half away from zero, as GGML's reference); NaN gives 0 rather than undefined casts. */

@@ -380,6 +380,16 @@ void fsk_round_f16_f32__neon(float *x, size_t n)
         x[i] = fsk_f16_to_f32(fsk_f32_to_f16(x[i]));
 }
 
+void fsk_cvt_f16_f32__neon(void *y, const float *x, size_t n)
+{
+    uint16_t *h = y;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1_u16(h + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+    for (; i < n; i++)
+        h[i] = fsk_f32_to_f16(x[i]);
+}
+
 /* ------------------------------------------------------------------ matmul (prefill)
  * One row against MM_TOK tokens at a time: each group of weight blocks is unpacked once for the
  * tile, the tokens' quants are read straight from their blocks, and their d and s (halves) are

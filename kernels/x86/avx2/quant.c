@@ -623,6 +623,22 @@ void fsk_round_f16_f32__avx2(float *x, size_t n)
     }
 }
 
+/* AVX2 has no 16-bit masked store: the tail goes through a small array. */
+void fsk_cvt_f16_f32__avx2(void *y, const float *x, size_t n)
+{
+    unsigned char *h = y;
+    size_t i = 0;
+    for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W)
+        _mm_storeu_si128((__m128i *)(h + 2 * i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    if (i < n) {
+        uint16_t t[FSK_AVX2_W];
+        const __m256 v = _mm256_maskload_ps(x + i, fsk_avx2_tail_mask(n - i));
+        _mm_storeu_si128((__m128i *)t, _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+        memcpy(h + 2 * i, t, (n - i) * sizeof *t);
+    }
+}
+
 /* ------------------------------------------------------------------ matmul (prefill)
  * Tokens go in blocks of MM_TOK: a block's activation pairs are shuffled once (act_pair) into a
  * stack buffer, then every row of the range is run against the block, its weight pairs unpacked

@@ -612,6 +612,20 @@ void fsk_round_f16_f32__avx512(float *x, size_t n)
     }
 }
 
+void fsk_cvt_f16_f32__avx512(void *y, const float *x, size_t n)
+{
+    uint16_t *h = y;
+    size_t i = 0;
+    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W)
+        _mm256_storeu_si256((__m256i *)(h + i),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    if (i < n) {
+        const __mmask16 m = fsk_avx512_tail_mask(n - i);
+        _mm256_mask_storeu_epi16(h + i, m,
+                                 _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT));
+    }
+}
+
 /* ------------------------------------------------------------------ matmul (prefill)
  * Tokens go in blocks of MM_TOK: a block's activation quads (pairs for Q8_0) are shuffled once
  * into a stack buffer, then every row of the range runs against the block, each weight quad
