@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "f16.h"
 #include "quant.h"
@@ -407,14 +409,62 @@ static void verify_matvec_float(struct vctx *v, fsk_matvec_f32_fn ref, fsk_matve
     }
 }
 
+/* Rows of every short length (each tail size, through the four-row and the single-row paths)
+ * packed so that the last one ends where an inaccessible page begins: a tail load that reads
+ * past the end of the weights faults here instead of passing unnoticed. */
+static void verify_matvec_float_edge(struct vctx *v, fsk_matvec_f32_fn ref, fsk_matvec_f32_fn var,
+                                     int elem_bytes)
+{
+    long psl = sysconf(_SC_PAGESIZE);
+    size_t ps = psl > 0 ? (size_t)psl : 4096;
+    unsigned char *map = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED || mprotect(map + ps, ps, PROT_NONE) != 0) {
+        expect(v, 0, "cannot map a guard page for the tail checks");
+        if (map != MAP_FAILED)
+            munmap(map, 2 * ps);
+        return;
+    }
+    float x[24], yr[5], yv[5];
+    for (size_t ncols = 1; ncols <= 17; ncols++)
+        for (size_t rows = 1; rows <= 5; rows++) {
+            size_t stride = ncols * (size_t)elem_bytes;
+            unsigned char *w = map + ps - rows * stride;
+            double mag[5];
+            fill(v, x, ncols, -1, 1);
+            for (size_t r = 0; r < rows; r++) {
+                mag[r] = 0;
+                for (size_t c = 0; c < ncols; c++) {
+                    float f = rnd(v, -1, 1);
+                    if (elem_bytes == 2) {
+                        uint16_t h = fsk_f32_to_f16(f);
+                        memcpy(w + r * stride + 2 * c, &h, 2);
+                        f = fsk_f16_to_f32(h);
+                    } else {
+                        memcpy(w + r * stride + 4 * c, &f, 4);
+                    }
+                    mag[r] += fabs((double)f * x[c]);
+                }
+            }
+            ref(yr, w, stride, x, ncols, 0, rows);
+            var(yv, w, stride, x, ncols, 0, rows);
+            for (size_t r = 0; r < rows; r++)
+                expect(v, close_to(yv[r], yr[r], 2.0 * (ncols + 2) * U * mag[r] + 1e-30),
+                       "ncols=%zu rows=%zu at a page end: row %zu got %.9g want %.9g", ncols, rows, r,
+                       yv[r], yr[r]);
+        }
+    munmap(map, 2 * ps);
+}
+
 static void verify_matvec_f32(struct vctx *v, fsk_matvec_f32_fn ref, fsk_matvec_f32_fn var)
 {
     verify_matvec_float(v, ref, var, 4);
+    verify_matvec_float_edge(v, ref, var, 4);
 }
 
 static void verify_matvec_f16(struct vctx *v, fsk_matvec_f16_fn ref, fsk_matvec_f16_fn var)
 {
     verify_matvec_float(v, ref, var, 2);
+    verify_matvec_float_edge(v, ref, var, 2);
 }
 
 /* ------------------------------------------------------------------ quantized formats
