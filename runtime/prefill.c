@@ -227,32 +227,31 @@ static void qkv_phase(fsk_team *t, const struct chunk *c, const struct fsk_layer
     fsk_team_barrier(t);
 }
 
-/* Per (token, kv head), in place in the chunk's qkv rows: the key and the group's query heads
- * roped (one call each: the angles are per pair, not per head) and, with the value, F16-rounded,
- * which is what forward.c hands fsk_attend_head; then the key and value into the cache, whose
- * halves are those rounded values exactly. */
+/* Per token, in place in the chunk's qkv row: the query and key heads (adjacent in the row) roped
+ * in one call, which computes each pair's angle, sine and cosine once for all of them and gives
+ * every head what a call of its own would; then queries, keys and values F16-rounded, which is
+ * what forward.c hands fsk_attend_head; then keys and values into the cache, whose halves are
+ * those rounded values exactly. */
 static void kv_phase(fsk_team *t, const struct chunk *c, uint32_t l)
 {
     struct fsk_context *ctx = c->ctx;
     const struct fsk_kernels *kn = ctx->k;
     const struct fsk_hparams *hp = &ctx->model->hp;
-    const uint32_t hd = hp->head_dim, nkv = hp->n_head_kv, group = hp->n_head / nkv;
-    const size_t qd = (size_t)hp->n_head * hd, total = qd + 2 * (size_t)nkv * hd;
-    size_t i0, i1;
-    fsk_team_rows(t, c->n * nkv, 1, &i0, &i1);
-    for (size_t i = i0; i < i1; i++) {
-        size_t k = i / nkv;
-        uint32_t g = (uint32_t)(i % nkv), pos = c->p0 + (uint32_t)k;
+    const uint32_t hd = hp->head_dim, nkv = hp->n_head_kv;
+    const size_t qd = (size_t)hp->n_head * hd, kvd = (size_t)nkv * hd, total = qd + 2 * kvd;
+    size_t k0, k1;
+    fsk_team_rows(t, c->n, 1, &k0, &k1);
+    for (size_t k = k0; k < k1; k++) {
+        const uint32_t pos = c->p0 + (uint32_t)k;
         float *row = ctx->prefill->qkv + k * total;
-        float *q = row + (size_t)g * group * hd, *kk = row + qd + (size_t)g * hd, *vv = kk + (size_t)nkv * hd;
-        kn->rope_f32(q, group, hd, pos, hp->rope_base);
-        kn->round_f16_f32(q, (size_t)group * hd);
-        kn->rope_f32(kk, 1, hd, pos, hp->rope_base);
-        kn->round_f16_f32(kk, hd);
-        kn->round_f16_f32(vv, hd);
-        kn->cvt_f16_f32(fsk_kv_k(&ctx->kv, l, g, pos), kk, hd);
-        for (uint32_t d = 0; d < hd; d++) /* the values' cache is transposed: one half per row */
-            fsk_kv_vrow(&ctx->kv, l, g, d)[pos] = fsk_f32_to_f16(vv[d]);
+        kn->rope_f32(row, (size_t)hp->n_head + nkv, hd, pos, hp->rope_base);
+        kn->round_f16_f32(row, total);
+        for (uint32_t g = 0; g < nkv; g++) {
+            const float *kk = row + qd + (size_t)g * hd, *vv = kk + kvd;
+            kn->cvt_f16_f32(fsk_kv_k(&ctx->kv, l, g, pos), kk, hd);
+            for (uint32_t d = 0; d < hd; d++) /* the values' cache is transposed: one half per row */
+                fsk_kv_vrow(&ctx->kv, l, g, d)[pos] = fsk_f32_to_f16(vv[d]);
+        }
     }
     fsk_team_barrier(t);
 }
