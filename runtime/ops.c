@@ -20,8 +20,10 @@ static void set_matmul(const struct fsk_kernels *k, uint32_t type, struct fsk_wo
     case FSK_TYPE_F16: o->matmul = MATMUL_IF_SAME(f16); break;
     case FSK_TYPE_Q4_0: o->matmul = MATMUL_IF_SAME(q4_0); break;
     case FSK_TYPE_Q4_1: o->matmul = MATMUL_IF_SAME(q4_1); break;
+    case FSK_TYPE_Q5_0: o->matmul = MATMUL_IF_SAME(q5_0); break;
+    case FSK_TYPE_Q5_1: o->matmul = MATMUL_IF_SAME(q5_1); break;
     case FSK_TYPE_Q8_0: o->matmul = MATMUL_IF_SAME(q8_0); break;
-    default: break; /* q5_0, q5_1, the K types, bf16: one matvec per token */
+    default: break; /* the K types, bf16: one matvec per token */
     }
 }
 

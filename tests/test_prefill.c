@@ -148,14 +148,14 @@ static void check_prompt(uint32_t type, int threads, size_t n)
 }
 
 static const uint32_t types[] = {FSK_TYPE_F32, FSK_TYPE_F16, FSK_TYPE_Q4_0, FSK_TYPE_Q4_1,
-                                 FSK_TYPE_Q8_0, FSK_TYPE_Q5_1};
+                                 FSK_TYPE_Q8_0, FSK_TYPE_Q5_0, FSK_TYPE_Q5_1, FSK_TYPE_BF16};
 /* the tiny model's file is small, so its contexts take the smallest chunk */
 static const size_t lengths[] = {1, 2, FSK_PREFILL_CHUNK_MIN - 1, FSK_PREFILL_CHUNK_MIN, FSK_PREFILL_CHUNK_MIN + 1,
                                  3 * FSK_PREFILL_CHUNK_MIN + 5};
 #define N_TYPES (sizeof types / sizeof *types)
 #define N_LENGTHS (sizeof lengths / sizeof *lengths)
 
-/* _i runs over types x lengths; Q5_1 has no matmul and checks the per-token fallback. */
+/* _i runs over types x lengths; BF16 has no matmul and checks the per-token fallback. */
 START_TEST(test_prompt_1_thread)
 {
     check_prompt(types[_i / N_LENGTHS], 1, lengths[_i % N_LENGTHS]);
@@ -238,8 +238,17 @@ START_TEST(test_matmul_chosen)
         ck_assert(fsk_wops_for(k, with[i], &o));
         ck_assert_msg(o.matmul != NULL, "type %u has no matmul", with[i]);
     }
+    /* Q5_0/Q5_1 have every variant but AVX-512's: where their matvec is AVX-512, none */
+    const uint32_t q5[] = {FSK_TYPE_Q5_0, FSK_TYPE_Q5_1};
+    const enum fsk_isa q5_isa[] = {k->matvec_q5_0_isa, k->matvec_q5_1_isa};
+    for (size_t i = 0; i < 2; i++) {
+        struct fsk_wops o;
+        ck_assert(fsk_wops_for(k, q5[i], &o));
+        ck_assert_msg((o.matmul != NULL) == (q5_isa[i] != FSK_ISA_AVX512), "type %u: matmul %p, matvec %s",
+                      q5[i], (void *)o.matmul, fsk_isa_name(q5_isa[i]));
+    }
     struct fsk_wops o;
-    ck_assert(fsk_wops_for(k, FSK_TYPE_Q5_1, &o));
+    ck_assert(fsk_wops_for(k, FSK_TYPE_BF16, &o));
     ck_assert(o.matmul == NULL);
     ck_assert(p.bat->prefill != NULL);
     pair_close(&p);

@@ -519,4 +519,6 @@ FSK_NEON_INLINE void matmul_q(float *y, size_t ldy, const void *w, size_t row_st
 
 MATMUL_32(q4_0, 0)
 MATMUL_32(q4_1, 1)
+MATMUL_32(q5_0, 0)
+MATMUL_32(q5_1, 1)
 MATMUL_32(q8_0, 0)

@@ -792,6 +792,18 @@ void fsk_matmul_q4_1__avx2(float *y, size_t ldy, const void *w, size_t row_strid
     matmul_32(F_Q4_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
 }
 
+void fsk_matmul_q5_0__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    matmul_32(F_Q5_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
+void fsk_matmul_q5_1__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    matmul_32(F_Q5_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
 /* Q8_0: the activations need no shuffle. Per token block the buffer holds each token's d as an
  * eight-lane vector, block by block ([block][token]). A row then takes its blocks one by one:
  * |w| once, w's d broadcast once, and per token row_q8_0's operations: sign, maddubs, madd, the
