@@ -23,7 +23,10 @@ static void set_matmul(const struct fsk_kernels *k, uint32_t type, struct fsk_wo
     case FSK_TYPE_Q5_0: o->matmul = MATMUL_IF_SAME(q5_0); break;
     case FSK_TYPE_Q5_1: o->matmul = MATMUL_IF_SAME(q5_1); break;
     case FSK_TYPE_Q8_0: o->matmul = MATMUL_IF_SAME(q8_0); break;
-    default: break; /* the K types, bf16: one matvec per token */
+    case FSK_TYPE_Q4_K: o->matmul = MATMUL_IF_SAME(q4_k); break;
+    case FSK_TYPE_Q5_K: o->matmul = MATMUL_IF_SAME(q5_k); break;
+    case FSK_TYPE_Q6_K: o->matmul = MATMUL_IF_SAME(q6_k); break;
+    default: break; /* bf16: one matvec per token */
     }
 }
 

@@ -57,43 +57,61 @@ static inline __m256i bcast_word(__m256i v, int k)
  * the block is (d_w d_a) sumi - (dmin_w d_a) summ in float, super-blocks summed left to right:
  * the very operations ref does. */
 
+/* Chunk c (sub-blocks 2c and 2c + 1) of a Q4_K or Q5_K super-block's codes; *hb carries Q5_K's
+ * high bits from chunk to chunk (start it at qh, or zero for Q4_K). */
+QINLINE void sm_chunk(const unsigned char *qs, int c, int five, __m256i *hb, __m256i *lo, __m256i *hi)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+    *lo = _mm256_and_si256(q, m4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+    if (five) {
+        /* bit 2c of qh[l] goes to bit 4 of element l of sub-block 2c, bit 2c+1 of 2c+1; the
+         * 16-bit shifts carry bits across bytes only above the bit read */
+        const __m256i b4 = _mm256_set1_epi8(0x10);
+        *lo = _mm256_or_si256(*lo, _mm256_and_si256(_mm256_slli_epi16(*hb, 4), b4));
+        *hi = _mm256_or_si256(*hi, _mm256_and_si256(_mm256_slli_epi16(*hb, 3), b4));
+        *hb = _mm256_srli_epi16(*hb, 2);
+    }
+}
+
+/* summ = sum_j m_j (bsums[2j] + bsums[2j+1]); the pair sums fit int16 (|.| <= 32 * 127). */
+QINLINE int32_t sm_summ(__m128i scm, const fsk_block_q8_K *a)
+{
+    __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a->bsums),
+                                _mm_loadu_si128((const __m128i *)(a->bsums + 8)));
+    __m128i mm = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(scm, scm)), bs);
+    mm = _mm_add_epi32(mm, _mm_unpackhi_epi64(mm, mm));
+    mm = _mm_add_epi32(mm, _mm_shuffle_epi32(mm, 1));
+    return _mm_cvtsi128_si32(mm);
+}
+
+/* The block's float value from its exact integers, as ref computes it. */
+QINLINE float sm_value(float dw, float dminw, float da, int32_t sumi, int32_t summ)
+{
+    const float d = dw * da, dmin = dminw * da;
+    return d * (float)sumi - dmin * (float)summ;
+}
+
 /* Q4_K or Q5_K (five set): one super-block of one row. */
 QINLINE float block_scale_min(const unsigned char *qs, const unsigned char *qh, const uint8_t *sc12,
                               fsk_half dh, fsk_half dminh, const fsk_block_q8_K *a, int five)
 {
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
     const __m128i scm = k_scales(sc12);
     /* scales as int16, each replicated over both 128-bit lanes for bcast_word */
     const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scm));
     __m256i hb = five ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
     __m256i sumi = _mm256_setzero_si256();
     UNROLL for (int c = 0; c < FSK_QK_K / 64; c++) {
-        __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-        __m256i lo = _mm256_and_si256(q, m4);
-        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-        if (five) {
-            /* bit 2c of qh[l] goes to bit 4 of element l of sub-block 2c, bit 2c+1 of 2c+1; the
-             * 16-bit shifts carry bits across bytes only above the bit read */
-            const __m256i b4 = _mm256_set1_epi8(0x10);
-            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(hb, 4), b4));
-            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(hb, 3), b4));
-            hb = _mm256_srli_epi16(hb, 2);
-        }
+        __m256i lo, hi;
+        sm_chunk(qs, c, five, &hb, &lo, &hi);
         __m256i a0 = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c));
         __m256i a1 = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c + 32));
         __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, a0), bcast_word(sc16, 2 * c));
         __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a1), bcast_word(sc16, 2 * c + 1));
         sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
     }
-    /* summ = sum_j m_j (bsums[2j] + bsums[2j+1]); the pair sums fit int16 (|.| <= 32 * 127) */
-    __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a->bsums),
-                                _mm_loadu_si128((const __m128i *)(a->bsums + 8)));
-    __m128i mm = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(scm, scm)), bs);
-    mm = _mm_add_epi32(mm, _mm_unpackhi_epi64(mm, mm));
-    mm = _mm_add_epi32(mm, _mm_shuffle_epi32(mm, 1));
-    const int32_t summ = _mm_cvtsi128_si32(mm);
-    const float d = half_f32(dh) * a->d, dmin = half_f32(dminh) * a->d;
-    return d * (float)hsum_epi32(sumi) - dmin * (float)summ;
+    return sm_value(half_f32(dh), half_f32(dminh), a->d, hsum_epi32(sumi), sm_summ(scm, a));
 }
 
 void fsk_matvec_q4_k__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
@@ -180,6 +198,155 @@ void fsk_matvec_q6_k__avx2(float *y, const void *w, size_t row_stride, const voi
             s += block_q6_k(&b[i], &a[i]);
         y[r] = s;
     }
+}
+
+/* ------------------------------------------------------------------ matmul (prefill)
+ * Per row, each super-block is unpacked once into a struct for a tile of MK_TOK tokens, then each
+ * token's integer sums (exact, in any order) and the matvec's float operations on them, in the
+ * same order: d * (float)sumi - dmin * (float)summ per block (Q6_K: (d_w d_a) * (float)isum),
+ * blocks summed left to right, so each value is the matvec's bit for bit (kernels/verify.c checks
+ * it). The matvec keeps its own code: held in a struct for one activation, the unpacked block
+ * spills registers and the matvec ran 5-15% slower.
+ *
+ * A Q4_K or Q5_K super-block unpacked: the codes of its eight sub-blocks (lo[c]: sub-block 2c,
+ * hi[c]: 2c + 1, as block_scale_min makes them), the scales as int16 (replicated over both
+ * 128-bit lanes for bcast_word), the scales and mins as bytes, and d, dmin. */
+struct sm_block {
+    __m256i lo[4], hi[4], sc16;
+    __m128i scm;
+    float d, dmin;
+};
+
+QINLINE void sm_unpack(struct sm_block *u, const unsigned char *qs, const unsigned char *qh,
+                       const uint8_t *sc12, fsk_half dh, fsk_half dminh, int five)
+{
+    u->scm = k_scales(sc12);
+    u->sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(u->scm));
+    __m256i hb = five ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
+    UNROLL for (int c = 0; c < FSK_QK_K / 64; c++)
+        sm_chunk(qs, c, five, &hb, &u->lo[c], &u->hi[c]);
+    u->d = half_f32(dh);
+    u->dmin = half_f32(dminh);
+}
+
+/* The block's value against one activation block: (d_w d_a) sumi - (dmin_w d_a) summ. */
+QINLINE float sm_dot(const struct sm_block *u, const fsk_block_q8_K *a)
+{
+    __m256i sumi = _mm256_setzero_si256();
+    UNROLL for (int c = 0; c < FSK_QK_K / 64; c++) {
+        __m256i a0 = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c));
+        __m256i a1 = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c + 32));
+        __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(u->lo[c], a0), bcast_word(u->sc16, 2 * c));
+        __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(u->hi[c], a1), bcast_word(u->sc16, 2 * c + 1));
+        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+    }
+    return sm_value(u->d, u->dmin, a->d, hsum_epi32(sumi), sm_summ(u->scm, a));
+}
+
+/* Super-block i of a Q4_K (five 0) or Q5_K row. */
+QINLINE void sm_unpack_at(struct sm_block *u, const unsigned char *row, size_t i, int five)
+{
+    if (five) {
+        const fsk_block_q5_K *b = (const fsk_block_q5_K *)row + i;
+        sm_unpack(u, b->qs, b->qh, b->scales, b->d, b->dmin, 1);
+    } else {
+        const fsk_block_q4_K *b = (const fsk_block_q4_K *)row + i;
+        sm_unpack(u, b->qs, NULL, b->scales, b->d, b->dmin, 0);
+    }
+}
+
+/* A Q6_K super-block unpacked: the codes, each code vector's pair of group scales as int16 words
+ * (vector k of half h holds groups 8h + 2k and 8h + 2k + 1, as block_q6_k shuffles them), the
+ * scales as bytes, and d. */
+struct q6_block {
+    __m256i q[8], sc[8];
+    __m128i sc8;
+    float d;
+};
+
+QINLINE void q6_unpack(struct q6_block *u, const fsk_block_q6_K *b)
+{
+    u->sc8 = _mm_loadu_si128((const __m128i *)b->scales);
+    const __m256i sc_lo = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(u->sc8));
+    const __m256i sc_hi = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(_mm_unpackhi_epi64(u->sc8, u->sc8)));
+    UNROLL for (int h = 0; h < 2; h++) {
+        q6_codes(b->ql + 64 * h, b->qh + 32 * h, u->q + 4 * h);
+        const __m256i sc = h ? sc_hi : sc_lo;
+        UNROLL for (int k = 0; k < 4; k++)
+            u->sc[4 * h + k] = _mm256_shuffle_epi8(sc, _mm256_setr_epi8(
+                4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k,
+                4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k, 4 * k + 1, 4 * k + 2,
+                4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3,
+                4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2,
+                4 * k + 3));
+    }
+    u->d = half_f32(b->d);
+}
+
+/* sumi = sum_g sc_g isum_g with the codes' offset 32 taken out as 32 * sum_g sc_g bsums[g], all
+ * in int32 (|sumi| <= 16 * 128 * 16 * 32 * 127, as ref notes). */
+QINLINE float q6_dot(const struct q6_block *u, const fsk_block_q8_K *a)
+{
+    __m256i sumi = _mm256_setzero_si256();
+    UNROLL for (int v = 0; v < 8; v++) {
+        __m256i av = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * v));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(u->q[v], av), u->sc[v]));
+    }
+    __m256i bs = _mm256_loadu_si256((const __m256i *)a->bsums);
+    __m256i corr = _mm256_madd_epi16(_mm256_cvtepi8_epi16(u->sc8), bs);
+    int32_t isum = hsum_epi32(sumi) - 32 * hsum_epi32(corr);
+    return (u->d * a->d) * (float)isum;
+}
+
+#define MK_TOK 8
+
+QINLINE void matmul_k(int kind, float *y, size_t ldy, const void *w, size_t row_stride,
+                      const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    const size_t nb = ncols / FSK_QK_K;
+    for (size_t k = 0; k < ntok; k += MK_TOK) {
+        const int nt = ntok - k < MK_TOK ? (int)(ntok - k) : MK_TOK;
+        const fsk_block_q8_K *a[MK_TOK];
+        for (int t = 0; t < nt; t++)
+            a[t] = (const fsk_block_q8_K *)((const char *)x + (k + (size_t)t) * x_stride);
+        for (size_t r = r0; r < r1; r++) {
+            const unsigned char *row = (const unsigned char *)w + r * row_stride;
+            float s[MK_TOK] = {0.0f};
+            for (size_t i = 0; i < nb; i++) {
+                if (kind == 6) {
+                    struct q6_block u;
+                    q6_unpack(&u, (const fsk_block_q6_K *)row + i);
+                    for (int t = 0; t < nt; t++)
+                        s[t] += q6_dot(&u, &a[t][i]);
+                } else {
+                    struct sm_block u;
+                    sm_unpack_at(&u, row, i, kind == 5);
+                    for (int t = 0; t < nt; t++)
+                        s[t] += sm_dot(&u, &a[t][i]);
+                }
+            }
+            for (int t = 0; t < nt; t++)
+                y[(k + (size_t)t) * ldy + r] = s[t];
+        }
+    }
+}
+
+void fsk_matmul_q4_k__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    matmul_k(4, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
+void fsk_matmul_q5_k__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    matmul_k(5, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
+void fsk_matmul_q6_k__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    matmul_k(6, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
 }
 
 /* ------------------------------------------------------------------ dequantize
