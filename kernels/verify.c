@@ -969,7 +969,9 @@ static void verify_matmul(struct vctx *v, fsk_matmul_f32_fn ref, fsk_matmul_f32_
             size_t xb = fsk_type_row_bytes(quant ? tr->act : FSK_TYPE_F32, c.ncols);
             /* pads keep F32 rows 4-aligned and half fields 2-aligned, as GGUF does */
             c.stride = fsk_type_row_bytes(t, c.ncols) + (size_t)(mis ? (t == FSK_TYPE_F32 ? 4 : 2) : 0);
-            c.x_stride = xb + (size_t)(mis ? (quant ? 2 : 4) : 0);
+            /* misaligned by the activation block's own alignment: Q8_0/Q8_1 hold halves,
+             * Q8_K a float and int16 sums */
+            c.x_stride = xb + (size_t)(mis ? (quant && tr->act != FSK_TYPE_Q8_K ? 2 : 4) : 0);
             c.ldy = c.rows + 3;
             unsigned char *w = malloc(c.rows * c.stride), *x = malloc(c.ntok * c.x_stride);
             double *a = malloc(c.ncols * sizeof *a), *amax = calloc(c.ncols, sizeof *amax);
