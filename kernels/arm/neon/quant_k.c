@@ -209,6 +209,73 @@ MATVEC_K(q4_k, 32)
 MATVEC_K(q5_k, 32)
 MATVEC_K(q6_k, 16)
 
+/* ------------------------------------------------------------------ matmul (prefill)
+ * For a tile of MK_TOK tokens, each row's super-blocks are taken against every token while they
+ * sit in L1: the weights come from memory once per tile instead of once per token. Per (row,
+ * token) the very block functions the matvec calls, summed in its order: the same bits. */
+#define MK_TOK 4
+
+FSK_NEON_INLINE void matmul_k(int kind, float *y, size_t ldy, const void *w, size_t row_stride,
+                              const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0,
+                              size_t r1, fsk_neon_dot32_fn dot32, fsk_neon_dot16_fn dot16)
+{
+    const size_t nb = ncols / FSK_QK_K;
+    for (size_t k = 0; k < ntok; k += MK_TOK) {
+        const int nt = ntok - k < MK_TOK ? (int)(ntok - k) : MK_TOK;
+        const fsk_block_q8_K *a[MK_TOK];
+        for (int t = 0; t < nt; t++)
+            a[t] = (const fsk_block_q8_K *)((const char *)x + (k + (size_t)t) * x_stride);
+        for (size_t r = r0; r < r1; r++) {
+            const char *row = (const char *)w + r * row_stride;
+            float s[MK_TOK] = {0.0f};
+            for (size_t i = 0; i < nb; i++)
+                for (int t = 0; t < nt; t++) {
+                    if (kind == 6) {
+                        s[t] += block_q6_k((const fsk_block_q6_K *)row + i, &a[t][i], dot16);
+                    } else if (kind == 5) {
+                        const fsk_block_q5_K *b = (const fsk_block_q5_K *)row + i;
+                        s[t] += block_min_k(b->scales, b->d, b->dmin, b->qs, b->qh, &a[t][i], dot32);
+                    } else {
+                        const fsk_block_q4_K *b = (const fsk_block_q4_K *)row + i;
+                        s[t] += block_min_k(b->scales, b->d, b->dmin, b->qs, NULL, &a[t][i], dot32);
+                    }
+                }
+            for (int t = 0; t < nt; t++)
+                y[(k + (size_t)t) * ldy + r] = s[t];
+        }
+    }
+}
+
+#define MATMUL_K(t, kind)                                                                          \
+    static void fsk_matmul_##t##__neon_base(float *y, size_t ldy, const void *w,                   \
+                                            size_t row_stride, const void *x, size_t x_stride,     \
+                                            size_t ncols, size_t ntok, size_t r0, size_t r1)       \
+    {                                                                                              \
+        matmul_k(kind, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,                    \
+                 fsk_neon_dot32_base, fsk_neon_dot16_base);                                        \
+    }                                                                                              \
+    static FSK_NEON_DOTPROD void fsk_matmul_##t##__neon_dotprod(                                   \
+        float *y, size_t ldy, const void *w, size_t row_stride, const void *x, size_t x_stride,    \
+        size_t ncols, size_t ntok, size_t r0, size_t r1)                                           \
+    {                                                                                              \
+        matmul_k(kind, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,                    \
+                 fsk_neon_dot32_sdot, fsk_neon_dot16_sdot);                                        \
+    }                                                                                              \
+    /* the path the matvec's wrapper picks (both give the same exact integer sums) */           \
+    void fsk_matmul_##t##__neon(float *y, size_t ldy, const void *w, size_t row_stride,            \
+                                const void *x, size_t x_stride, size_t ncols, size_t ntok,         \
+                                size_t r0, size_t r1)                                              \
+    {                                                                                              \
+        if (fsk_neon_has_dotprod())                                                                \
+            fsk_matmul_##t##__neon_dotprod(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1); \
+        else                                                                                       \
+            fsk_matmul_##t##__neon_base(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);  \
+    }
+
+MATMUL_K(q4_k, 4)
+MATMUL_K(q5_k, 5)
+MATMUL_K(q6_k, 6)
+
 /* ------------------------------------------------------------------ dequantize
  * d * sc is exact (a half times at most 8 bits), and so is its product with a quant (at most
  * 24 bits): the only rounding is the subtraction of the min, as in ref, bit for bit. */
