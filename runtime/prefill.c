@@ -283,8 +283,10 @@ static void attn_out_phase(fsk_team *t, const struct chunk *c, const struct fsk_
     struct fsk_wops o;
     get_wops(c->ctx, &L->wo, &o);
     const struct fsk_wops *os[1] = {&o};
-    quantize_rows(t, p, p->ao, qd, qd, c->n, os, 1);
-    fsk_team_barrier(t);
+    if (o.quantize) { /* float weights read ao as it is: no pass, no barrier */
+        quantize_rows(t, p, p->ao, qd, qd, c->n, os, 1);
+        fsk_team_barrier(t);
+    }
     size_t r0, r1, stride;
     fsk_team_rows(t, E, 16, &r0, &r1);
     const void *x = act_of(p, &o, p->ao, qd, &stride);
@@ -320,8 +322,10 @@ static float ffn_phase(fsk_team *t, const struct chunk *c, const struct fsk_laye
             ctx->k->silu_mul_f32(p->hb + k * F + r0, p->hb + k * F + r0, p->up + k * F + r0, r1 - r0);
     fsk_team_barrier(t);
 
-    quantize_rows(t, p, p->hb, F, F, n, dn, 1);
-    fsk_team_barrier(t);
+    if (od.quantize) {
+        quantize_rows(t, p, p->hb, F, F, n, dn, 1);
+        fsk_team_barrier(t);
+    }
     fsk_team_rows(t, E, 16, &r0, &r1);
     x = act_of(p, &od, p->hb, F, &stride);
     matmul_rows(&L->down, &od, p->yout, E, x, stride, n, r0, r1);
