@@ -77,6 +77,9 @@ size_t fsk_quantize_row_q5_0(void *dst, const float *src, size_t n);
 size_t fsk_quantize_row_q5_1(void *dst, const float *src, size_t n);
 size_t fsk_quantize_row_q8_0(void *dst, const float *src, size_t n);
 size_t fsk_quantize_row_bf16(void *dst, const float *src, size_t n); /* nearest even, NaN kept quiet */
+typedef size_t (*fsk_quantize_row_fn)(void *dst, const float *src, size_t n);
+/* The weight quantizer above for type t, or NULL (F32, F16, and the types we have none for). */
+fsk_quantize_row_fn fsk_row_quantizer(uint32_t t);
 
 /* Traits of type t, or NULL when t is not a type we know. */
 const struct fsk_type_traits *fsk_type_traits(uint32_t t);

@@ -361,6 +361,27 @@ static void verify_axpy_f32(struct vctx *v, fsk_axpy_f32_fn ref, fsk_axpy_f32_fn
     }
 }
 
+/* rows random float weight rows in [-1, 1) at w, stride bytes apart, as F32 (elem_bytes 4) or
+ * F16 (2, rounded to half); mag[r] = sum_c |w_rc x_c|, the scale of row r's rounding error. */
+static void float_rows(struct vctx *v, unsigned char *w, size_t rows, size_t stride, size_t ncols,
+                       int elem_bytes, const float *x, double *mag)
+{
+    for (size_t r = 0; r < rows; r++) {
+        mag[r] = 0;
+        for (size_t c = 0; c < ncols; c++) {
+            float f = rnd(v, -1, 1);
+            if (elem_bytes == 2) {
+                uint16_t h = fsk_f32_to_f16(f);
+                memcpy(w + r * stride + 2 * c, &h, 2);
+                f = fsk_f16_to_f32(h);
+            } else {
+                memcpy(w + r * stride + 4 * c, &f, 4);
+            }
+            mag[r] += fabs((double)f * x[c]);
+        }
+    }
+}
+
 /* Matvec over a float-activation weight type; elem_bytes 4 (F32) or 2 (F16). */
 static void verify_matvec_float(struct vctx *v, fsk_matvec_f32_fn ref, fsk_matvec_f32_fn var,
                                 int elem_bytes)
@@ -377,20 +398,7 @@ static void verify_matvec_float(struct vctx *v, fsk_matvec_f32_fn ref, fsk_matve
         double *mag = malloc(rows * sizeof *mag);
         if (!w || !x || !yr || !yv || !mag) { alloc_fail(v); goto out; }
         fill(v, x, ncols, -1, 1);
-        for (size_t r = 0; r < rows; r++) {
-            mag[r] = 0;
-            for (size_t c = 0; c < ncols; c++) {
-                float f = rnd(v, -1, 1);
-                if (elem_bytes == 2) {
-                    uint16_t h = fsk_f32_to_f16(f);
-                    memcpy(w + r * stride + 2 * c, &h, 2);
-                    f = fsk_f16_to_f32(h);
-                } else {
-                    memcpy(w + r * stride + 4 * c, &f, 4);
-                }
-                mag[r] += fabs((double)f * x[c]);
-            }
-        }
+        float_rows(v, w, rows, stride, ncols, elem_bytes, x, mag);
         for (size_t r = 0; r < rows; r++)
             yr[r] = yv[r] = -12345.0f;
         size_t r0 = rows > 2 ? 1 : 0, r1 = rows; /* a range not starting at row 0 */
@@ -431,20 +439,7 @@ static void verify_matvec_float_edge(struct vctx *v, fsk_matvec_f32_fn ref, fsk_
             unsigned char *w = map + ps - rows * stride;
             double mag[5];
             fill(v, x, ncols, -1, 1);
-            for (size_t r = 0; r < rows; r++) {
-                mag[r] = 0;
-                for (size_t c = 0; c < ncols; c++) {
-                    float f = rnd(v, -1, 1);
-                    if (elem_bytes == 2) {
-                        uint16_t h = fsk_f32_to_f16(f);
-                        memcpy(w + r * stride + 2 * c, &h, 2);
-                        f = fsk_f16_to_f32(h);
-                    } else {
-                        memcpy(w + r * stride + 4 * c, &f, 4);
-                    }
-                    mag[r] += fabs((double)f * x[c]);
-                }
-            }
+            float_rows(v, w, rows, stride, ncols, elem_bytes, x, mag);
             ref(yr, w, stride, x, ncols, 0, rows);
             var(yv, w, stride, x, ncols, 0, rows);
             for (size_t r = 0; r < rows; r++)
@@ -549,20 +544,7 @@ static void random_blocks(struct vctx *v, enum fsk_type t, unsigned char *p, siz
         }
 }
 
-/* Which weight quantizer and ref dequantizer go with a weight type. */
-static size_t (*weight_quantizer(enum fsk_type t))(void *, const float *, size_t)
-{
-    switch (t) {
-    case FSK_TYPE_Q4_0: return fsk_quantize_row_q4_0;
-    case FSK_TYPE_Q4_1: return fsk_quantize_row_q4_1;
-    case FSK_TYPE_Q5_0: return fsk_quantize_row_q5_0;
-    case FSK_TYPE_Q5_1: return fsk_quantize_row_q5_1;
-    case FSK_TYPE_Q8_0: return fsk_quantize_row_q8_0;
-    case FSK_TYPE_BF16: return fsk_quantize_row_bf16;
-    default: return NULL;
-    }
-}
-
+/* The ref dequantizer of a weight type (its quantizer is fsk_row_quantizer). */
 static fsk_dequantize_q4_0_fn weight_dequantizer(enum fsk_type t)
 {
     switch (t) {
@@ -641,7 +623,7 @@ static int make_weights(struct vctx *v, enum fsk_type t, unsigned char *w, size_
                         size_t stride, size_t ncols, const double *a, double *mag)
 {
     const struct fsk_type_traits *tr = fsk_type_traits(t);
-    size_t (*quant)(void *, const float *, size_t) = weight_quantizer(t);
+    const fsk_quantize_row_fn quant = fsk_row_quantizer(t);
     float *f = malloc(ncols * sizeof *f);
     if (!f)
         return -1;

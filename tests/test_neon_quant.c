@@ -42,18 +42,6 @@ static float rndf(float lo, float hi)
     return lo + (hi - lo) * (float)(next32() >> 8) * (1.0f / 16777216.0f);
 }
 
-static size_t (*quantizer(enum fsk_type t))(void *, const float *, size_t)
-{
-    switch (t) {
-    case FSK_TYPE_Q4_0: return fsk_quantize_row_q4_0;
-    case FSK_TYPE_Q4_1: return fsk_quantize_row_q4_1;
-    case FSK_TYPE_Q5_0: return fsk_quantize_row_q5_0;
-    case FSK_TYPE_Q5_1: return fsk_quantize_row_q5_1;
-    case FSK_TYPE_Q8_0: return fsk_quantize_row_q8_0;
-    default: return NULL;
-    }
-}
-
 /* Random blocks with small finite half scales, for the formats we have no quantizer for. */
 static void random_k_row(enum fsk_type t, unsigned char *row, size_t nblocks)
 {
@@ -119,10 +107,10 @@ START_TEST(test_paths_agree)
         void *x = malloc(fsk_type_row_bytes(tr->act, ncols));
         ck_assert(w && f && x);
         for (size_t r = 0; r < rows; r++) {
-            if (quantizer(p->t)) {
+            if (fsk_row_quantizer(p->t)) {
                 for (size_t c = 0; c < ncols; c++)
                     f[c] = rndf(-1.0f, 1.0f) + 0.5f * (float)(r % 3);
-                quantizer(p->t)(w + r * stride, f, ncols);
+                fsk_row_quantizer(p->t)(w + r * stride, f, ncols);
             } else {
                 random_k_row(p->t, w + r * stride, nblocks[bi]);
             }

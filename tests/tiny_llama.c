@@ -39,26 +39,12 @@ static double urand(uint64_t *s) /* splitmix64, uniform in [-1, 1) */
     return (double)(z >> 11) * (2.0 / 9007199254740992.0) - 1.0;
 }
 
-/* The weight quantizer of a block type, or NULL for F32 and F16. */
-static size_t (*row_quantizer(uint32_t type))(void *, const float *, size_t)
-{
-    switch (type) {
-    case FSK_TYPE_Q4_0: return fsk_quantize_row_q4_0;
-    case FSK_TYPE_Q4_1: return fsk_quantize_row_q4_1;
-    case FSK_TYPE_Q5_0: return fsk_quantize_row_q5_0;
-    case FSK_TYPE_Q5_1: return fsk_quantize_row_q5_1;
-    case FSK_TYPE_Q8_0: return fsk_quantize_row_q8_0;
-    case FSK_TYPE_BF16: return fsk_quantize_row_bf16;
-    default: return NULL;
-    }
-}
-
 static void add_matrix(gw *w, const struct tiny_llama *o, uint64_t *rng, const char *name, uint64_t rows,
                        uint64_t cols, double scale, int nan_first)
 {
     const uint64_t ne[2] = {cols, rows};
     size_t n = (size_t)(rows * cols), es = o->type == FSK_TYPE_F16 ? 2 : 4;
-    size_t (*quant)(void *, const float *, size_t) = row_quantizer(o->type);
+    const fsk_quantize_row_fn quant = fsk_row_quantizer(o->type);
     size_t row_bytes = quant ? fsk_type_row_bytes(o->type, cols) : (size_t)cols * es;
     unsigned char *buf = malloc(n * es);
     float *row = malloc((size_t)cols * sizeof *row);

@@ -455,3 +455,16 @@ size_t fsk_quantize_row_bf16(void *dst, const float *src, size_t n)
         h[i] = f32_to_bf16(src[i]);
     return n * sizeof *h;
 }
+
+fsk_quantize_row_fn fsk_row_quantizer(uint32_t t)
+{
+    switch (t) {
+    case FSK_TYPE_Q4_0: return fsk_quantize_row_q4_0;
+    case FSK_TYPE_Q4_1: return fsk_quantize_row_q4_1;
+    case FSK_TYPE_Q5_0: return fsk_quantize_row_q5_0;
+    case FSK_TYPE_Q5_1: return fsk_quantize_row_q5_1;
+    case FSK_TYPE_Q8_0: return fsk_quantize_row_q8_0;
+    case FSK_TYPE_BF16: return fsk_quantize_row_bf16;
+    default: return NULL;
+    }
+}
