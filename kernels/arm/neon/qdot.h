@@ -116,6 +116,18 @@ FSK_NEON_MATVEC_PATHS(matvec_q6_k)
 #undef FSK_NEON_MATVEC_PATHS
 
 /* The wrapper every quantized matvec op exports. */
+/* The same for a prefill matmul: the path its matvec's wrapper picks, so that the two give the same
+ * values (both paths give the same exact integer sums anyway). */
+#define FSK_NEON_MATMUL_DISPATCH(op)                                                               \
+    void fsk_##op##__neon(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,   \
+                          size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)        \
+    {                                                                                              \
+        if (fsk_neon_has_dotprod())                                                                \
+            fsk_##op##__neon_dotprod(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);     \
+        else                                                                                       \
+            fsk_##op##__neon_base(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);        \
+    }
+
 #define FSK_NEON_MATVEC_DISPATCH(op)                                                               \
     void fsk_##op##__neon(float *y, const void *w, size_t row_stride, const void *x, size_t ncols, \
                           size_t r0, size_t r1)                                                    \

@@ -506,16 +506,7 @@ FSK_NEON_INLINE void matmul_q(float *y, size_t ldy, const void *w, size_t row_st
         matmul_q(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, sizeof(fsk_block_##t),   \
                  min, unpack_##t, fsk_neon_dot32_sdot, fsk_matvec_##t##__neon_dotprod);            \
     }                                                                                              \
-    /* the path the matvec's wrapper picks (both give the same exact integer sums) */           \
-    void fsk_matmul_##t##__neon(float *y, size_t ldy, const void *w, size_t row_stride,            \
-                                const void *x, size_t x_stride, size_t ncols, size_t ntok,         \
-                                size_t r0, size_t r1)                                              \
-    {                                                                                              \
-        if (fsk_neon_has_dotprod())                                                                \
-            fsk_matmul_##t##__neon_dotprod(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1); \
-        else                                                                                       \
-            fsk_matmul_##t##__neon_base(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);  \
-    }
+    FSK_NEON_MATMUL_DISPATCH(matmul_##t)
 
 MATMUL_32(q4_0, 0)
 MATMUL_32(q4_1, 1)
