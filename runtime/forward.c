@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include "context.h"
-#include "f16.h"
 #include "ops.h"
 
 struct step {
@@ -131,11 +130,8 @@ static void attention_phase(fsk_team *t, struct fsk_context *ctx, uint32_t l, ui
             k->round_f16_f32(s->kloc, hd);
             memcpy(s->vloc, vv + (size_t)g * hd, hd * sizeof(float));
             k->round_f16_f32(s->vloc, hd);
-            if (h == g * group) { /* the first query head of the group owns the cache write */
-                k->cvt_f16_f32(fsk_kv_k(&ctx->kv, l, g, pos), s->kloc, hd);
-                for (uint32_t d = 0; d < hd; d++)
-                    fsk_kv_vrow(&ctx->kv, l, g, d)[pos] = fsk_f32_to_f16(s->vloc[d]);
-            }
+            if (h == g * group) /* the first query head of the group owns the cache write */
+                fsk_kv_put(&ctx->kv, k, l, g, pos, s->kloc, s->vloc);
             have_g = g;
         }
         fsk_attend_head(ctx, l, g, pos, q + (size_t)h * hd, s->kloc, s->vloc, ctx->ao + (size_t)h * hd, s);
@@ -258,11 +254,7 @@ static void kv_fill_phase(fsk_team *t, struct fsk_context *ctx, uint32_t l, uint
         for (uint32_t g = 0; g < hp->n_head_kv; g++) {
             float *kk = ctx->qkv + qd + g * hd, *vv = ctx->qkv + qd + kvd + g * hd;
             ctx->k->rope_f32(kk, 1, hd, pos, hp->rope_base);
-            uint16_t *kc = fsk_kv_k(&ctx->kv, l, g, pos);
-            for (size_t d = 0; d < hd; d++) {
-                kc[d] = fsk_f32_to_f16(kk[d]);
-                fsk_kv_vrow(&ctx->kv, l, g, (uint32_t)d)[pos] = fsk_f32_to_f16(vv[d]);
-            }
+            fsk_kv_put(&ctx->kv, ctx->k, l, g, pos, kk, vv);
         }
     fsk_team_barrier(t);
 }

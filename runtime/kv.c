@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "f16.h"
+#include "kernels.h"
 #include "kv.h"
 
 fsk_status fsk_kv_init(struct fsk_kv *kv, uint32_t n_layer, uint32_t n_head_kv, uint32_t head_dim,
@@ -57,6 +59,14 @@ void fsk_kv_prefault_values(struct fsk_kv *kv)
                 for (uintptr_t at = ((uintptr_t)row / page + 1) * page; at < end; at += page)
                     *(volatile unsigned char *)at = 0;
             }
+}
+
+void fsk_kv_put(struct fsk_kv *kv, const struct fsk_kernels *k, uint32_t l, uint32_t g, uint32_t pos,
+                const float *key, const float *val)
+{
+    k->cvt_f16_f32(fsk_kv_k(kv, l, g, pos), key, kv->head_dim);
+    for (uint32_t d = 0; d < kv->head_dim; d++)
+        fsk_kv_vrow(kv, l, g, d)[pos] = fsk_f32_to_f16(val[d]);
 }
 
 void fsk_kv_free(struct fsk_kv *kv)

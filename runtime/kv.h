@@ -17,8 +17,15 @@ struct fsk_kv {
 fsk_status fsk_kv_init(struct fsk_kv *kv, uint32_t n_layer, uint32_t n_head_kv, uint32_t head_dim,
                        uint32_t n_ctx, fsk_error *err);
 void fsk_kv_free(struct fsk_kv *kv);
-/* Faults in every page of the values' cache now (after any NUMA binding of it). */
+/* Faults in the pages of the values' cache that the first positions write (after any NUMA
+ * binding of it). */
 void fsk_kv_prefault_values(struct fsk_kv *kv);
+
+struct fsk_kernels;
+/* Stores position pos of (layer, kv head) as halves: head_dim floats of key and of value (through
+ * the table's cvt_f16_f32 for the key; the values' rows are one half apart per dimension). */
+void fsk_kv_put(struct fsk_kv *kv, const struct fsk_kernels *k, uint32_t l, uint32_t g, uint32_t pos,
+                const float *key, const float *val);
 
 /* Key of (layer, kv head, position): head_dim halves. */
 static inline uint16_t *fsk_kv_k(const struct fsk_kv *kv, uint32_t l, uint32_t g, uint32_t t)

@@ -31,7 +31,6 @@
 #include <string.h>
 
 #include "context.h"
-#include "f16.h"
 #include "ops.h"
 
 /* Activation slots: one per quantized activation form, so that Q, K and V (or gate and up) of
@@ -247,10 +246,8 @@ static void kv_phase(fsk_team *t, const struct chunk *c, uint32_t l)
         kn->rope_f32(row, (size_t)hp->n_head + nkv, hd, pos, hp->rope_base);
         kn->round_f16_f32(row, total);
         for (uint32_t g = 0; g < nkv; g++) {
-            const float *kk = row + qd + (size_t)g * hd, *vv = kk + kvd;
-            kn->cvt_f16_f32(fsk_kv_k(&ctx->kv, l, g, pos), kk, hd);
-            for (uint32_t d = 0; d < hd; d++) /* the values' cache is transposed: one half per row */
-                fsk_kv_vrow(&ctx->kv, l, g, d)[pos] = fsk_f32_to_f16(vv[d]);
+            const float *kk = row + qd + (size_t)g * hd;
+            fsk_kv_put(&ctx->kv, kn, l, g, pos, kk, kk + kvd);
         }
     }
     fsk_team_barrier(t);
