@@ -244,31 +244,49 @@ struct wperm {
     __mmask32 tail, sc_mask;
 };
 
-/* One row's quad: acc += (d_w d_a) * isum per lane; accm's odd lanes gather m * s. Every int16
- * fits: codes <= 31 give |pair| <= 2 * 31 * 127, two pairs 15748; the corrected sum is the exact
- * sum of four signed products, |.| <= 4 * 16 * 127. */
-QINLINE void row_quad(enum fmt f, const unsigned char *b, const struct wperm *pm,
-                      const struct aquad *a, __m512 *acc, __m256 *accm)
+/* A weight quad's unsigned codes in the lane layout and its d (and m) floats. nbytes < 4 blocks
+ * (a last partial quad): masked loads read zeros past nbytes, as if the quad were padded with
+ * zero blocks (which add exactly zero), and nothing past the row (masked lanes never fault). */
+QINLINE void weight_quad(enum fmt f, const unsigned char *b, size_t nbytes,
+                            const struct wperm *pm, __m512i *lo, __m512i *hi, __m256 *wd)
 {
     const __m512i m4 = _mm512_set1_epi8(0x0f);
-    const __m512i w0 = _mm512_loadu_si512((const void *)b);
-    const __m512i w1 = _mm512_maskz_loadu_epi16(pm->tail, b + 64);
+    const size_t full = 8 * (size_t)fmt_words(f);
+    __mmask64 m0 = ~(__mmask64)0;
+    __mmask32 m1 = pm->tail;
+    if (nbytes < full) {
+        m0 = nbytes >= 64 ? m0 : (((__mmask64)1 << nbytes) - 1);
+        m1 = nbytes > 64 ? (__mmask32)(m1 & ((1u << ((nbytes - 64) / 2)) - 1u)) : 0;
+    }
+    const __m512i w0 = _mm512_maskz_loadu_epi8(m0, b);
+    const __m512i w1 = _mm512_maskz_loadu_epi16(m1, b + 64);
     const __m512i v = _mm512_permutex2var_epi16(w0, pm->qs, w1);
     const __m512i sv = _mm512_maskz_permutex2var_epi16(pm->sc_mask, w0, pm->sc, w1);
-    __m512i lo = _mm512_and_si512(v, m4);
-    __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+    *lo = _mm512_and_si512(v, m4);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
     if (fmt_five(f)) {
-        /* bit j of qh_k is bit 16k + j of the low mask (j < 16) or of the high one */
         const __m128i qh = _mm512_extracti32x4_epi32(sv, 1);
         const __m512i b4 = _mm512_set1_epi8(0x10);
-        lo = _mm512_mask_add_epi8(lo, _cvtu64_mask64((uint64_t)_mm_cvtsi128_si64(qh)), lo, b4);
-        hi = _mm512_mask_add_epi8(hi, _cvtu64_mask64((uint64_t)_mm_extract_epi64(qh, 1)), hi, b4);
+        *lo = _mm512_mask_add_epi8(*lo, _cvtu64_mask64((uint64_t)_mm_cvtsi128_si64(qh)), *lo, b4);
+        *hi = _mm512_mask_add_epi8(*hi, _cvtu64_mask64((uint64_t)_mm_extract_epi64(qh, 1)), *hi, b4);
     }
+    *wd = _mm256_cvtph_ps(_mm512_castsi512_si128(sv));
+}
+
+/* One row's quad of nbytes (4 blocks, or fewer for the last): acc += (d_w d_a) * isum per lane;
+ * accm's odd lanes gather m * s. Every int16 fits: codes <= 31 give |pair| <= 2 * 31 * 127, two
+ * pairs 15748; the corrected sum is the exact sum of four signed products, |.| <= 4 * 16 * 127. */
+QINLINE void row_quad(enum fmt f, const unsigned char *b, size_t nbytes, const struct wperm *pm,
+                      const struct aquad *a, __m512 *acc, __m256 *accm)
+{
+    __m512i lo, hi;
+    __m256 wd;
+    weight_quad(f, b, nbytes, pm, &lo, &hi, &wd);
     __m512i p = _mm512_add_epi16(_mm512_maddubs_epi16(lo, a->lo), _mm512_maddubs_epi16(hi, a->hi));
     if (!fmt_min(f))
         p = _mm512_sub_epi16(p, a->corr);
     const __m512i isum = _mm512_madd_epi16(p, _mm512_set1_epi16(1));
-    const __m256 sc = _mm256_mul_ps(_mm256_cvtph_ps(_mm512_castsi512_si128(sv)), a->ds);
+    const __m256 sc = _mm256_mul_ps(wd, a->ds);
     if (fmt_min(f))
         *accm = _mm256_add_ps(*accm, sc);
     const __m512 s16 = _mm512_permutexvar_ps(
@@ -278,8 +296,8 @@ QINLINE void row_quad(enum fmt f, const unsigned char *b, const struct wperm *pm
 
 /* y[j] = row w[j] . x for nr rows (ROWS, or 1 for the last few). */
 QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr,
-                     const unsigned char *x, size_t nb, const struct wperm *pm,
-                     struct fsk_pf_plan pf)
+                     const unsigned char *x, const struct aquad *aq, size_t nb,
+                     const struct wperm *pm, struct fsk_pf_plan pf)
 {
     const size_t bb = 2 * (size_t)fmt_words(f);
     const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
@@ -292,21 +310,26 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
     size_t i = 0;
     for (; i + 4 <= nb; i += 4) {
         struct aquad a;
-        act_quad(f, x + i * ab, &a);
+        if (aq)
+            a = aq[i / 4];
+        else
+            act_quad(f, x + i * ab, &a);
         if (pf.dist)
             FSK_PF_STEP(w[0], pf, i / 4);
         UNROLL for (int j = 0; j < nr; j++)
-            row_quad(f, w[j] + i * bb, pm, &a, &acc[j], &accm[j]);
+            row_quad(f, w[j] + i * bb, 4 * bb, pm, &a, &acc[j], &accm[j]);
     }
-    if (i < nb) {
-        unsigned char xa[4 * sizeof(fsk_block_q8_1)] = {0}, wb[4 * sizeof(fsk_block_q5_1)] = {0};
+    if (i < nb) { /* a last partial quad, as if padded with zero blocks */
         struct aquad a;
-        memcpy(xa, x + i * ab, (nb - i) * ab);
-        act_quad(f, xa, &a);
-        UNROLL for (int j = 0; j < nr; j++) {
-            memcpy(wb, w[j] + i * bb, (nb - i) * bb);
-            row_quad(f, wb, pm, &a, &acc[j], &accm[j]);
+        if (aq) {
+            a = aq[i / 4];
+        } else {
+            unsigned char xa[4 * sizeof(fsk_block_q8_1)] = {0};
+            memcpy(xa, x + i * ab, (nb - i) * ab);
+            act_quad(f, xa, &a);
         }
+        UNROLL for (int j = 0; j < nr; j++)
+            row_quad(f, w[j] + i * bb, (nb - i) * bb, pm, &a, &acc[j], &accm[j]);
     }
     UNROLL for (int j = 0; j < nr; j++) {
         float s = _mm512_reduce_add_ps(acc[j]);
@@ -320,22 +343,43 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
     }
 }
 
+#define MV_QUADS 64 /* 256 blocks: 8192 columns; 14 KiB of stack */
+
 QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, const void *x,
                        size_t ncols, size_t r0, size_t r1)
 {
     const size_t nb = ncols / FSK_QK;
     const struct wperm pm = {qs_index(f), scale_index(f), fmt_tail(f), scale_mask(f)};
     const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, nb / 4), none = {0, 0};
+    /* The activation quads, shuffled once per call instead of once per pass of ROWS rows (rows of
+     * up to MV_QUADS quads; longer ones shuffle as they go): the same values either way. */
+    struct aquad aq_buf[MV_QUADS];
+    const struct aquad *aq = NULL;
+    const size_t nq = (nb + 3) / 4;
+    if (nq <= MV_QUADS && r1 - r0 > ROWS) {
+        const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
+        for (size_t q = 0; q < nq; q++) {
+            const size_t i = 4 * q;
+            if (i + 4 <= nb) {
+                act_quad(f, (const unsigned char *)x + i * ab, &aq_buf[q]);
+            } else { /* a last partial quad: zero blocks add exactly zero */
+                unsigned char xa[4 * sizeof(fsk_block_q8_1)] = {0};
+                memcpy(xa, (const unsigned char *)x + i * ab, (nb - i) * ab);
+                act_quad(f, xa, &aq_buf[q]);
+            }
+        }
+        aq = aq_buf;
+    }
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
         const unsigned char *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
             rows[j] = (const unsigned char *)w + (r + (size_t)j) * row_stride;
-        rows_32(f, y + r, rows, ROWS, x, nb, &pm, pf);
+        rows_32(f, y + r, rows, ROWS, x, aq, nb, &pm, pf);
     }
     for (; r < r1; r++) {
         const unsigned char *row = (const unsigned char *)w + r * row_stride;
-        rows_32(f, y + r, &row, 1, x, nb, &pm, none);
+        rows_32(f, y + r, &row, 1, x, aq, nb, &pm, none);
     }
 }
 
@@ -676,35 +720,6 @@ QINLINE void mm_shuffle(enum fmt f, __m512i *buf, const unsigned char *const *x,
     }
 }
 
-/* row_quad's weight half: the unsigned codes in the lane layout and the d (and m) floats.
- * nbytes < 4 blocks (a last partial quad): masked loads that read zeros past nbytes, which is
- * what rows_32's zero-filled copy holds, without the copy. */
-QINLINE void mm_weight_quad(enum fmt f, const unsigned char *b, size_t nbytes,
-                            const struct wperm *pm, __m512i *lo, __m512i *hi, __m256 *wd)
-{
-    const __m512i m4 = _mm512_set1_epi8(0x0f);
-    const size_t full = 8 * (size_t)fmt_words(f);
-    __mmask64 m0 = ~(__mmask64)0;
-    __mmask32 m1 = pm->tail;
-    if (nbytes < full) {
-        m0 = nbytes >= 64 ? m0 : (((__mmask64)1 << nbytes) - 1);
-        m1 = nbytes > 64 ? (__mmask32)(m1 & ((1u << ((nbytes - 64) / 2)) - 1u)) : 0;
-    }
-    const __m512i w0 = _mm512_maskz_loadu_epi8(m0, b);
-    const __m512i w1 = _mm512_maskz_loadu_epi16(m1, b + 64);
-    const __m512i v = _mm512_permutex2var_epi16(w0, pm->qs, w1);
-    const __m512i sv = _mm512_maskz_permutex2var_epi16(pm->sc_mask, w0, pm->sc, w1);
-    *lo = _mm512_and_si512(v, m4);
-    *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-    if (fmt_five(f)) {
-        const __m128i qh = _mm512_extracti32x4_epi32(sv, 1);
-        const __m512i b4 = _mm512_set1_epi8(0x10);
-        *lo = _mm512_mask_add_epi8(*lo, _cvtu64_mask64((uint64_t)_mm_cvtsi128_si64(qh)), *lo, b4);
-        *hi = _mm512_mask_add_epi8(*hi, _cvtu64_mask64((uint64_t)_mm_extract_epi64(qh, 1)), *hi, b4);
-    }
-    *wd = _mm256_cvtph_ps(_mm512_castsi512_si128(sv));
-}
-
 QINLINE void mm_row_32(enum fmt f, float *y, size_t ldy, const unsigned char *w, const __m512i *buf,
                        int nt, size_t nb, const struct wperm *pm)
 {
@@ -720,7 +735,7 @@ QINLINE void mm_row_32(enum fmt f, float *y, size_t ldy, const unsigned char *w,
     for (size_t i = 0, p = 0; i < nb; i += 4, p++) {
         __m512i lo, hi;
         __m256 wd;
-        mm_weight_quad(f, w + i * bb, (nb - i < 4 ? nb - i : 4) * bb, pm, &lo, &hi, &wd);
+        weight_quad(f, w + i * bb, (nb - i < 4 ? nb - i : 4) * bb, pm, &lo, &hi, &wd);
         const __m512i *e = buf + p * u;
         const __m512 *d = (const __m512 *)(e + (fmt_min(f) ? 2 : 3) * nt);
         const __m512 wd2 = mm_two_ps(wd, wd);
