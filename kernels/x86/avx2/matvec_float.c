@@ -93,26 +93,18 @@ static inline __m256 load_tail_f16(const uint16_t *p, size_t k)
     return _mm256_cvtph_ps(v);
 }
 
-static void dot4_f16(float *y, const uint16_t *const w[ROWS], const float *x, size_t n,
-                     struct fsk_pf_plan pf)
+/* One row of a group of four: one accumulator, columns in order (the matmul's tiles repeat these
+ * operations per token). */
+static float dot1x_f16(const uint16_t *w, const float *x, size_t n)
 {
-    __m256 s[ROWS];
-    FSK_UNROLL for (int j = 0; j < ROWS; j++)
-        s[j] = _mm256_setzero_ps();
+    __m256 s = _mm256_setzero_ps();
     size_t i = 0;
-    for (size_t step = 0; i + FSK_AVX2_W <= n; i += FSK_AVX2_W, step++) {
-        FSK_PF_STEP(w[0], pf, step);
-        __m256 xv = _mm256_loadu_ps(x + i);
-        FSK_UNROLL for (int j = 0; j < ROWS; j++)
-            s[j] = _mm256_fmadd_ps(load8_f16(w[j] + i), xv, s[j]);
-    }
-    if (i < n) {
-        __m256 xv = _mm256_maskload_ps(x + i, fsk_avx2_tail_mask(n - i));
-        FSK_UNROLL for (int j = 0; j < ROWS; j++)
-            s[j] = _mm256_fmadd_ps(load_tail_f16(w[j] + i, n - i), xv, s[j]);
-    }
-    FSK_UNROLL for (int j = 0; j < ROWS; j++)
-        y[j] = fsk_avx2_hsum_ps(s[j]);
+    for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W)
+        s = _mm256_fmadd_ps(load8_f16(w + i), _mm256_loadu_ps(x + i), s);
+    if (i < n)
+        s = _mm256_fmadd_ps(load_tail_f16(w + i, n - i),
+                            _mm256_maskload_ps(x + i, fsk_avx2_tail_mask(n - i)), s);
+    return fsk_avx2_hsum_ps(s);
 }
 
 static float dot1_f16(const uint16_t *w, const float *x, size_t n)
@@ -135,15 +127,12 @@ static float dot1_f16(const uint16_t *w, const float *x, size_t n)
 void fsk_matvec_f16__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                           size_t r0, size_t r1)
 {
-    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, ncols / FSK_AVX2_W);
     const float *xf = x;
     size_t r = r0;
-    for (; r + ROWS <= r1; r += ROWS) {
-        const uint16_t *rows[ROWS];
-        FSK_UNROLL for (int j = 0; j < ROWS; j++)
-            rows[j] = row_f16(w, row_stride, r + (size_t)j);
-        dot4_f16(y + r, rows, xf, ncols, pf);
-    }
+    /* The rows of each group of four one after the other, not side by side: each group then reads
+     * one ascending stream, which the hardware prefetchers follow (see the AVX-512 variant). */
+    for (const size_t end = r0 + (r1 - r0) / ROWS * ROWS; r < end; r++)
+        y[r] = dot1x_f16(row_f16(w, row_stride, r), xf, ncols);
     for (; r < r1; r++)
         y[r] = dot1_f16(row_f16(w, row_stride, r), xf, ncols);
 }
@@ -151,7 +140,8 @@ void fsk_matvec_f16__avx2(float *y, const void *w, size_t row_stride, const void
 /* ------------------------------------------------------------------ matmul (prefill)
  * Tiles of four rows by MM_TOK tokens: each vector of a weight row is loaded (and for F16
  * widened) once per tile. The matvec takes rows four at a time from r0 (one accumulator per
- * row, dot4_*) and the last (r1 - r0) % 4 rows one by one (fsk_dot_f32__avx2, dot1_f16); the
+ * row, dot4_f32 and dot1x_f16) and the last (r1 - r0) % 4 rows one by one (fsk_dot_f32__avx2,
+ * dot1_f16); the
  * matmul splits rows the same way and repeats those operations per token, so each value is bit
  * for bit the matvec's. */
 #define MM_TOK 3
@@ -190,7 +180,7 @@ MM_INLINE void tile_step(int f16, const void *const *w, const float *const *x, i
     }
 }
 
-/* y[t * ldy + j] = row w[j] . x[t], as dot4_f32 / dot4_f16 compute it. */
+/* y[t * ldy + j] = row w[j] . x[t], as dot4_f32 / dot1x_f16 compute it. */
 MM_INLINE void tile4(int f16, float *y, size_t ldy, const void *const *w, const float *const *x,
                      int nt, size_t n)
 {
@@ -266,7 +256,7 @@ void fsk_matmul_f32__avx2(float *y, size_t ldy, const void *w, size_t row_stride
 
 /* F16: each group of four rows is widened once into a float buffer (exact), then runs through
  * the F32 tiles, so the conversions are paid once per group instead of once per tile of tokens.
- * The products and sums are the same as dot4_f16's: a zero-filled tail half widens to the same
+ * The products and sums are the same as dot1x_f16's: a zero-filled tail half widens to the same
  * +0 a masked float load gives. Rows longer than the buffer widen per tile as before. */
 #define MM_F16_COLS 4096
 

@@ -71,28 +71,6 @@ static inline __m512 load_tail_f16(const uint16_t *p, size_t k)
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(fsk_avx512_tail_mask(k), p));
 }
 
-static void dot4_f16(float *y, const uint16_t *const w[ROWS], const float *x, size_t n,
-                     struct fsk_pf_plan pf)
-{
-    __m512 s[ROWS];
-    FSK_UNROLL for (int j = 0; j < ROWS; j++)
-        s[j] = _mm512_setzero_ps();
-    size_t i = 0;
-    for (size_t step = 0; i + FSK_AVX512_W <= n; i += FSK_AVX512_W, step++) {
-        FSK_PF_STEP(w[0], pf, step);
-        __m512 xv = _mm512_loadu_ps(x + i);
-        FSK_UNROLL for (int j = 0; j < ROWS; j++)
-            s[j] = _mm512_fmadd_ps(load16_f16(w[j] + i), xv, s[j]);
-    }
-    if (i < n) {
-        __m512 xv = _mm512_maskz_loadu_ps(fsk_avx512_tail_mask(n - i), x + i);
-        FSK_UNROLL for (int j = 0; j < ROWS; j++)
-            s[j] = _mm512_fmadd_ps(load_tail_f16(w[j] + i, n - i), xv, s[j]);
-    }
-    FSK_UNROLL for (int j = 0; j < ROWS; j++)
-        y[j] = fsk_avx512_hsum_ps(s[j]);
-}
-
 static float dot1_f16(const uint16_t *w, const float *x, size_t n)
 {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
@@ -110,18 +88,30 @@ static float dot1_f16(const uint16_t *w, const float *x, size_t n)
     return fsk_avx512_hsum_ps(_mm512_add_ps(s0, s1));
 }
 
+/* One row of a group of four: one accumulator, columns in order (the matmul's tiles repeat these
+ * operations per token). */
+static float dot1x_f16(const uint16_t *w, const float *x, size_t n)
+{
+    __m512 s = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W)
+        s = _mm512_fmadd_ps(load16_f16(w + i), _mm512_loadu_ps(x + i), s);
+    if (i < n)
+        s = _mm512_fmadd_ps(load_tail_f16(w + i, n - i),
+                            _mm512_maskz_loadu_ps(fsk_avx512_tail_mask(n - i), x + i), s);
+    return fsk_avx512_hsum_ps(s);
+}
+
 void fsk_matvec_f16__avx512(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                             size_t r0, size_t r1)
 {
-    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, ncols / FSK_AVX512_W);
     const float *xf = x;
     size_t r = r0;
-    for (; r + ROWS <= r1; r += ROWS) {
-        const uint16_t *rows[ROWS];
-        FSK_UNROLL for (int j = 0; j < ROWS; j++)
-            rows[j] = row_f16(w, row_stride, r + (size_t)j);
-        dot4_f16(y + r, rows, xf, ncols, pf);
-    }
+    /* The rows of each group of four one after the other, not side by side: each group then reads
+     * one ascending stream, which the hardware prefetchers follow; four short streams side by side
+     * they did not (Zen 4, 1 thread, 576x576: about 18 GB/s side by side, 24 in a row). */
+    for (const size_t end = r0 + (r1 - r0) / ROWS * ROWS; r < end; r++)
+        y[r] = dot1x_f16(row_f16(w, row_stride, r), xf, ncols);
     for (; r < r1; r++)
         y[r] = dot1_f16(row_f16(w, row_stride, r), xf, ncols);
 }
@@ -129,7 +119,8 @@ void fsk_matvec_f16__avx512(float *y, const void *w, size_t row_stride, const vo
 /* ------------------------------------------------------------------ matmul (prefill)
  * Tiles of four rows by MM_TOK tokens: each vector of a weight row is loaded (and for F16
  * widened) once per tile. The matvec takes rows four at a time from r0 (one accumulator per
- * row, dot4_*) and the last (r1 - r0) % 4 rows one by one (fsk_dot_f32__avx512, dot1_f16); the
+ * row, dot4_f32 and dot1x_f16) and the last (r1 - r0) % 4 rows one by one (fsk_dot_f32__avx512,
+ * dot1_f16); the
  * matmul splits rows the same way and repeats those operations per token, so each value is bit
  * for bit the matvec's. */
 #define MM_TOK 4
@@ -161,7 +152,7 @@ MM_INLINE void tile_step(int f16, const void *const *w, const float *const *x, i
     }
 }
 
-/* y[t * ldy + j] = row w[j] . x[t], as dot4_f32 / dot4_f16 compute it. */
+/* y[t * ldy + j] = row w[j] . x[t], as dot4_f32 / dot1x_f16 compute it. */
 MM_INLINE void tile4(int f16, float *y, size_t ldy, const void *const *w, const float *const *x,
                      int nt, size_t n)
 {

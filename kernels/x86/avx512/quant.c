@@ -819,6 +819,20 @@ void fsk_matmul_q4_1__avx512(float *y, size_t ldy, const void *w, size_t row_str
     matmul_32(F_Q4_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
 }
 
+void fsk_matmul_q5_0__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
+                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                             size_t r0, size_t r1)
+{
+    matmul_32(F_Q5_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
+void fsk_matmul_q5_1__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
+                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                             size_t r0, size_t r1)
+{
+    matmul_32(F_Q5_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
 /* Q8_0: per pair of blocks, the activation quants (act_q8_0, or its zero-filled last pair) and
  * [d_0, 0, d_1, 0] of two tokens per 256 bits; per (row, token) row_q8_0's operations. */
 QINLINE void mm_row_q8_0(float *y, size_t ldy, const unsigned char *w, const __m512i *buf, int nt,

@@ -252,6 +252,98 @@ void fsk_matvec_q6_k__avx512(float *y, const void *w, size_t row_stride, const v
     }
 }
 
+/* ------------------------------------------------------------------ matmul (prefill)
+ * Per row and token, the matvec's own block function over the super-blocks in order, summed as
+ * the matvec sums them: each value is the matvec's, bit for bit. A tile of MK_TOK tokens runs over
+ * each row while it sits in L1 cache (one read from memory per tile instead of one per token),
+ * and the tile's activations are arranged once for all rows (rows of up to MK_BLOCKS
+ * super-blocks; longer rows arrange them per row, as the matvec does). */
+#define MK_TOK 8
+#define MK_BLOCKS 16 /* 4096 columns; the arranged tile takes 40 KiB of stack */
+
+static inline void kact_q6_k(const fsk_block_q8_K *a, struct kact *k)
+{
+    for (int v = 0; v < 4; v++)
+        k->q[v] = halves(a->qs + 32 * v, a->qs + 128 + 32 * v);
+    k->pairs = _mm_setzero_si128();
+}
+
+QINLINE float kblock(int kind, const unsigned char *row, size_t i, const fsk_block_q8_K *a,
+                     const struct kact *k)
+{
+    if (kind == 6)
+        return block_q6_k((const fsk_block_q6_K *)row + i, a, k->q);
+    if (kind == 5) {
+        const fsk_block_q5_K *b = (const fsk_block_q5_K *)row + i;
+        return block_scale_min(b->qs, b->qh, b->scales, b->d, b->dmin, a->d, k, 1);
+    }
+    const fsk_block_q4_K *b = (const fsk_block_q4_K *)row + i;
+    return block_scale_min(b->qs, NULL, b->scales, b->d, b->dmin, a->d, k, 0);
+}
+
+QINLINE void kact_of(int kind, const fsk_block_q8_K *a, struct kact *k)
+{
+    if (kind == 6)
+        kact_q6_k(a, k);
+    else
+        kact_scale_min(a, k);
+}
+
+QINLINE void matmul_k(int kind, float *y, size_t ldy, const void *w, size_t row_stride,
+                      const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    const size_t nb = ncols / FSK_QK_K;
+    const int arranged = nb <= MK_BLOCKS;
+    struct kact tile[MK_TOK * MK_BLOCKS];
+    for (size_t k = 0; k < ntok; k += MK_TOK) {
+        const int nt = ntok - k < MK_TOK ? (int)(ntok - k) : MK_TOK;
+        const fsk_block_q8_K *a[MK_TOK];
+        for (int t = 0; t < nt; t++)
+            a[t] = (const fsk_block_q8_K *)((const char *)x + (k + (size_t)t) * x_stride);
+        if (arranged)
+            for (int t = 0; t < nt; t++)
+                for (size_t i = 0; i < nb; i++)
+                    kact_of(kind, &a[t][i], &tile[(size_t)t * MK_BLOCKS + i]);
+        for (size_t r = r0; r < r1; r++) {
+            const unsigned char *row = (const unsigned char *)w + r * row_stride;
+            float s[MK_TOK] = {0.0f};
+            for (size_t i = 0; i < nb; i++)
+                for (int t = 0; t < nt; t++) {
+                    struct kact own;
+                    const struct kact *kp = &own;
+                    if (arranged)
+                        kp = &tile[(size_t)t * MK_BLOCKS + i];
+                    else
+                        kact_of(kind, &a[t][i], &own);
+                    s[t] += kblock(kind, row, i, &a[t][i], kp);
+                }
+            for (int t = 0; t < nt; t++)
+                y[(k + (size_t)t) * ldy + r] = s[t];
+        }
+    }
+}
+
+void fsk_matmul_q4_k__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
+                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                             size_t r0, size_t r1)
+{
+    matmul_k(4, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
+void fsk_matmul_q5_k__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
+                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                             size_t r0, size_t r1)
+{
+    matmul_k(5, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
+void fsk_matmul_q6_k__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
+                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                             size_t r0, size_t r1)
+{
+    matmul_k(6, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
 /* ------------------------------------------------------------------ dequantize
  * Bit for bit as ref: the scale products rounded once each, then d1 * q - m1 rounded twice (a
  * multiply, then a subtract: C11 without -ffast-math, so no contraction into an FMA). */
