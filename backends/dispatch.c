@@ -42,6 +42,7 @@ const struct fsk_op_info fsk_op_list[FSK_OP_COUNT] = {
 static const char *const feature_names[FSK_CPU_FEATURE_COUNT] = {
     "sse4.2", "avx", "avx2", "fma", "f16c", "os-ymm", "avx512f", "avx512bw", "avx512dq",
     "avx512vl", "avx512vnni", "avxvnni", "os-zmm", "neon", "dotprod", "fp16", "i8mm",
+    "zmm-halves",
 };
 
 const char *fsk_cpu_feature_name(enum fsk_cpu_feature f)
@@ -198,6 +199,40 @@ static int family_up_to(enum fsk_isa top, enum fsk_isa isa)
     return 0;
 }
 
+#if defined(FSK_BUILD_AVX2) && defined(FSK_BUILD_AVX512)
+/* Where 512-bit operations issue as two halves (FSK_CPU_ZMM_HALVES), the AVX-512 variants of these
+ * ops lose to the AVX2 ones: their 512-bit permutes and shuffles cost double while the loads they
+ * save do not matter. fsk_bench on a Zen 4 EPYC (2026-12-03), GB/s at 1 thread, AVX2 against
+ * AVX-512, 576-column rows: matvec Q4_1 16.9-20.2 vs 10.9-13.2, Q4_0 12.4-14.1 vs 8.3-12.6 (before
+ * and after that variant's fixes), Q6_K (1536 columns) 15.0 vs 9.7; matmul Q4_0/Q4_1 94-140 vs
+ * 70-100 GFLOP/s; end to end, Q4_1 prompt 423-465 vs 337-370 tok/s and decode 106-132 vs
+ * 101-123. Q5_0/Q5_1 follow Q4_0/Q4_1 (the same template). A type's matvec and matmul move
+ * together: the runtime pairs them only within one variant. F16, F32, Q8_0, Q4_K and Q5_K keep
+ * AVX-512 (as fast or faster). */
+static void prefer_avx2(struct fsk_kernels *t)
+{
+#define AVX2_OF(op) (t->op = fsk_##op##__avx2, t->op##_isa = FSK_ISA_AVX2)
+    AVX2_OF(matvec_q4_0); AVX2_OF(matmul_q4_0);
+    AVX2_OF(matvec_q4_1); AVX2_OF(matmul_q4_1);
+    AVX2_OF(matvec_q5_0); AVX2_OF(matmul_q5_0);
+    AVX2_OF(matvec_q5_1); AVX2_OF(matmul_q5_1);
+    AVX2_OF(matvec_q6_k); AVX2_OF(matmul_q6_k);
+#undef AVX2_OF
+}
+#endif
+
+int fsk_kernels_prefers_avx2(enum fsk_op op)
+{
+    switch (op) {
+    case FSK_OP_matvec_q4_0: case FSK_OP_matmul_q4_0: case FSK_OP_matvec_q4_1: case FSK_OP_matmul_q4_1:
+    case FSK_OP_matvec_q5_0: case FSK_OP_matmul_q5_0: case FSK_OP_matvec_q5_1: case FSK_OP_matmul_q5_1:
+    case FSK_OP_matvec_q6_k: case FSK_OP_matmul_q6_k:
+        return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_ZMM_HALVES);
+    default:
+        return 0;
+    }
+}
+
 fsk_status fsk_kernels_build(struct fsk_kernels *t, enum fsk_isa top, char *msg, size_t msglen)
 {
     const char *why;
@@ -209,6 +244,10 @@ fsk_status fsk_kernels_build(struct fsk_kernels *t, enum fsk_isa top, char *msg,
     for (int i = 0; i < FSK_ISA_COUNT; i++)
         if (family_up_to(top, (enum fsk_isa)i) && fsk_isa_usable((enum fsk_isa)i, NULL))
             fill_isa(t, (enum fsk_isa)i);
+#if defined(FSK_BUILD_AVX2) && defined(FSK_BUILD_AVX512)
+    if (top == FSK_ISA_AVX512 && fsk_cpu_has(fsk_cpu_get(), FSK_CPU_ZMM_HALVES))
+        prefer_avx2(t);
+#endif
     return FSK_OK;
 }
 

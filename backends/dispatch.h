@@ -8,8 +8,12 @@
 /* The table chosen for this process (FSK_ISA honoured), built once. On failure *out is NULL and
  * *message says why (for example FSK_ISA naming an ISA the CPU lacks). */
 fsk_status fsk_kernels_get(const struct fsk_kernels **out, const char **message);
-/* Builds a table whose best ISA is top (ref underneath). Fails when top is not usable here. */
+/* Builds a table whose best ISA is top (ref underneath). Fails when top is not usable here. With
+ * top AVX-512 on a CPU that splits 512-bit operations (FSK_CPU_ZMM_HALVES), the ops
+ * fsk_kernels_prefers_avx2 names take their AVX2 variant. */
 fsk_status fsk_kernels_build(struct fsk_kernels *t, enum fsk_isa top, char *msg, size_t msglen);
+/* 1 when op is one that takes its AVX2 variant under an AVX-512 table on this CPU. */
+int fsk_kernels_prefers_avx2(enum fsk_op op);
 /* The best ISA this build and CPU can run. */
 enum fsk_isa fsk_best_isa(void);
 

@@ -44,9 +44,12 @@ START_TEST(test_table)
         enum fsk_isa got = fsk_kernels_op_isa(&t, (enum fsk_op)op);
         ck_assert_msg(fsk_op_list[op].has[got], "%s points at a variant that does not exist",
                       fsk_op_list[op].name);
-        if (fsk_op_list[op].has[TEST_ISA])
-            ck_assert_msg(got == TEST_ISA, "%s: table chose %s, want %s", fsk_op_list[op].name,
-                          fsk_isa_name(got), fsk_isa_name(TEST_ISA));
+        enum fsk_isa want = TEST_ISA;
+        if (TEST_ISA == FSK_ISA_AVX512 && fsk_kernels_prefers_avx2((enum fsk_op)op))
+            want = FSK_ISA_AVX2; /* a CPU that splits 512-bit operations (dispatch.c) */
+        if (fsk_op_list[op].has[want])
+            ck_assert_msg(got == want, "%s: table chose %s, want %s", fsk_op_list[op].name,
+                          fsk_isa_name(got), fsk_isa_name(want));
     }
 }
 END_TEST
