@@ -1,6 +1,8 @@
 /* quant.c: size traits of the GGML tensor types. */
 #include "config.h"
 
+#include <string.h>
+
 #include "quant.h"
 
 static const struct fsk_type_traits traits[FSK_TYPE_COUNT] = {
@@ -17,6 +19,7 @@ static const struct fsk_type_traits traits[FSK_TYPE_COUNT] = {
     [FSK_TYPE_Q5_K] = {"Q5_K", FSK_QK_K, sizeof(fsk_block_q5_K), FSK_TYPE_Q8_K, 1},
     [FSK_TYPE_Q6_K] = {"Q6_K", FSK_QK_K, sizeof(fsk_block_q6_K), FSK_TYPE_Q8_K, 1},
     [FSK_TYPE_Q8_K] = {"Q8_K", FSK_QK_K, sizeof(fsk_block_q8_K), FSK_TYPE_Q8_K, 0},
+    [FSK_TYPE_Q4_1_R8] = {"Q4_1_R8", FSK_QK, sizeof(fsk_block_q4_1), FSK_TYPE_Q8_1, 1, 1},
 };
 
 const struct fsk_type_traits *fsk_type_traits(uint32_t t)
@@ -35,4 +38,24 @@ size_t fsk_type_row_bytes(uint32_t t, uint64_t ncols)
     if (blocks > SIZE_MAX / tr->block_bytes)
         return 0;
     return (size_t)(blocks * tr->block_bytes);
+}
+
+int fsk_repack_q4_1_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols)
+{
+    if (rows % FSK_R8 != 0 || ncols % FSK_QK != 0 || ncols == 0)
+        return -1;
+    const size_t nb = ncols / FSK_QK;
+    fsk_block_q4_1_r8 *out = dst;
+    for (size_t g = 0; g < rows / FSK_R8; g++)
+        for (size_t i = 0; i < nb; i++, out++)
+            for (size_t j = 0; j < FSK_R8; j++) {
+                fsk_block_q4_1 b;
+                memcpy(&b, (const unsigned char *)src + (g * FSK_R8 + j) * row_stride + i * sizeof b,
+                       sizeof b);
+                out->d[j] = b.d;
+                out->m[j] = b.m;
+                for (size_t k = 0; k < 4; k++)
+                    memcpy(out->qs + 32 * k + 4 * j, b.qs + 4 * k, 4);
+            }
+    return 0;
 }

@@ -20,7 +20,10 @@ enum fsk_type {
     FSK_TYPE_Q6_K = 14,
     FSK_TYPE_Q8_K = 15, /* activations only */
     FSK_TYPE_BF16 = 30,
-    FSK_TYPE_COUNT = 31
+    /* Ids from 64 are ours, never GGUF's: weight layouts made at load (a file holding one is
+     * refused as an unknown type). */
+    FSK_TYPE_Q4_1_R8 = 64, /* Q4_1 rows repacked eight at a time (fsk_block_q4_1_r8) */
+    FSK_TYPE_COUNT = 65
 };
 
 #define FSK_QK 32   /* elements per block of the 32-element formats */
@@ -49,6 +52,14 @@ typedef struct {
 } fsk_block_q6_K;
 typedef struct { float d; int8_t qs[FSK_QK_K]; int16_t bsums[FSK_QK_K / 16]; } fsk_block_q8_K;
 
+/* Q4_1 repacked at load for the x86 matvec (FSK_TYPE_Q4_1_R8): block i of rows 8g..8g+7 as one
+ * record, so that one load brings eight rows' scales and eight rows' quants sit side by side.
+ * d[j], m[j] are row 8g+j's; qs[32k + 4j + b] is byte 4k + b of row 8g+j's qs (k, b < 4), that is
+ * its quants 4k+b (low nibble) and 16+4k+b (high nibble). A group of eight rows takes exactly the
+ * bytes the eight Q4_1 rows took: group g starts at 8 g row_bytes, its records in block order. */
+#define FSK_R8 8
+typedef struct { fsk_half d[FSK_R8], m[FSK_R8]; uint8_t qs[FSK_R8 * FSK_QK / 2]; } fsk_block_q4_1_r8;
+
 _Static_assert(sizeof(fsk_block_q4_0) == 18, "q4_0 layout");
 _Static_assert(sizeof(fsk_block_q4_1) == 20, "q4_1 layout");
 _Static_assert(sizeof(fsk_block_q5_0) == 22, "q5_0 layout");
@@ -59,6 +70,7 @@ _Static_assert(sizeof(fsk_block_q4_K) == 144, "q4_K layout");
 _Static_assert(sizeof(fsk_block_q5_K) == 176, "q5_K layout");
 _Static_assert(sizeof(fsk_block_q6_K) == 210, "q6_K layout");
 _Static_assert(sizeof(fsk_block_q8_K) == 292, "q8_K layout");
+_Static_assert(sizeof(fsk_block_q4_1_r8) == FSK_R8 * sizeof(fsk_block_q4_1), "q4_1_r8 layout");
 
 struct fsk_type_traits {
     const char *name;      /* "Q4_1"; NULL for ids we do not know */
@@ -66,6 +78,8 @@ struct fsk_type_traits {
     uint32_t block_bytes;  /* bytes per block */
     enum fsk_type act;     /* the activation form its matvec takes (F32 for float types) */
     int weight;            /* 1 when it may hold model weights */
+    int packed;            /* 1 for a layout made at load (never in a file); block_bytes is then
+                            * one row's share of a block record */
 };
 
 /* Weight quantizers: n floats of src into n / block blocks at dst, by GGML's round-to-nearest
@@ -80,6 +94,11 @@ size_t fsk_quantize_row_bf16(void *dst, const float *src, size_t n); /* nearest 
 typedef size_t (*fsk_quantize_row_fn)(void *dst, const float *src, size_t n);
 /* The weight quantizer above for type t, or NULL (F32, F16, and the types we have none for). */
 fsk_quantize_row_fn fsk_row_quantizer(uint32_t t);
+
+/* Repacks rows Q4_1 rows (a multiple of FSK_R8) of ncols columns, row r at src + r * row_stride,
+ * into the FSK_TYPE_Q4_1_R8 layout at dst (rows * fsk_type_row_bytes(Q4_1, ncols) bytes; no
+ * overlap). Returns 0, or -1 when rows or ncols do not fit the layout. */
+int fsk_repack_q4_1_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols);
 
 /* Traits of type t, or NULL when t is not a type we know. */
 const struct fsk_type_traits *fsk_type_traits(uint32_t t);

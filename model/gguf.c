@@ -454,7 +454,7 @@ static fsk_status check_tensor_shape(const fsk_gguf *g, struct fsk_gguf_tensor *
         elems *= t->ne[d];
     }
     const struct fsk_type_traits *tr = fsk_type_traits(t->type);
-    if (!tr)
+    if (!tr || tr->packed) /* a packed id is ours, made at load: no file may claim it */
         return fail(err, FSK_ERR_UNSUPPORTED, g, "tensor %s: unknown tensor type %u", nm,
                     t->type);
     if (!tr->weight)

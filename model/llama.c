@@ -331,8 +331,15 @@ FSK_API fsk_status fsk_model_load(fsk_model **out, const char *path, const fsk_m
     fsk_status st = fsk_gguf_open(&g, path, err);
     if (st == FSK_OK)
         st = load_gguf(out, g, params, err);
-    if (st == FSK_OK)
+    if (st == FSK_OK) {
         populate_weights(*out);
+        st = fsk_model_repack(*out);
+        if (st != FSK_OK) {
+            fsk_model_free(*out);
+            *out = NULL;
+            fail(err, st, "out of memory repacking the weights of %s", path);
+        }
+    }
     return st;
 }
 
@@ -344,7 +351,14 @@ fsk_status fsk_model_load_memory(fsk_model **out, const void *data, size_t size,
     *out = NULL;
     fsk_gguf *g;
     fsk_status st = fsk_gguf_open_memory(&g, data, size, name, err);
-    return st == FSK_OK ? load_gguf(out, g, params, err) : st;
+    if (st == FSK_OK)
+        st = load_gguf(out, g, params, err);
+    if (st == FSK_OK && (st = fsk_model_repack(*out)) != FSK_OK) {
+        fsk_model_free(*out);
+        *out = NULL;
+        fail(err, st, "out of memory repacking the weights of %s", name);
+    }
+    return st;
 }
 
 FSK_API void fsk_model_free(fsk_model *m)
@@ -353,6 +367,7 @@ FSK_API void fsk_model_free(fsk_model *m)
         return;
     fsk_tokenizer_free(m->tok);
     fsk_numa_model_release(m);
+    fsk_model_repack_release(m);
     free(m->layers);
     fsk_gguf_close(m->gguf);
     free(m);

@@ -51,7 +51,16 @@ struct fsk_model {
     struct fsk_numa_plan *numa; /* the placement plan; NULL when loaded with NUMA off */
     void *numa_arena;           /* the weights copied to their nodes, or NULL */
     size_t numa_arena_bytes;
+    void *repack_arena;         /* the matrices repacked at load (repack.c), or NULL */
+    size_t repack_arena_bytes;
 };
+
+/* repack.c: 1 when loading rewrites Q4_1 matrices into FSK_TYPE_Q4_1_R8 for this process's kernel
+ * table (and FSK_REPACK is not 0); the rewrite itself, after the weights found their place; the
+ * arena's release. */
+int fsk_repack_enabled(void);
+fsk_status fsk_model_repack(fsk_model *m);
+void fsk_model_repack_release(fsk_model *m);
 
 /* fsk_model_load over a caller's GGUF bytes (not copied: they must outlive the model); internal,
  * for the fuzzers and tests. name is used in messages. */

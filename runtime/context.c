@@ -53,7 +53,9 @@ static fsk_status check_weights(const fsk_model *m, const struct fsk_kernels *k,
         for (size_t i = 0; i < nw; i++) {
             struct fsk_wops o;
             const struct fsk_type_traits *tr = fsk_type_traits(ws[i]->type);
-            if (!fsk_wops_for(k, ws[i]->type, &o) || !o.matvec || !o.dequantize)
+            /* the embedding's rows are dequantized, every other matrix goes through a matvec */
+            if (!fsk_wops_for(k, ws[i]->type, &o) || !o.matvec ||
+                (ws[i] == &m->tok_embd && !o.dequantize))
                 return fail(err, FSK_ERR_UNSUPPORTED, "weights of type %s have no kernel",
                             tr ? tr->name : "?");
             size_t ab = fsk_act_bytes(o.act_type, (size_t)ws[i]->cols);

@@ -381,7 +381,7 @@ static void bind_rows(struct fsk_numa_plan *p, void *dst, size_t row_bytes, size
 
 /* Drops this process's pages of a copied tensor from the file mapping, so memory is not held twice
  * (read-only private file pages: a later read, if any, faults them in again unchanged). */
-static void drop_file_pages(const void *data, size_t bytes)
+void fsk_drop_file_pages(const void *data, size_t bytes)
 {
     size_t ps = page_size();
     uintptr_t lo = ((uintptr_t)data + ps - 1) & ~(uintptr_t)(ps - 1);
@@ -405,7 +405,7 @@ static void place_weight(struct fsk_numa_plan *p, const struct split_weight *sw,
     }
     memcpy(dst, w->data, bytes);
     if (file_mapped)
-        drop_file_pages(w->data, bytes);
+        fsk_drop_file_pages(w->data, bytes);
     w->data = dst;
 }
 

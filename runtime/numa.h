@@ -60,6 +60,9 @@ void fsk_numa_node_rows(const struct fsk_numa_plan *plan, int node, size_t n, si
                         size_t *r1);
 /* Records the first thing the machine could not honour; later ones are dropped. */
 void fsk_numa_note(struct fsk_numa_plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Drops this process's pages of bytes at data from a private read-only file mapping (whole pages
+ * inside the range only): for weights copied elsewhere. A later read faults them in unchanged. */
+void fsk_drop_file_pages(const void *data, size_t bytes);
 
 /* The model's plan (from its params, after everything else loaded) and, when it spans several
  * nodes or isolates one of several, every row-split weight copied out of the file so that each

@@ -26,6 +26,7 @@ static void set_matmul(const struct fsk_kernels *k, uint32_t type, struct fsk_wo
     case FSK_TYPE_Q4_K: o->matmul = MATMUL_IF_SAME(q4_k); break;
     case FSK_TYPE_Q5_K: o->matmul = MATMUL_IF_SAME(q5_k); break;
     case FSK_TYPE_Q6_K: o->matmul = MATMUL_IF_SAME(q6_k); break;
+    case FSK_TYPE_Q4_1_R8: o->matmul = MATMUL_IF_SAME(q4_1_r8); break;
     default: break; /* bf16: one matvec per token */
     }
 }
@@ -54,6 +55,10 @@ static int wops_fill(const struct fsk_kernels *k, uint32_t type, struct fsk_wops
         return 1;
     case FSK_TYPE_Q4_1:
         o->matvec = k->matvec_q4_1; o->dequantize = k->dequantize_q4_1; o->quantize = k->quantize_q8_1;
+        o->act_type = FSK_TYPE_Q8_1;
+        return 1;
+    case FSK_TYPE_Q4_1_R8: /* repacked layer matrices: never the embedding, so no dequantize */
+        o->matvec = k->matvec_q4_1_r8; o->quantize = k->quantize_q8_1;
         o->act_type = FSK_TYPE_Q8_1;
         return 1;
     case FSK_TYPE_Q5_0:

@@ -282,6 +282,32 @@ void fsk_matvec_q4_1__ref(float *y, const void *w, size_t row_stride, const void
     matvec_min(y, w, row_stride, x, ncols, r0, r1, sizeof(fsk_block_q4_1), unpack_q4_1);
 }
 
+/* The same sums as the Q4_1 matvec, reading each row's blocks out of the repacked records: bit for
+ * bit the Q4_1 result on the rows before repacking. r0 and r1 are multiples of FSK_R8. */
+void fsk_matvec_q4_1_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                             size_t r0, size_t r1)
+{
+    const fsk_block_q8_1 *a = x;
+    int8_t q[FSK_QK];
+    for (size_t r = r0; r < r1; r++) {
+        const fsk_block_q4_1_r8 *g =
+            (const fsk_block_q4_1_r8 *)((const unsigned char *)w + r / FSK_R8 * FSK_R8 * row_stride);
+        const size_t j = r % FSK_R8;
+        float s = 0.0f;
+        for (size_t i = 0; i < ncols / FSK_QK; i++) {
+            for (size_t c = 0; c < FSK_QK / 2; c++) {
+                uint8_t byte = g[i].qs[32 * (c / 4) + 4 * j + c % 4];
+                q[c] = (int8_t)(byte & 0x0f);
+                q[c + FSK_QK / 2] = (int8_t)(byte >> 4);
+            }
+            float d = fsk_f16_to_f32(g[i].d[j]) * fsk_f16_to_f32(a[i].d);
+            float ms = fsk_f16_to_f32(g[i].m[j]) * fsk_f16_to_f32(a[i].s);
+            s += d * (float)idot32(q, a[i].qs) + ms;
+        }
+        y[r] = s;
+    }
+}
+
 void fsk_matvec_q5_1__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                           size_t r0, size_t r1)
 {
