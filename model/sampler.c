@@ -148,6 +148,32 @@ static size_t top_k(fsk_sampler *s, const float *logits, size_t k)
     return k;
 }
 
+/* The first index of the largest value, NaNs never chosen (but index 0 when it is NaN, as a
+ * plain scan from 0 keeps it): the maximum with eight independent running maxima, then a scan
+ * for its first occurrence. A plain scan's one compare chain was 2% of a Q8_0 decode step at
+ * 49152 logits. */
+static int32_t argmax_first(const float *l, uint32_t n)
+{
+    if (n == 0 || l[0] != l[0])
+        return 0;
+    float m[8];
+    for (int j = 0; j < 8; j++)
+        m[j] = l[0];
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            m[j] = l[i + (uint32_t)j] > m[j] ? l[i + (uint32_t)j] : m[j];
+    for (; i < n; i++)
+        m[0] = l[i] > m[0] ? l[i] : m[0];
+    float top = m[0];
+    for (int j = 1; j < 8; j++)
+        top = m[j] > top ? m[j] : top;
+    for (i = 0; i < n; i++)
+        if (l[i] == top)
+            break;
+    return (int32_t)i;
+}
+
 FSK_API int32_t fsk_sampler_sample(fsk_sampler *s, const float *logits, const int32_t *history,
                                    size_t n_history)
 {
@@ -172,13 +198,8 @@ FSK_API int32_t fsk_sampler_sample(fsk_sampler *s, const float *logits, const in
         }
         l = s->work;
     }
-    if (s->p.temperature <= 0.0f) {
-        int32_t best = 0;
-        for (uint32_t i = 1; i < s->n_vocab; i++)
-            if (l[i] > l[best])
-                best = (int32_t)i;
-        return best;
-    }
+    if (s->p.temperature <= 0.0f)
+        return argmax_first(l, s->n_vocab);
     size_t k = top_k(s, l, s->p.top_k > 0 ? (size_t)s->p.top_k : 0);
     struct cand *c = s->c;
     /* softmax at the temperature, over the k kept; reuse logit for the probability */

@@ -282,6 +282,40 @@ static int count_cb(void *user, int32_t id, const char *piece, size_t len)
     return 0;
 }
 
+/* Greedy picks the first index of the largest logit and never a NaN, at any vocabulary size (the
+ * scan runs eight lanes, then a tail). */
+START_TEST(test_greedy_argmax)
+{
+    enum { N = 43 };
+    fsk_sampler_params sp;
+    fsk_sampler_default_params(&sp);
+    sp.temperature = 0;
+    sp.repeat_penalty = 1.0f;
+    fsk_error err;
+    for (uint32_t n = 1; n <= N; n++) {
+        fsk_sampler *s = NULL;
+        ck_assert_int_eq(fsk_sampler_new(&s, &sp, n, &err), FSK_OK);
+        float l[N];
+        for (uint32_t at = 0; at < n; at++) {
+            for (uint32_t i = 0; i < n; i++)
+                l[i] = -(float)((i * 7u) % 5u) - 1.0f; /* all below the winner */
+            l[at] = 3.0f;
+            if (at + 3 < n)
+                l[at + 3] = 3.0f; /* a tie later on: the first wins */
+            if (at > 1)
+                l[at - 1] = NAN; /* a NaN before the winner (not first) is never chosen */
+            ck_assert_int_eq(fsk_sampler_sample(s, l, NULL, 0), (int32_t)at);
+        }
+        for (uint32_t i = 0; i < n; i++)
+            l[i] = -INFINITY;
+        ck_assert_int_eq(fsk_sampler_sample(s, l, NULL, 0), 0);
+        l[0] = NAN; /* as a scan from index 0 leaves it */
+        ck_assert_int_eq(fsk_sampler_sample(s, l, NULL, 0), 0);
+        fsk_sampler_free(s);
+    }
+}
+END_TEST
+
 START_TEST(test_generate_misuse)
 {
     fsk_model *m = tiny(0);
@@ -511,6 +545,7 @@ int main(void)
     tcase_add_test(tc, test_detokenize_misuse);
     tcase_add_test(tc, test_context_misuse);
     tcase_add_test(tc, test_sampler_misuse);
+    tcase_add_test(tc, test_greedy_argmax);
     tcase_add_test(tc, test_generate_misuse);
     tcase_add_test(tc, test_generate_ignore_eog);
     tcase_add_test(tc, test_chat_misuse);
