@@ -206,9 +206,11 @@ static int family_up_to(enum fsk_isa top, enum fsk_isa isa)
  * AVX-512, 576-column rows: matvec Q4_1 16.9-20.2 vs 10.9-13.2, Q4_0 12.4-14.1 vs 8.3-12.6 (before
  * and after that variant's fixes), Q6_K (1536 columns) 15.0 vs 9.7; matmul Q4_0/Q4_1 94-140 vs
  * 70-100 GFLOP/s; end to end, Q4_1 prompt 423-465 vs 337-370 tok/s and decode 106-132 vs
- * 101-123. Q5_0/Q5_1 follow Q4_0/Q4_1 (the same template). A type's matvec and matmul move
- * together: the runtime pairs them only within one variant. F16, F32, Q8_0, Q4_K and Q5_K keep
- * AVX-512 (as fast or faster). */
+ * 101-123. Q5_0/Q5_1 follow Q4_0/Q4_1 (the same template). Q8_0's two variants are level
+ * (matvec 17.0-22.0 vs 17.7-19.7 GB/s, matmul 69-82 vs 73-77 GFLOP/s), and AVX2's lets its
+ * matrices be repacked into eight-row records, whose matmul runs at 85-109 (model/repack.c).
+ * A type's matvec and matmul move together: the runtime pairs them only within one variant.
+ * F16, F32, Q4_K and Q5_K keep AVX-512 (as fast or faster). */
 static void prefer_avx2(struct fsk_kernels *t)
 {
 #define AVX2_OF(op) (t->op = fsk_##op##__avx2, t->op##_isa = FSK_ISA_AVX2)
@@ -217,6 +219,7 @@ static void prefer_avx2(struct fsk_kernels *t)
     AVX2_OF(matvec_q5_0); AVX2_OF(matmul_q5_0);
     AVX2_OF(matvec_q5_1); AVX2_OF(matmul_q5_1);
     AVX2_OF(matvec_q6_k); AVX2_OF(matmul_q6_k);
+    AVX2_OF(matvec_q8_0); AVX2_OF(matmul_q8_0);
 #undef AVX2_OF
 }
 #endif
@@ -226,7 +229,7 @@ int fsk_kernels_prefers_avx2(enum fsk_op op)
     switch (op) {
     case FSK_OP_matvec_q4_0: case FSK_OP_matmul_q4_0: case FSK_OP_matvec_q4_1: case FSK_OP_matmul_q4_1:
     case FSK_OP_matvec_q5_0: case FSK_OP_matmul_q5_0: case FSK_OP_matvec_q5_1: case FSK_OP_matmul_q5_1:
-    case FSK_OP_matvec_q6_k: case FSK_OP_matmul_q6_k:
+    case FSK_OP_matvec_q6_k: case FSK_OP_matmul_q6_k: case FSK_OP_matvec_q8_0: case FSK_OP_matmul_q8_0:
         return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_ZMM_HALVES);
     default:
         return 0;

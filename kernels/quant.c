@@ -20,6 +20,7 @@ static const struct fsk_type_traits traits[FSK_TYPE_COUNT] = {
     [FSK_TYPE_Q6_K] = {"Q6_K", FSK_QK_K, sizeof(fsk_block_q6_K), FSK_TYPE_Q8_K, 1},
     [FSK_TYPE_Q8_K] = {"Q8_K", FSK_QK_K, sizeof(fsk_block_q8_K), FSK_TYPE_Q8_K, 0},
     [FSK_TYPE_Q4_1_R8] = {"Q4_1_R8", FSK_QK, sizeof(fsk_block_q4_1), FSK_TYPE_Q8_1, 1, 1},
+    [FSK_TYPE_Q8_0_R8] = {"Q8_0_R8", FSK_QK, sizeof(fsk_block_q8_0), FSK_TYPE_Q8_0, 1, 1},
 };
 
 const struct fsk_type_traits *fsk_type_traits(uint32_t t)
@@ -40,22 +41,45 @@ size_t fsk_type_row_bytes(uint32_t t, uint64_t ncols)
     return (size_t)(blocks * tr->block_bytes);
 }
 
-int fsk_repack_q4_1_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols)
+/* Eight rows' blocks of nhalves leading halves and qs_bytes of quants into records: the halves
+ * field by field (field f of row j at 16 f + 2 j), then the quants in 4-byte pieces (piece k of
+ * row j at 16 nhalves + 32 k + 4 j). */
+static int repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols,
+                     size_t nhalves, size_t qs_bytes)
 {
     if (rows % FSK_R8 != 0 || ncols % FSK_QK != 0 || ncols == 0)
         return -1;
-    const size_t nb = ncols / FSK_QK;
-    fsk_block_q4_1_r8 *out = dst;
+    const size_t nb = ncols / FSK_QK, bb = 2 * nhalves + qs_bytes;
+    unsigned char *rec = dst;
     for (size_t g = 0; g < rows / FSK_R8; g++)
-        for (size_t i = 0; i < nb; i++, out++)
+        for (size_t i = 0; i < nb; i++, rec += FSK_R8 * bb)
             for (size_t j = 0; j < FSK_R8; j++) {
-                fsk_block_q4_1 b;
-                memcpy(&b, (const unsigned char *)src + (g * FSK_R8 + j) * row_stride + i * sizeof b,
-                       sizeof b);
-                out->d[j] = b.d;
-                out->m[j] = b.m;
-                for (size_t k = 0; k < 4; k++)
-                    memcpy(out->qs + 32 * k + 4 * j, b.qs + 4 * k, 4);
+                const unsigned char *b = (const unsigned char *)src + (g * FSK_R8 + j) * row_stride + i * bb;
+                for (size_t f = 0; f < nhalves; f++)
+                    memcpy(rec + 16 * f + 2 * j, b + 2 * f, 2);
+                for (size_t k = 0; k < qs_bytes / 4; k++)
+                    memcpy(rec + 16 * nhalves + 32 * k + 4 * j, b + 2 * nhalves + 4 * k, 4);
             }
     return 0;
+}
+
+int fsk_repack_q4_1_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols)
+{
+    return repack_r8(dst, src, rows, row_stride, ncols, 2, FSK_QK / 2);
+}
+
+int fsk_repack_q8_0_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols)
+{
+    return repack_r8(dst, src, rows, row_stride, ncols, 1, FSK_QK);
+}
+
+void fsk_r8_block(void *blk, const void *rec, uint32_t type, size_t j)
+{
+    const size_t nhalves = type == FSK_TYPE_Q8_0_R8 ? 1 : 2, qs_bytes = type == FSK_TYPE_Q8_0_R8 ? FSK_QK : FSK_QK / 2;
+    unsigned char *b = blk;
+    const unsigned char *r = rec;
+    for (size_t f = 0; f < nhalves; f++)
+        memcpy(b + 2 * f, r + 16 * f + 2 * j, 2);
+    for (size_t k = 0; k < qs_bytes / 4; k++)
+        memcpy(b + 2 * nhalves + 4 * k, r + 16 * nhalves + 32 * k + 4 * j, 4);
 }

@@ -994,37 +994,52 @@ VERIFY_MATMUL(q6_k, Q6_K)
 VERIFY_MATMUL(q8_0, Q8_0)
 #undef VERIFY_MATMUL
 
-/* ------------------------------------------------------------------ Q4_1 repacked (r8)
- * Q4_1 rows made as for the Q4_1 checks, then repacked (fsk_repack_q4_1_r8) at an even offset
- * that is 32-aligned or not. ref's r8 matvec must give the Q4_1 ref matvec's floats on the rows
- * before repacking, bit for bit (which checks the repack too); a variant is held to the Q4_1
- * tolerance against that, and its matmul to its own matvec bit for bit, as for every matmul.
- * Row ranges are whole groups of eight, starting at group 0 or 1, one group or an odd count. */
+/* ------------------------------------------------------------------ repacked eight-row layouts
+ * Q4_1 or Q8_0 rows made as for their plain checks, then repacked (fsk_repack_*_r8) at an even
+ * offset that is 32-aligned or not. ref's r8 matvec must give the plain ref matvec's floats on
+ * the rows before repacking, bit for bit (which checks the repack too); a variant is held to the
+ * plain tolerance against that, and its matmul to its own matvec bit for bit, as for every
+ * matmul. Row ranges are whole groups of eight, starting at group 0 or 1, one group or an odd
+ * count. */
+
+struct r8_kind {
+    enum fsk_type t, act;
+    int (*repack)(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols);
+    fsk_matvec_f32_fn plain_ref;
+};
+
+static struct r8_kind r8_kind(enum fsk_type t)
+{
+    if (t == FSK_TYPE_Q8_0)
+        return (struct r8_kind){t, FSK_TYPE_Q8_0, fsk_repack_q8_0_r8, fsk_matvec_q8_0__ref};
+    return (struct r8_kind){FSK_TYPE_Q4_1, FSK_TYPE_Q8_1, fsk_repack_q4_1_r8, fsk_matvec_q4_1__ref};
+}
 
 struct r8_case {
     size_t ncols, rows, r0, row_bytes;
-    unsigned char *w, *wr;  /* Q4_1 rows and their repacked copy (wr inside wr_mem) */
+    unsigned char *w, *wr;  /* plain rows and their repacked copy (wr inside wr_mem) */
     unsigned char *wr_mem;
     double *mag;
 };
 
 /* Case number n picks the rows, the range and the offset of the copy. */
-static int r8_make(struct vctx *v, struct r8_case *c, size_t ncols, size_t n, const double *amax)
+static int r8_make(struct vctx *v, const struct r8_kind *kd, struct r8_case *c, size_t ncols, size_t n,
+                   const double *amax)
 {
     static const size_t rows_list[] = {8, 16, 24, 40};
     c->ncols = ncols;
     c->rows = rows_list[n % 4];
     c->r0 = c->rows > 16 ? FSK_R8 : 0;
-    c->row_bytes = fsk_type_row_bytes(FSK_TYPE_Q4_1, c->ncols);
+    c->row_bytes = fsk_type_row_bytes(kd->t, c->ncols);
     c->w = malloc(c->rows * c->row_bytes);
     c->wr_mem = malloc(c->rows * c->row_bytes + 2);
     c->mag = malloc(c->rows * sizeof *c->mag);
     if (!c->w || !c->wr_mem || !c->mag)
         return -1;
     c->wr = c->wr_mem + (n & 1 ? 2 : 0);
-    if (make_weights(v, FSK_TYPE_Q4_1, c->w, c->rows, c->row_bytes, c->ncols, amax, c->mag))
+    if (make_weights(v, kd->t, c->w, c->rows, c->row_bytes, c->ncols, amax, c->mag))
         return -1;
-    expect(v, fsk_repack_q4_1_r8(c->wr, c->w, c->rows, c->row_bytes, c->ncols) == 0,
+    expect(v, kd->repack(c->wr, c->w, c->rows, c->row_bytes, c->ncols) == 0,
            "repack of %zu rows of %zu columns refused", c->rows, c->ncols);
     return 0;
 }
@@ -1034,26 +1049,27 @@ static void r8_free(struct r8_case *c)
     free(c->w); free(c->wr_mem); free(c->mag);
 }
 
-static void verify_matvec_q4_1_r8(struct vctx *v, fsk_matvec_q4_1_r8_fn ref, fsk_matvec_q4_1_r8_fn var)
+static void verify_matvec_r8(struct vctx *v, fsk_matvec_f32_fn ref, fsk_matvec_f32_fn var, enum fsk_type t)
 {
-    expect(v, fsk_repack_q4_1_r8(NULL, NULL, 12, 20, 32) == -1, "repack took 12 rows");
+    const struct r8_kind kd = r8_kind(t);
+    expect(v, kd.repack(NULL, NULL, 12, 20, 32) == -1, "repack took 12 rows");
     for (size_t si = 0; si < q_count(v, FSK_QK); si++) {
         struct r8_case c = {0};
         size_t ncols = q_cols_at(v, FSK_QK, si);
-        void *x = malloc(fsk_type_row_bytes(FSK_TYPE_Q8_1, ncols));
+        void *x = malloc(fsk_type_row_bytes(kd.act, ncols));
         double *a = malloc(ncols * sizeof *a);
         float *f = malloc(ncols * sizeof *f), *yq = buf(40, 0), *yr = buf(40, 0), *yv = buf(40, 0);
         if (!x || !a || !f || !yq || !yr || !yv) { alloc_fail(v); goto out; }
-        make_activation(v, FSK_TYPE_Q8_1, x, a, f, ncols);
-        if (r8_make(v, &c, ncols, si, a)) { alloc_fail(v); goto out; }
+        make_activation(v, kd.act, x, a, f, ncols);
+        if (r8_make(v, &kd, &c, ncols, si, a)) { alloc_fail(v); goto out; }
         for (size_t r = 0; r < c.rows; r++)
             yq[r] = yr[r] = yv[r] = -12345.0f;
-        fsk_matvec_q4_1__ref(yq, c.w, c.row_bytes, x, ncols, c.r0, c.rows);
+        kd.plain_ref(yq, c.w, c.row_bytes, x, ncols, c.r0, c.rows);
         ref(yr, c.wr, c.row_bytes, x, ncols, c.r0, c.rows);
         var(yv, c.wr, c.row_bytes, x, ncols, c.r0, c.rows);
         for (size_t r = c.r0; r < c.rows; r++)
             expect(v, memcmp(&yr[r], &yq[r], sizeof yr[r]) == 0,
-                   "ncols=%zu row=%zu: ref on the repacked rows %.9g, on the Q4_1 rows %.9g", ncols,
+                   "ncols=%zu row=%zu: ref on the repacked rows %.9g, on the plain rows %.9g", ncols,
                    r, yr[r], yq[r]);
         compare_rows(v, yq, yv, c.mag, c.rows, c.r0, ncols, ncols / FSK_QK);
     out:
@@ -1061,10 +1077,12 @@ static void verify_matvec_q4_1_r8(struct vctx *v, fsk_matvec_q4_1_r8_fn ref, fsk
     }
 }
 
-static void verify_matmul_q4_1_r8(struct vctx *v, fsk_matmul_q4_1_r8_fn ref, fsk_matmul_q4_1_r8_fn var)
+static void verify_matmul_r8(struct vctx *v, fsk_matmul_f32_fn ref, fsk_matmul_f32_fn var, enum fsk_type t,
+                             enum fsk_op matvec_op)
 {
     static const size_t tokens[] = {1, 2, 3, 5, 8}, light_tokens[] = {1, 3};
-    fsk_matvec_f32_fn mv = (fsk_matvec_f32_fn)fsk_kernel_variant(FSK_OP_matvec_q4_1_r8, v->isa);
+    const struct r8_kind kd = r8_kind(t);
+    fsk_matvec_f32_fn mv = (fsk_matvec_f32_fn)fsk_kernel_variant(matvec_op, v->isa);
     if (!mv) {
         expect(v, 0, "no %s matvec to compare with", fsk_isa_name(v->isa));
         return;
@@ -1077,27 +1095,46 @@ static void verify_matmul_q4_1_r8(struct vctx *v, fsk_matmul_q4_1_r8_fn ref, fsk
             c.ncols = q_cols_at(v, FSK_QK, si);
             c.ntok = v->thorough ? tokens[ti] : light_tokens[ti];
             c.f16 = 0;
-            size_t xb = fsk_type_row_bytes(FSK_TYPE_Q8_1, c.ncols);
+            size_t xb = fsk_type_row_bytes(kd.act, c.ncols);
             c.x_stride = xb + (size_t)((si + ti) & 1 ? 2 : 0);
             unsigned char *x = malloc(c.ntok * c.x_stride);
             double *a = malloc(c.ncols * sizeof *a), *amax = calloc(c.ncols, sizeof *amax);
             float *f = malloc(c.ncols * sizeof *f);
             if (!x || !a || !amax || !f) { alloc_fail(v); goto out; }
             for (size_t k = 0; k < c.ntok; k++) {
-                make_activation(v, FSK_TYPE_Q8_1, x + k * c.x_stride, a, f, c.ncols);
+                make_activation(v, kd.act, x + k * c.x_stride, a, f, c.ncols);
                 for (size_t i = 0; i < c.ncols; i++)
                     amax[i] = fabs(a[i]) > amax[i] ? fabs(a[i]) : amax[i];
             }
-            if (r8_make(v, &rc, c.ncols, si + ti, amax)) { alloc_fail(v); goto out; }
+            if (r8_make(v, &kd, &rc, c.ncols, si + ti, amax)) { alloc_fail(v); goto out; }
             c.rows = rc.rows;
             c.r0 = rc.r0;
             c.stride = rc.row_bytes;
             c.ldy = c.rows + 3;
-            mm_compare(v, &c, (fsk_matmul_f32_fn)ref, (fsk_matmul_f32_fn)var, mv, rc.wr, x, rc.mag,
-                       2.0 * (double)(c.ncols / FSK_QK + 20));
+            mm_compare(v, &c, ref, var, mv, rc.wr, x, rc.mag, 2.0 * (double)(c.ncols / FSK_QK + 20));
         out:
             r8_free(&rc); free(x); free(a); free(amax); free(f);
         }
+}
+
+static void verify_matvec_q4_1_r8(struct vctx *v, fsk_matvec_q4_1_r8_fn ref, fsk_matvec_q4_1_r8_fn var)
+{
+    verify_matvec_r8(v, ref, var, FSK_TYPE_Q4_1);
+}
+
+static void verify_matmul_q4_1_r8(struct vctx *v, fsk_matmul_q4_1_r8_fn ref, fsk_matmul_q4_1_r8_fn var)
+{
+    verify_matmul_r8(v, ref, var, FSK_TYPE_Q4_1, FSK_OP_matvec_q4_1_r8);
+}
+
+static void verify_matvec_q8_0_r8(struct vctx *v, fsk_matvec_q8_0_r8_fn ref, fsk_matvec_q8_0_r8_fn var)
+{
+    verify_matvec_r8(v, ref, var, FSK_TYPE_Q8_0);
+}
+
+static void verify_matmul_q8_0_r8(struct vctx *v, fsk_matmul_q8_0_r8_fn ref, fsk_matmul_q8_0_r8_fn var)
+{
+    verify_matmul_r8(v, ref, var, FSK_TYPE_Q8_0, FSK_OP_matvec_q8_0_r8);
 }
 
 void *fsk_kernel_variant(enum fsk_op op, enum fsk_isa isa)

@@ -130,18 +130,18 @@ FSK_API size_t fsk_model_describe(const fsk_model *m, char *buf, size_t len)
         const struct fsk_layer *L = &m->layers[l];
         const struct fsk_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
         for (int i = 0; i < 7; i++)
-            if (ws[i]->type == FSK_TYPE_Q4_1_R8) {
+            if (ws[i]->type == FSK_TYPE_Q4_1_R8 || ws[i]->type == FSK_TYPE_Q8_0_R8) {
                 n_r8++;
                 r8_bytes += (size_t)ws[i]->rows * ws[i]->row_bytes;
             }
     }
-    if (m->output.type == FSK_TYPE_Q4_1_R8) {
+    if (m->output.type == FSK_TYPE_Q4_1_R8 || m->output.type == FSK_TYPE_Q8_0_R8) {
         n_r8++;
         r8_bytes += (size_t)m->output.rows * m->output.row_bytes;
     }
     if (n_r8)
-        put(&t, "  repacked at load: %zu Q4_1 matrices (%.1f MiB) into eight-row records for the %s "
-                "matvec (FSK_REPACK=0 keeps the file layout)\n",
-            n_r8, r8_bytes / 1048576.0, fsk_isa_name(k->matvec_q4_1_r8_isa));
+        put(&t, "  repacked at load: %zu matrices (%.1f MiB) into eight-row records (FSK_REPACK=0 keeps "
+                "the file layout)\n",
+            n_r8, r8_bytes / 1048576.0);
     return t.pos;
 }

@@ -55,10 +55,10 @@ struct fsk_model {
     size_t repack_arena_bytes;
 };
 
-/* repack.c: 1 when loading rewrites Q4_1 matrices into FSK_TYPE_Q4_1_R8 for this process's kernel
- * table (and FSK_REPACK is not 0); the rewrite itself, after the weights found their place; the
- * arena's release. */
-int fsk_repack_enabled(void);
+/* repack.c: 1 when loading rewrites matrices of GGUF type `type` (Q4_1, Q8_0) into their r8 layout
+ * for this process's kernel table (and FSK_REPACK is not 0); the rewrite itself, after the
+ * weights found their place; the arena's release. */
+int fsk_repack_enabled(uint32_t type);
 fsk_status fsk_model_repack(fsk_model *m);
 void fsk_model_repack_release(fsk_model *m);
 

@@ -1,8 +1,10 @@
-/* repack.c: Q4_1 weight matrices rewritten at load into the eight-row layout (FSK_TYPE_Q4_1_R8)
- * that the chosen kernel table streams best.
+/* repack.c: Q4_1 and Q8_0 weight matrices rewritten at load into the eight-row layouts
+ * (FSK_TYPE_Q4_1_R8, FSK_TYPE_Q8_0_R8) that the chosen kernels read best.
  *
- * Only where the table's Q4_1_R8 matvec is a SIMD variant of the same family as its plain Q4_1
- * one (x86 AVX2 today): other tables keep the file layout. The copy replaces the file's: each
+ * Only where the table's r8 matvec is a SIMD variant of the same family as its plain one (x86
+ * AVX2 today): other tables keep the file layout. Q4_1's matvec streams faster from the records
+ * (one ascending stream, no horizontal sums); Q8_0's streams as fast as before and its matmul,
+ * the prompt's, runs faster. The copy replaces the file's: each
  * matrix goes into one anonymous arena and this process's pages of it in the file mapping are
  * dropped as soon as it is done, so resident memory stays about the file's size (the issue's
  * rule: instead of, never in addition to, the mapped copy). Weights already copied to NUMA nodes
@@ -32,13 +34,25 @@ static size_t bytes_of(const struct fsk_weight *w)
     return (size_t)w->rows * w->row_bytes;
 }
 
+/* The r8 type of a weight type whose layout is rewritten at load, or 0. */
+static uint32_t r8_type(uint32_t type, const struct fsk_kernels *k)
+{
+    if (type == FSK_TYPE_Q4_1 && k->matvec_q4_1_r8_isa != FSK_ISA_REF &&
+        k->matvec_q4_1_r8_isa == k->matvec_q4_1_isa)
+        return FSK_TYPE_Q4_1_R8;
+    if (type == FSK_TYPE_Q8_0 && k->matvec_q8_0_r8_isa != FSK_ISA_REF &&
+        k->matvec_q8_0_r8_isa == k->matvec_q8_0_isa)
+        return FSK_TYPE_Q8_0_R8;
+    return 0;
+}
+
 /* The matrices to repack into out (NULL: count them). A layer's Q, K and V are split over threads
  * as one range (forward.c), so they go only together, when each has whole groups of rows: then
  * every thread's share of each starts and ends on a group. */
-static size_t list(fsk_model *m, struct fsk_weight **out)
+static size_t list(fsk_model *m, const struct fsk_kernels *k, struct fsk_weight **out)
 {
     size_t n = 0;
-#define ADD(W) do { if ((W)->type == FSK_TYPE_Q4_1 && (W)->rows % FSK_R8 == 0) { if (out) out[n] = (W); n++; } } while (0)
+#define ADD(W) do { if (r8_type((W)->type, k) && (W)->rows % FSK_R8 == 0) { if (out) out[n] = (W); n++; } } while (0)
     for (uint32_t l = 0; l < m->hp.n_layer; l++) {
         struct fsk_layer *L = &m->layers[l];
         if (L->wq.rows % FSK_R8 == 0 && L->wk.rows % FSK_R8 == 0 && L->wv.rows % FSK_R8 == 0) {
@@ -57,7 +71,18 @@ static size_t list(fsk_model *m, struct fsk_weight **out)
     return n;
 }
 
-int fsk_repack_enabled(void)
+/* Rewrites w's rows from src into dst, in w's r8 layout, and sets its type. */
+static void repack_one(struct fsk_weight *w, void *dst, const void *src, const struct fsk_kernels *k)
+{
+    const uint32_t t = r8_type(w->type, k);
+    if (t == FSK_TYPE_Q8_0_R8)
+        fsk_repack_q8_0_r8(dst, src, w->rows, w->row_bytes, w->cols);
+    else
+        fsk_repack_q4_1_r8(dst, src, w->rows, w->row_bytes, w->cols);
+    w->type = t;
+}
+
+int fsk_repack_enabled(uint32_t type)
 {
     const char *e = getenv("FSK_REPACK");
     if (e && !strcmp(e, "0"))
@@ -65,20 +90,22 @@ int fsk_repack_enabled(void)
     const struct fsk_kernels *k;
     if (fsk_kernels_get(&k, NULL) != FSK_OK)
         return 0;
-    return k->matvec_q4_1_r8_isa != FSK_ISA_REF && k->matvec_q4_1_r8_isa == k->matvec_q4_1_isa;
+    return r8_type(type, k) != 0;
 }
 
 fsk_status fsk_model_repack(fsk_model *m)
 {
-    if (!fsk_repack_enabled())
+    const struct fsk_kernels *k;
+    const char *e = getenv("FSK_REPACK");
+    if ((e && !strcmp(e, "0")) || fsk_kernels_get(&k, NULL) != FSK_OK)
         return FSK_OK;
-    const size_t n = list(m, NULL), ps = page_size();
+    const size_t n = list(m, k, NULL), ps = page_size();
     if (n == 0)
         return FSK_OK;
     struct fsk_weight **ws = calloc(n, sizeof *ws);
     if (!ws)
         return FSK_ERR_NOMEM;
-    list(m, ws);
+    list(m, k, ws);
     size_t total = 0, largest = 0;
     for (size_t i = 0; i < n; i++) {
         total += (bytes_of(ws[i]) + ps - 1) / ps * ps;
@@ -92,9 +119,7 @@ fsk_status fsk_model_repack(fsk_model *m)
         } else {
             for (size_t i = 0; i < n; i++) {
                 memcpy(scratch, ws[i]->data, bytes_of(ws[i]));
-                fsk_repack_q4_1_r8((void *)(uintptr_t)ws[i]->data, scratch, ws[i]->rows,
-                                   ws[i]->row_bytes, ws[i]->cols);
-                ws[i]->type = FSK_TYPE_Q4_1_R8;
+                repack_one(ws[i], (void *)(uintptr_t)ws[i]->data, scratch, k);
             }
             free(scratch);
         }
@@ -110,11 +135,11 @@ fsk_status fsk_model_repack(fsk_model *m)
     char *dst = arena;
     for (size_t i = 0; i < n; i++) {
         struct fsk_weight *w = ws[i];
-        fsk_repack_q4_1_r8(dst, w->data, w->rows, w->row_bytes, w->cols);
+        const void *src = w->data;
+        repack_one(w, dst, src, k);
         if (mapped) /* memory given by a caller (fsk_model_load_memory) is theirs: left alone */
-            fsk_drop_file_pages(w->data, bytes_of(w));
+            fsk_drop_file_pages(src, bytes_of(w));
         w->data = dst;
-        w->type = FSK_TYPE_Q4_1_R8;
         dst += (bytes_of(w) + ps - 1) / ps * ps;
     }
     (void)mprotect(arena, total, PROT_READ); /* weights are read-only from here on */

@@ -227,42 +227,48 @@ START_TEST(test_stats_and_continuation)
 }
 END_TEST
 
-/* Q4_1 matrices are repacked at load where the table's Q4_1 matvec is AVX2 (repack.c), else kept
- * as in the file; either way the model computes what the file layout computes, up to the order
- * of float sums (and the int8 activation levels that order can tip): within 2% of the largest
- * logit, where a row or scale out of place moves logits by their own size. */
+/* Q4_1 and Q8_0 matrices are repacked at load where the table's matvec for them is AVX2
+ * (repack.c), else kept as in the file; either way the model computes what the file layout
+ * computes, up to the order of float sums (and the int8 activation levels that order can tip):
+ * within 2% of the largest logit, where a row or scale out of place moves logits by their own
+ * size. */
 START_TEST(test_repack)
 {
-    struct pair p, q;
-    pair_open(&p, FSK_TYPE_Q4_1, 2);
-    const uint32_t want = fsk_repack_enabled() ? FSK_TYPE_Q4_1_R8 : FSK_TYPE_Q4_1;
-    for (uint32_t l = 0; l < p.m->hp.n_layer; l++) {
-        const struct fsk_layer *L = &p.m->layers[l];
-        const struct fsk_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
-        for (int i = 0; i < 7; i++)
-            ck_assert_msg(ws[i]->type == want, "layer %u matrix %d: type %u, want %u", l, i, ws[i]->type, want);
+    const uint32_t types[2][2] = {{FSK_TYPE_Q4_1, FSK_TYPE_Q4_1_R8}, {FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8}};
+    for (int ti = 0; ti < 2; ti++) {
+        struct pair p, q;
+        pair_open(&p, types[ti][0], 2);
+        const uint32_t want = fsk_repack_enabled(types[ti][0]) ? types[ti][1] : types[ti][0];
+        for (uint32_t l = 0; l < p.m->hp.n_layer; l++) {
+            const struct fsk_layer *L = &p.m->layers[l];
+            const struct fsk_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
+            for (int i = 0; i < 7; i++)
+                ck_assert_msg(ws[i]->type == want, "layer %u matrix %d: type %u, want %u", l, i,
+                              ws[i]->type, want);
+        }
+        ck_assert_uint_eq(p.m->tok_embd.type, types[ti][0]); /* rows are dequantized one by one */
+        setenv("FSK_REPACK", "0", 1);
+        pair_open(&q, types[ti][0], 2);
+        unsetenv("FSK_REPACK");
+        ck_assert_uint_eq(q.m->layers[0].wq.type, types[ti][0]);
+        int32_t ids[24];
+        prompt_ids(ids, 24, p.m->hp.n_vocab, 99);
+        fsk_error err;
+        ck_assert_int_eq(fsk_decode(p.bat, ids, 24, NULL, &err), FSK_OK);
+        ck_assert_int_eq(fsk_decode(q.bat, ids, 24, NULL, &err), FSK_OK);
+        const uint32_t nv = p.m->hp.n_vocab;
+        double top = 0, worst = 0;
+        for (uint32_t i = 0; i < nv; i++) {
+            double a = p.bat->logits[i], b = q.bat->logits[i];
+            top = fabs(b) > top ? fabs(b) : top;
+            worst = fabs(a - b) > worst ? fabs(a - b) : worst;
+        }
+        ck_assert_msg(top > 0 && worst <= 0.02 * top,
+                      "type %u repacked vs file layout: max |logit diff| %.6g, largest logit %.6g",
+                      types[ti][0], worst, top);
+        pair_close(&p);
+        pair_close(&q);
     }
-    ck_assert_uint_eq(p.m->tok_embd.type, FSK_TYPE_Q4_1); /* rows are dequantized one by one */
-    setenv("FSK_REPACK", "0", 1);
-    pair_open(&q, FSK_TYPE_Q4_1, 2);
-    unsetenv("FSK_REPACK");
-    ck_assert_uint_eq(q.m->layers[0].wq.type, FSK_TYPE_Q4_1);
-    int32_t ids[24];
-    prompt_ids(ids, 24, p.m->hp.n_vocab, 99);
-    fsk_error err;
-    ck_assert_int_eq(fsk_decode(p.bat, ids, 24, NULL, &err), FSK_OK);
-    ck_assert_int_eq(fsk_decode(q.bat, ids, 24, NULL, &err), FSK_OK);
-    const uint32_t nv = p.m->hp.n_vocab;
-    double top = 0, worst = 0;
-    for (uint32_t i = 0; i < nv; i++) {
-        double a = p.bat->logits[i], b = q.bat->logits[i];
-        top = fabs(b) > top ? fabs(b) : top;
-        worst = fabs(a - b) > worst ? fabs(a - b) : worst;
-    }
-    ck_assert_msg(top > 0 && worst <= 0.02 * top, "repacked vs file layout: max |logit diff| %.6g, largest logit %.6g",
-                  worst, top);
-    pair_close(&p);
-    pair_close(&q);
 }
 END_TEST
 

@@ -282,30 +282,43 @@ void fsk_matvec_q4_1__ref(float *y, const void *w, size_t row_stride, const void
     matvec_min(y, w, row_stride, x, ncols, r0, r1, sizeof(fsk_block_q4_1), unpack_q4_1);
 }
 
-/* The same sums as the Q4_1 matvec, reading each row's blocks out of the repacked records: bit for
- * bit the Q4_1 result on the rows before repacking. r0 and r1 are multiples of FSK_R8. */
-void fsk_matvec_q4_1_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                             size_t r0, size_t r1)
+/* The repacked layouts: each row's blocks taken back out of the records, one at a time, through
+ * the plain matvec over that one block (a sum starting at 0 is the block's value exactly), then
+ * summed left to right as the plain matvec sums them: bit for bit the plain result on the rows
+ * before repacking. r0 and r1 are multiples of FSK_R8. */
+static void matvec_r8(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                      size_t r0, size_t r1, uint32_t type)
 {
-    const fsk_block_q8_1 *a = x;
-    int8_t q[FSK_QK];
+    const int q8 = type == FSK_TYPE_Q8_0_R8;
+    const size_t bb = q8 ? sizeof(fsk_block_q8_0) : sizeof(fsk_block_q4_1);
+    const size_t ab = q8 ? sizeof(fsk_block_q8_0) : sizeof(fsk_block_q8_1);
     for (size_t r = r0; r < r1; r++) {
-        const fsk_block_q4_1_r8 *g =
-            (const fsk_block_q4_1_r8 *)((const unsigned char *)w + r / FSK_R8 * FSK_R8 * row_stride);
-        const size_t j = r % FSK_R8;
+        const unsigned char *g = (const unsigned char *)w + r / FSK_R8 * FSK_R8 * row_stride;
         float s = 0.0f;
         for (size_t i = 0; i < ncols / FSK_QK; i++) {
-            for (size_t c = 0; c < FSK_QK / 2; c++) {
-                uint8_t byte = g[i].qs[32 * (c / 4) + 4 * j + c % 4];
-                q[c] = (int8_t)(byte & 0x0f);
-                q[c + FSK_QK / 2] = (int8_t)(byte >> 4);
-            }
-            float d = fsk_f16_to_f32(g[i].d[j]) * fsk_f16_to_f32(a[i].d);
-            float ms = fsk_f16_to_f32(g[i].m[j]) * fsk_f16_to_f32(a[i].s);
-            s += d * (float)idot32(q, a[i].qs) + ms;
+            unsigned char blk[sizeof(fsk_block_q8_0)];
+            float v;
+            fsk_r8_block(blk, g + i * FSK_R8 * bb, type, r % FSK_R8);
+            if (q8)
+                fsk_matvec_q8_0__ref(&v, blk, bb, (const unsigned char *)x + i * ab, FSK_QK, 0, 1);
+            else
+                fsk_matvec_q4_1__ref(&v, blk, bb, (const unsigned char *)x + i * ab, FSK_QK, 0, 1);
+            s += v;
         }
         y[r] = s;
     }
+}
+
+void fsk_matvec_q4_1_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                             size_t r0, size_t r1)
+{
+    matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q4_1_R8);
+}
+
+void fsk_matvec_q8_0_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                             size_t r0, size_t r1)
+{
+    matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q8_0_R8);
 }
 
 void fsk_matvec_q5_1__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,

@@ -945,38 +945,75 @@ QINLINE void r8_group(int nt, float *const *y, const fsk_block_q4_1_r8 *g,
         _mm256_storeu_ps(y[t], _mm256_add_ps(acc[t], accm[t]));
 }
 
-void fsk_matvec_q4_1_r8__avx2(float *y, const void *w, size_t row_stride, const void *x,
-                              size_t ncols, size_t r0, size_t r1)
+/* ------------------------------------------------------------------ Q8_0, eight rows per record
+ * As Q4_1's above (FSK_TYPE_Q8_0_R8): 32-bit lane j of quant vector k holds row j's quants
+ * 4k..4k+3, against the activation's bytes 4k..4k+3 broadcast; signed times signed through
+ * maddubs(|w|, a * sign(w)) (|pair| <= 2 * 128 * 127 fits int16, so each goes to int32 at once). */
+
+/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 or 2) activations. */
+QINLINE void r8q8_group(int nt, float *const *y, const fsk_block_q8_0_r8 *g,
+                        const fsk_block_q8_0 *const *x, size_t nb)
 {
-    const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
-    const fsk_block_q8_1 *xa = x;
-    for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
-        float *yg = y + g * FSK_R8;
-        r8_group(1, &yg, (const fsk_block_q4_1_r8 *)((const char *)w + g * gs), &xa, nb);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[2];
+    UNROLL for (int t = 0; t < nt; t++)
+        acc[t] = _mm256_setzero_ps();
+    for (size_t i = 0; i < nb; i++) {
+        __m256i isum[2];
+        UNROLL for (int t = 0; t < nt; t++)
+            isum[t] = _mm256_setzero_si256();
+        UNROLL for (int k = 0; k < FSK_QK / 4; k++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(g[i].qs + 32 * k));
+            const __m256i av = _mm256_abs_epi8(v);
+            UNROLL for (int t = 0; t < nt; t++) {
+                const __m256i a = _mm256_set1_epi32((int)load_u32(x[t][i].qs + 4 * k));
+                const __m256i p = _mm256_maddubs_epi16(av, _mm256_sign_epi8(a, v));
+                isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, ones));
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g[i].d));
+        UNROLL for (int t = 0; t < nt; t++) {
+            const __m256 da = _mm256_set1_ps(half_f32(load_u16(&x[t][i].d)));
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d, da), acc[t]);
+        }
     }
+    UNROLL for (int t = 0; t < nt; t++)
+        _mm256_storeu_ps(y[t], acc[t]);
 }
 
-/* Two tokens per pass over a group share the codes' unpacking; each token's sums are the
- * matvec's. */
-void fsk_matmul_q4_1_r8__avx2(float *y, size_t ldy, const void *w, size_t row_stride,
-                              const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0,
-                              size_t r1)
-{
-    const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
-    for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
-        const fsk_block_q4_1_r8 *gw = (const fsk_block_q4_1_r8 *)((const char *)w + g * gs);
-        size_t k = 0;
-        for (; k + 2 <= ntok; k += 2) {
-            float *yt[2] = {y + k * ldy + g * FSK_R8, y + (k + 1) * ldy + g * FSK_R8};
-            const fsk_block_q8_1 *xt[2] = {
-                (const fsk_block_q8_1 *)((const char *)x + k * x_stride),
-                (const fsk_block_q8_1 *)((const char *)x + (k + 1) * x_stride)};
-            r8_group(2, yt, gw, xt, nb);
-        }
-        if (k < ntok) {
-            float *yt = y + k * ldy + g * FSK_R8;
-            const fsk_block_q8_1 *xt = (const fsk_block_q8_1 *)((const char *)x + k * x_stride);
-            r8_group(1, &yt, gw, &xt, nb);
-        }
+/* The matvec and the matmul over whole groups of eight rows, from a group function: the matmul
+ * takes two tokens per pass over a group (sharing the unpacking of its records), and each
+ * token's sums are the matvec's. */
+#define R8_KERNELS(t, group, rec_t, act_t)                                                        \
+    void fsk_matvec_##t##__avx2(float *y, const void *w, size_t row_stride, const void *x,        \
+                                size_t ncols, size_t r0, size_t r1)                               \
+    {                                                                                             \
+        const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;                               \
+        const act_t *xa = x;                                                                      \
+        for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {                                      \
+            float *yg = y + g * FSK_R8;                                                           \
+            group(1, &yg, (const rec_t *)((const char *)w + g * gs), &xa, nb);                    \
+        }                                                                                         \
+    }                                                                                             \
+    void fsk_matmul_##t##__avx2(float *y, size_t ldy, const void *w, size_t row_stride,           \
+                                const void *x, size_t x_stride, size_t ncols, size_t ntok,        \
+                                size_t r0, size_t r1)                                             \
+    {                                                                                             \
+        const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;                               \
+        for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {                                      \
+            const rec_t *gw = (const rec_t *)((const char *)w + g * gs);                          \
+            for (size_t k = 0; k < ntok; k += 2) {                                                \
+                const int nt = k + 2 <= ntok ? 2 : 1;                                             \
+                float *yt[2] = {y + k * ldy + g * FSK_R8, y + (k + 1) * ldy + g * FSK_R8};        \
+                const act_t *xt[2] = {(const act_t *)((const char *)x + k * x_stride),            \
+                                      (const act_t *)((const char *)x + (k + 1) * x_stride)};     \
+                if (nt == 2)                                                                      \
+                    group(2, yt, gw, xt, nb);                                                     \
+                else                                                                              \
+                    group(1, yt, gw, xt, nb);                                                     \
+            }                                                                                     \
+        }                                                                                         \
     }
-}
+
+R8_KERNELS(q4_1_r8, r8_group, fsk_block_q4_1_r8, fsk_block_q8_1)
+R8_KERNELS(q8_0_r8, r8q8_group, fsk_block_q8_0_r8, fsk_block_q8_0)
