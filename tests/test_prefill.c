@@ -234,11 +234,11 @@ END_TEST
  * size. */
 START_TEST(test_repack)
 {
-    const uint32_t types[2][2] = {{FSK_TYPE_Q4_1, FSK_TYPE_Q4_1_R8}, {FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8}};
+    const uint32_t kinds[2][2] = {{FSK_TYPE_Q4_1, FSK_TYPE_Q4_1_R8}, {FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8}};
     for (int ti = 0; ti < 2; ti++) {
         struct pair p, q;
-        pair_open(&p, types[ti][0], 2);
-        const uint32_t want = fsk_repack_enabled(types[ti][0]) ? types[ti][1] : types[ti][0];
+        pair_open(&p, kinds[ti][0], 2);
+        const uint32_t want = fsk_repack_enabled(kinds[ti][0]) ? kinds[ti][1] : kinds[ti][0];
         for (uint32_t l = 0; l < p.m->hp.n_layer; l++) {
             const struct fsk_layer *L = &p.m->layers[l];
             const struct fsk_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
@@ -246,11 +246,11 @@ START_TEST(test_repack)
                 ck_assert_msg(ws[i]->type == want, "layer %u matrix %d: type %u, want %u", l, i,
                               ws[i]->type, want);
         }
-        ck_assert_uint_eq(p.m->tok_embd.type, types[ti][0]); /* rows are dequantized one by one */
+        ck_assert_uint_eq(p.m->tok_embd.type, kinds[ti][0]); /* rows are dequantized one by one */
         setenv("FSK_REPACK", "0", 1);
-        pair_open(&q, types[ti][0], 2);
+        pair_open(&q, kinds[ti][0], 2);
         unsetenv("FSK_REPACK");
-        ck_assert_uint_eq(q.m->layers[0].wq.type, types[ti][0]);
+        ck_assert_uint_eq(q.m->layers[0].wq.type, kinds[ti][0]);
         int32_t ids[24];
         prompt_ids(ids, 24, p.m->hp.n_vocab, 99);
         fsk_error err;
@@ -265,7 +265,7 @@ START_TEST(test_repack)
         }
         ck_assert_msg(top > 0 && worst <= 0.02 * top,
                       "type %u repacked vs file layout: max |logit diff| %.6g, largest logit %.6g",
-                      types[ti][0], worst, top);
+                      kinds[ti][0], worst, top);
         pair_close(&p);
         pair_close(&q);
     }
