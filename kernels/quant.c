@@ -83,3 +83,8 @@ void fsk_r8_block(void *blk, const void *rec, uint32_t type, size_t j)
     for (size_t k = 0; k < qs_bytes / 4; k++)
         memcpy(b + 2 * nhalves + 4 * k, r + 16 * nhalves + 32 * k + 4 * j, 4);
 }
+
+uint32_t fsk_type_plain(uint32_t t)
+{
+    return t == FSK_TYPE_Q4_1_R8 ? FSK_TYPE_Q4_1 : t == FSK_TYPE_Q8_0_R8 ? FSK_TYPE_Q8_0 : t;
+}

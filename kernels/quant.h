@@ -105,6 +105,8 @@ fsk_quantize_row_fn fsk_row_quantizer(uint32_t t);
 int fsk_repack_q4_1_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols);
 /* The same for Q8_0 rows into FSK_TYPE_Q8_0_R8. */
 int fsk_repack_q8_0_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols);
+/* The GGUF type a layout made at load was made from (t itself for GGUF types). */
+uint32_t fsk_type_plain(uint32_t t);
 /* Row j's block (fsk_block_q4_1 or fsk_block_q8_0) out of a record of type (a *_R8 type). */
 void fsk_r8_block(void *blk, const void *rec, uint32_t type, size_t j);
 

@@ -8,9 +8,10 @@
  * matrix goes into one anonymous arena and this process's pages of it in the file mapping are
  * dropped as soon as it is done, so resident memory stays about the file's size (the issue's
  * rule: instead of, never in addition to, the mapped copy). Weights already copied to NUMA nodes
- * are rewritten in place, where they are bound. The embedding keeps its layout (rows are read
- * one at a time and dequantized); a tied output head is the embedding, so it keeps it too.
- * FSK_REPACK=0 turns repacking off. */
+ * are rewritten in place, where they are bound. An embedding of its own keeps its layout (only
+ * a row per token is read); an output head tied to the embedding is repacked, and the embedding
+ * with it (fsk_weight_row reads a row back out of the records). FSK_REPACK=0 turns repacking
+ * off. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -65,20 +66,31 @@ static size_t list(fsk_model *m, const struct fsk_kernels *k, struct fsk_weight 
         ADD(&L->up);
         ADD(&L->down);
     }
-    if (!m->tied_output)
-        ADD(&m->output);
+    ADD(&m->output); /* tied or not: the embedding's lookup reads repacked rows too */
 #undef ADD
     return n;
 }
 
-/* Rewrites w's rows from src into dst, in w's r8 layout, and sets its type. */
-static void repack_one(struct fsk_weight *w, void *dst, const void *src, const struct fsk_kernels *k)
+/* Rows per slab of a repack from the file: the file's pages of each slab are dropped once it is
+ * written, so a large matrix (a 49152-row output head) is never held twice in full. */
+#define SLAB_ROWS 512
+
+/* Rewrites w's rows from src into dst, in w's r8 layout, and sets its type. drop: release the
+ * file's pages of src as the slabs are done. */
+static void repack_one(struct fsk_weight *w, void *dst, const void *src, const struct fsk_kernels *k,
+                       int drop)
 {
     const uint32_t t = r8_type(w->type, k);
-    if (t == FSK_TYPE_Q8_0_R8)
-        fsk_repack_q8_0_r8(dst, src, w->rows, w->row_bytes, w->cols);
-    else
-        fsk_repack_q4_1_r8(dst, src, w->rows, w->row_bytes, w->cols);
+    for (size_t r = 0; r < w->rows; r += SLAB_ROWS) {
+        const size_t n = w->rows - r < SLAB_ROWS ? w->rows - r : SLAB_ROWS; /* whole groups */
+        const size_t off = r * w->row_bytes;
+        if (t == FSK_TYPE_Q8_0_R8)
+            fsk_repack_q8_0_r8((char *)dst + off, (const char *)src + off, n, w->row_bytes, w->cols);
+        else
+            fsk_repack_q4_1_r8((char *)dst + off, (const char *)src + off, n, w->row_bytes, w->cols);
+        if (drop) /* everything read so far: only whole pages inside the range go */
+            fsk_drop_file_pages(src, off + n * w->row_bytes);
+    }
     w->type = t;
 }
 
@@ -119,10 +131,12 @@ fsk_status fsk_model_repack(fsk_model *m)
         } else {
             for (size_t i = 0; i < n; i++) {
                 memcpy(scratch, ws[i]->data, bytes_of(ws[i]));
-                repack_one(ws[i], (void *)(uintptr_t)ws[i]->data, scratch, k);
+                repack_one(ws[i], (void *)(uintptr_t)ws[i]->data, scratch, k, 0);
             }
             free(scratch);
         }
+        if (m->tied_output)
+            m->tok_embd = m->output;
         free(ws);
         return st;
     }
@@ -135,13 +149,13 @@ fsk_status fsk_model_repack(fsk_model *m)
     char *dst = arena;
     for (size_t i = 0; i < n; i++) {
         struct fsk_weight *w = ws[i];
-        const void *src = w->data;
-        repack_one(w, dst, src, k);
-        if (mapped) /* memory given by a caller (fsk_model_load_memory) is theirs: left alone */
-            fsk_drop_file_pages(src, bytes_of(w));
+        /* memory given by a caller (fsk_model_load_memory) is theirs: left alone */
+        repack_one(w, dst, w->data, k, mapped);
         w->data = dst;
         dst += (bytes_of(w) + ps - 1) / ps * ps;
     }
+    if (m->tied_output)
+        m->tok_embd = m->output;
     (void)mprotect(arena, total, PROT_READ); /* weights are read-only from here on */
     m->repack_arena = arena;
     m->repack_arena_bytes = total;

@@ -53,9 +53,12 @@ static fsk_status check_weights(const fsk_model *m, const struct fsk_kernels *k,
         for (size_t i = 0; i < nw; i++) {
             struct fsk_wops o;
             const struct fsk_type_traits *tr = fsk_type_traits(ws[i]->type);
-            /* the embedding's rows are dequantized, every other matrix goes through a matvec */
+            /* the embedding's rows are dequantized (a repacked one's through its plain type's
+             * dequantizer), every other matrix goes through a matvec */
+            struct fsk_wops plain;
             if (!fsk_wops_for(k, ws[i]->type, &o) || !o.matvec ||
-                (ws[i] == &m->tok_embd && !o.dequantize))
+                (ws[i] == &m->tok_embd &&
+                 (!fsk_wops_for(k, fsk_type_plain(ws[i]->type), &plain) || !plain.dequantize)))
                 return fail(err, FSK_ERR_UNSUPPORTED, "weights of type %s have no kernel",
                             tr ? tr->name : "?");
             size_t ab = fsk_act_bytes(o.act_type, (size_t)ws[i]->cols);

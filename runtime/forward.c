@@ -268,10 +268,8 @@ static void step_body(fsk_team *t, void *arg)
     struct fsk_scratch *s = &ctx->scratch[t->id];
     const int lead = t->id == 0, count = lead && !(st->mode & FSK_FWD_NO_STATS);
     if (lead) {
-        struct fsk_wops o;
-        wops(ctx, &m->tok_embd, &o);
-        o.dequantize(ctx->x, (const char *)m->tok_embd.data + (size_t)st->token * m->tok_embd.row_bytes,
-                     hp->n_embd);
+        fsk_weight_row(ctx->k, m->tok_embd.data, m->tok_embd.type, m->tok_embd.row_bytes,
+                       (size_t)st->token, hp->n_embd, ctx->x);
         if (count)
             ctx->stat_tokens++;
     }

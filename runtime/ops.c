@@ -101,3 +101,22 @@ size_t fsk_act_bytes(uint32_t act_type, size_t n)
         return n * sizeof(float);
     return fsk_type_row_bytes(act_type, n);
 }
+
+void fsk_weight_row(const struct fsk_kernels *k, const void *data, uint32_t type, size_t row_bytes,
+                    size_t r, size_t ncols, float *y)
+{
+    const uint32_t plain = fsk_type_plain(type);
+    struct fsk_wops o;
+    fsk_wops_for(k, plain, &o); /* types were checked when the context was made */
+    if (plain == type) {
+        o.dequantize(y, (const char *)data + r * row_bytes, ncols);
+        return;
+    }
+    const size_t bb = fsk_type_traits(plain)->block_bytes;
+    const unsigned char *g = (const unsigned char *)data + r / FSK_R8 * FSK_R8 * row_bytes;
+    for (size_t i = 0; i < ncols / FSK_QK; i++) {
+        unsigned char blk[sizeof(fsk_block_q8_0)];
+        fsk_r8_block(blk, g + i * FSK_R8 * bb, type, r % FSK_R8);
+        o.dequantize(y + i * FSK_QK, blk, FSK_QK);
+    }
+}

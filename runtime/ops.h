@@ -18,6 +18,11 @@ struct fsk_wops {
 
 /* The kernels for weights of `type` from table k; 0 when the type has none. */
 int fsk_wops_for(const struct fsk_kernels *k, uint32_t type, struct fsk_wops *o);
+/* Row r of a weight matrix (data, type, row_bytes as in struct fsk_weight) as ncols floats, the
+ * file's values exactly: the embedding's lookup. Repacked layouts give back their row block by
+ * block through the plain type's dequantizer. */
+void fsk_weight_row(const struct fsk_kernels *k, const void *data, uint32_t type, size_t row_bytes,
+                    size_t r, size_t ncols, float *y);
 /* Bytes of an activation of n values in the form `act_type` (n a multiple of its block). */
 size_t fsk_act_bytes(uint32_t act_type, size_t n);
 

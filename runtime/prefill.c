@@ -372,14 +372,11 @@ static void logits_phase(fsk_team *t, const struct chunk *c, struct fsk_scratch 
 static void embed_rows(fsk_team *t, const struct chunk *c)
 {
     const fsk_model *m = c->ctx->model;
-    struct fsk_wops o;
-    get_wops(c->ctx, &m->tok_embd, &o);
     size_t k0, k1;
     fsk_team_rows(t, c->n, 1, &k0, &k1);
     for (size_t k = k0; k < k1; k++)
-        o.dequantize(c->ctx->prefill->x + k * m->hp.n_embd,
-                     (const char *)m->tok_embd.data + (size_t)c->ids[k] * m->tok_embd.row_bytes,
-                     m->hp.n_embd);
+        fsk_weight_row(c->ctx->k, m->tok_embd.data, m->tok_embd.type, m->tok_embd.row_bytes,
+                       (size_t)c->ids[k], m->hp.n_embd, c->ctx->prefill->x + k * m->hp.n_embd);
     fsk_team_barrier(t);
 }
 
