@@ -600,6 +600,9 @@ START_TEST(test_bad_types)
     expect_fail(one_tensor(FSK_TYPE_Q8_K, 1, (const uint64_t[]){256}, 0), FSK_ERR_UNSUPPORTED,
                 "tensor blk.0.bad: type Q8_K (15)");
     expect_fail(one_tensor(FSK_TYPE_Q8_1, 1, ne, 0), FSK_ERR_UNSUPPORTED, "Q8_1");
+    /* our own ids for layouts made at load: never from a file */
+    expect_fail(one_tensor(FSK_TYPE_Q4_1_R8, 1, ne, 0), FSK_ERR_UNSUPPORTED, "unknown tensor type 64");
+    expect_fail(one_tensor(FSK_TYPE_Q8_0_R8, 1, ne, 0), FSK_ERR_UNSUPPORTED, "unknown tensor type 65");
 }
 END_TEST
 
