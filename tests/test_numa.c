@@ -184,10 +184,13 @@ END_TEST
 
 static char model_path[64];
 
-static void write_model(void)
+/* The model of the logits tests; type 0 keeps tiny_llama's default (F32). */
+static void write_model_of(uint32_t type)
 {
     struct tiny_llama o;
     tiny_llama_defaults(&o);
+    if (type)
+        o.type = type;
     o.n_layer = 5;  /* a skippable region between the cold layers */
     o.n_embd = 96;  /* 6 blocks of 16 rows: uneven over 4 threads */
     o.n_ff = 160;
@@ -202,6 +205,11 @@ static void write_model(void)
     ck_assert_int_eq(write(fd, bytes, n), (ssize_t)n);
     close(fd);
     free(bytes);
+}
+
+static void write_model(void)
+{
+    write_model_of(0);
 }
 
 /* Logits after each of 12 tokens, and FFN blocks skipped, under the environment as it is now. */
@@ -323,6 +331,41 @@ START_TEST(test_isolate_logits)
 }
 END_TEST
 
+/* Q4_1 and Q8_0 matrices copied to their nodes are repacked where they were placed (repack.c),
+ * when this kernel table repacks them: the same logits as repacked from the file with NUMA off. */
+START_TEST(test_repacked_on_nodes)
+{
+    const uint32_t kinds[2][2] = {{FSK_TYPE_Q4_1, FSK_TYPE_Q4_1_R8}, {FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8}};
+    size_t bytes = 12 * 267 * sizeof(float);
+    float *want = malloc(bytes), *got = malloc(bytes);
+    for (int k = 0; k < 2; k++) {
+        write_model_of(kinds[k][0]);
+        const char *note;
+        int placed;
+        decode(FSK_NUMA_OFF, 0, want, &note, &placed);
+        ck_assert(!placed);
+        setenv("HWLOC_SYNTHETIC", TWO_SOCKETS, 1);
+        fsk_model_params mp;
+        fsk_model_default_params(&mp);
+        mp.n_threads = 4;
+        fsk_model *m;
+        fsk_error err;
+        ck_assert_msg(fsk_model_load(&m, model_path, &mp, &err) == FSK_OK, "%s", err.message);
+        ck_assert(m->numa_arena != NULL);
+        ck_assert_uint_eq(m->layers[2].up.type, fsk_repack_enabled(kinds[k][0]) ? kinds[k][1] : kinds[k][0]);
+        ck_assert(m->repack_arena == NULL); /* rewritten where NUMA placed them, not copied again */
+        fsk_model_free(m);
+        decode(FSK_NUMA_AUTO, 0, got, &note, &placed);
+        unsetenv("HWLOC_SYNTHETIC");
+        ck_assert(placed);
+        ck_assert_msg(memcmp(want, got, bytes) == 0, "type %u: logits differ with NUMA on", kinds[k][0]);
+        unlink(model_path);
+    }
+    free(want);
+    free(got);
+}
+END_TEST
+
 START_TEST(test_describe)
 {
     setenv("HWLOC_SYNTHETIC", TWO_SOCKETS, 1);
@@ -356,6 +399,7 @@ int main(void)
     tcase_set_timeout(e2e, 60);
     tcase_add_loop_test(e2e, test_logits_equal_across_modes, 0, 4);
     tcase_add_test(e2e, test_isolate_logits);
+    tcase_add_test(e2e, test_repacked_on_nodes);
     tcase_add_test(e2e, test_describe);
     suite_add_tcase(s, e2e);
     SRunner *sr = srunner_create(s);
