@@ -41,14 +41,23 @@ size_t fsk_type_row_bytes(uint32_t t, uint64_t ncols)
     return (size_t)(blocks * tr->block_bytes);
 }
 
-/* Eight rows' blocks of nhalves leading halves and qs_bytes of quants into records: the halves
- * field by field (field f of row j at 16 f + 2 j), then the quants in 4-byte pieces (piece k of
- * row j at 16 nhalves + 32 k + 4 j). */
+/* A record of type (a *_R8 type) holds eight rows' blocks, each block nhalves leading halves and
+ * qs_bytes of quants: the halves field by field (field f of row j at 16 f + 2 j), then the quants
+ * in 4-byte pieces (piece k of row j at 16 nhalves + 32 k + 4 j). */
+static void r8_geometry(uint32_t type, size_t *nhalves, size_t *qs_bytes)
+{
+    const int q8 = type == FSK_TYPE_Q8_0_R8;
+    *nhalves = q8 ? 1 : 2;
+    *qs_bytes = q8 ? FSK_QK : FSK_QK / 2;
+}
+
 static int repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols,
-                     size_t nhalves, size_t qs_bytes)
+                     uint32_t type)
 {
     if (rows % FSK_R8 != 0 || ncols % FSK_QK != 0 || ncols == 0)
         return -1;
+    size_t nhalves, qs_bytes;
+    r8_geometry(type, &nhalves, &qs_bytes);
     const size_t nb = ncols / FSK_QK, bb = 2 * nhalves + qs_bytes;
     unsigned char *rec = dst;
     for (size_t g = 0; g < rows / FSK_R8; g++)
@@ -65,17 +74,18 @@ static int repack_r8(void *dst, const void *src, size_t rows, size_t row_stride,
 
 int fsk_repack_q4_1_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols)
 {
-    return repack_r8(dst, src, rows, row_stride, ncols, 2, FSK_QK / 2);
+    return repack_r8(dst, src, rows, row_stride, ncols, FSK_TYPE_Q4_1_R8);
 }
 
 int fsk_repack_q8_0_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols)
 {
-    return repack_r8(dst, src, rows, row_stride, ncols, 1, FSK_QK);
+    return repack_r8(dst, src, rows, row_stride, ncols, FSK_TYPE_Q8_0_R8);
 }
 
 void fsk_r8_block(void *blk, const void *rec, uint32_t type, size_t j)
 {
-    const size_t nhalves = type == FSK_TYPE_Q8_0_R8 ? 1 : 2, qs_bytes = type == FSK_TYPE_Q8_0_R8 ? FSK_QK : FSK_QK / 2;
+    size_t nhalves, qs_bytes;
+    r8_geometry(type, &nhalves, &qs_bytes);
     unsigned char *b = blk;
     const unsigned char *r = rec;
     for (size_t f = 0; f < nhalves; f++)

@@ -17,18 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "dispatch.h"
 #include "llama.h"
 #include "numa.h"
 #include "quant.h"
-
-static size_t page_size(void)
-{
-    long ps = sysconf(_SC_PAGESIZE);
-    return ps > 0 ? (size_t)ps : 4096;
-}
 
 static size_t bytes_of(const struct fsk_weight *w)
 {
@@ -94,24 +87,28 @@ static void repack_one(struct fsk_weight *w, void *dst, const void *src, const s
     w->type = t;
 }
 
-int fsk_repack_enabled(uint32_t type)
+/* The kernel table when repacking is on (FSK_REPACK is not 0 and a table was chosen), else NULL. */
+static const struct fsk_kernels *repack_table(void)
 {
     const char *e = getenv("FSK_REPACK");
-    if (e && !strcmp(e, "0"))
-        return 0;
     const struct fsk_kernels *k;
-    if (fsk_kernels_get(&k, NULL) != FSK_OK)
-        return 0;
-    return r8_type(type, k) != 0;
+    if ((e && !strcmp(e, "0")) || fsk_kernels_get(&k, NULL) != FSK_OK)
+        return NULL;
+    return k;
+}
+
+int fsk_repack_enabled(uint32_t type)
+{
+    const struct fsk_kernels *k = repack_table();
+    return k && r8_type(type, k) != 0;
 }
 
 fsk_status fsk_model_repack(fsk_model *m)
 {
-    const struct fsk_kernels *k;
-    const char *e = getenv("FSK_REPACK");
-    if ((e && !strcmp(e, "0")) || fsk_kernels_get(&k, NULL) != FSK_OK)
+    const struct fsk_kernels *k = repack_table();
+    if (!k)
         return FSK_OK;
-    const size_t n = list(m, k, NULL), ps = page_size();
+    const size_t n = list(m, k, NULL), ps = fsk_page_size();
     if (n == 0)
         return FSK_OK;
     struct fsk_weight **ws = calloc(n, sizeof *ws);

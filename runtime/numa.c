@@ -359,7 +359,7 @@ static size_t list_weights(struct fsk_model *m, struct split_weight *out)
     return c;
 }
 
-static size_t page_size(void)
+size_t fsk_page_size(void)
 {
     long ps = sysconf(_SC_PAGESIZE);
     return ps > 0 ? (size_t)ps : 4096;
@@ -370,7 +370,7 @@ static void bind_rows(struct fsk_numa_plan *p, void *dst, size_t row_bytes, size
 {
     if (!p->this_system || a >= b)
         return;
-    size_t ps = page_size();
+    size_t ps = fsk_page_size();
     uintptr_t lo = ((uintptr_t)dst + a * row_bytes) & ~(uintptr_t)(ps - 1);
     uintptr_t hi = (uintptr_t)dst + b * row_bytes;
     if (hwloc_set_area_membind(p->topo, (void *)lo, hi - lo, p->nodes[k].nodeset, HWLOC_MEMBIND_BIND,
@@ -383,7 +383,7 @@ static void bind_rows(struct fsk_numa_plan *p, void *dst, size_t row_bytes, size
  * (read-only private file pages: a later read, if any, faults them in again unchanged). */
 void fsk_drop_file_pages(const void *data, size_t bytes)
 {
-    size_t ps = page_size();
+    size_t ps = fsk_page_size();
     uintptr_t lo = ((uintptr_t)data + ps - 1) & ~(uintptr_t)(ps - 1);
     uintptr_t hi = ((uintptr_t)data + bytes) & ~(uintptr_t)(ps - 1);
     if (hi > lo)
@@ -411,7 +411,7 @@ static void place_weight(struct fsk_numa_plan *p, const struct split_weight *sw,
 
 static fsk_status place_weights(struct fsk_model *m, struct fsk_numa_plan *p)
 {
-    size_t n = list_weights(m, NULL), ps = page_size(), total = 0;
+    size_t n = list_weights(m, NULL), ps = fsk_page_size(), total = 0;
     struct split_weight *ws = calloc(n, sizeof *ws);
     if (!ws)
         return FSK_ERR_NOMEM;

@@ -60,6 +60,8 @@ void fsk_numa_node_rows(const struct fsk_numa_plan *plan, int node, size_t n, si
                         size_t *r1);
 /* Records the first thing the machine could not honour; later ones are dropped. */
 void fsk_numa_note(struct fsk_numa_plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The system's page size (4096 where it cannot be read). */
+size_t fsk_page_size(void);
 /* Drops this process's pages of bytes at data from a private read-only file mapping (whole pages
  * inside the range only): for weights copied elsewhere. A later read faults them in unchanged. */
 void fsk_drop_file_pages(const void *data, size_t bytes);
