@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "numa.h"
 
 #define LANES 8
 #define CHUNK 4096 /* bytes a thread's slice is rounded to: whole pages */
@@ -59,10 +60,10 @@ static void read_slice(fsk_team *t, void *arg)
     j->sums[(size_t)t->id * 8] = sum_words(p, (c1 - c0) * (CHUNK / (LANES * sizeof(uint64_t))));
 }
 
-unsigned char *bench_bw_buffer(fsk_pool *pool, size_t bytes)
+unsigned char *bench_bw_buffer(fsk_pool *pool, size_t bytes, int huge, size_t *mapped)
 {
     size_t chunks = (bytes + CHUNK - 1) / CHUNK;
-    unsigned char *buf = aligned_alloc(CHUNK, chunks * CHUNK);
+    unsigned char *buf = fsk_arena_map(chunks * CHUNK, huge, mapped); /* page-aligned */
     if (!buf)
         return NULL;
     struct slice_job j = {buf, chunks, NULL};

@@ -20,12 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "bench.h"
 #include "cpu.h"
 #include "dispatch.h"
 #include "ffnskip.h"
 #include "kernels.h"
+#include "numa.h"
 #include "pool.h"
 #include "verify.h"
 
@@ -46,6 +48,7 @@ struct opts {
     size_t bw_mib;
     int csv;
     int hot;
+    int pages; /* 0 default, 4 for --pages 4k, 2048 for --pages huge */
 };
 enum { ISA_BEST = -1, ISA_ALL = -2 };
 
@@ -329,7 +332,8 @@ static void probe_bandwidth(struct run_ctx *x)
     for (int t = 1; t < o->n_threads; t++)
         if (o->threads[t] > o->threads[widest])
             widest = t;
-    unsigned char *buf = bench_bw_buffer(x->pools[widest], bytes);
+    size_t mapped = 0;
+    unsigned char *buf = bench_bw_buffer(x->pools[widest], bytes, x->env.huge, &mapped);
     char shape[32];
     snprintf(shape, sizeof shape, "%zuMiB", o->bw_mib);
     if (!buf) {
@@ -346,7 +350,7 @@ static void probe_bandwidth(struct run_ctx *x)
         }
         print_row_csv(&r);
     }
-    free(buf);
+    munmap(buf, mapped);
 }
 
 /* The variants --isa asks for; an ISA this build or CPU cannot run is reported, not timed. */
@@ -436,6 +440,9 @@ static void print_settings(struct run_ctx *x, size_t llc)
              llc / MIB);
     note(o, "read_bw: %zu MiB buffer, best of %d passes; %%bw = matvec GB/s / read_bw at the same "
             "thread count", o->bw_mib, BW_PASSES);
+    note(o, "pages: %s", x->env.huge ? "weights and read_bw's buffer advised for 2 MiB pages, as the "
+                                       "runtime's weights are (--pages 4k: not)"
+                                     : "4 KiB (--pages 4k, or no transparent huge pages here)");
     if (llc && o->bw_mib * MIB < 4 * llc)
         note(o, "warning: --bw-mib %zu is under 4x the last-level cache: read_bw measures cache",
              o->bw_mib);
@@ -461,6 +468,9 @@ static void usage(FILE *f)
             "  --min-time S      seconds to spend timing each case (default 0.2)\n"
             "  --bw-mib MIB      size of the read-bandwidth probe's buffer (default 512)\n"
             "  --hot             reuse one copy of each weight matrix (cache-resident timings)\n"
+            "  --pages huge|4k   memory for weights and the probe: advised for 2 MiB pages, as\n"
+            "                    the runtime maps weights (default where the kernel offers them,\n"
+            "                    and FSK_HUGEPAGES is not 0), or plain 4 KiB pages\n"
             "  --csv             comma-separated output; notes become '#' lines\n"
             "  -h, --help        show this help\n"
             "\n"
@@ -562,6 +572,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"op", required_argument, NULL, 'o'},      {"min-time", required_argument, NULL, 'm'},
         {"bw-mib", required_argument, NULL, 'b'},  {"hot", no_argument, NULL, 'H'},
         {"csv", no_argument, NULL, 'c'},           {"help", no_argument, NULL, 'h'},
+        {"pages", required_argument, NULL, 'p'},
         {NULL, 0, NULL, 0}};
     *o = (struct opts){.isa = ISA_BEST, .min_time = 0.2, .bw_mib = 512};
     add_threads(o, 1);
@@ -575,6 +586,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'm': st = parse_min_time(o, optarg); break;
         case 'b': st = parse_bw_mib(o, optarg); break;
         case 'H': o->hot = 1; break;
+        case 'p':
+            if (!strcmp(optarg, "4k"))
+                o->pages = 4;
+            else if (!strcmp(optarg, "huge"))
+                o->pages = 2048;
+            else
+                st = bad_value("--pages", optarg, "want huge or 4k");
+            break;
         case 'c': o->csv = 1; break;
         case 'h': usage(stdout); return 0;
         default: fprintf(stderr, "fsk_bench: see --help\n"); return EXIT_USAGE;
@@ -619,7 +638,10 @@ int main(int argc, char **argv)
     if (st >= 0)
         return st;
     size_t llc = llc_bytes();
-    struct run_ctx x = {.o = &o, .env = {llc ? 3 * llc : 256 * MIB, o.hot, 0x853c49e6748fea9bull}};
+    struct run_ctx x = {.o = &o,
+                        .env = {.ws_bytes = llc ? 3 * llc : 256 * MIB, .hot = o.hot,
+                                .huge = o.pages ? o.pages == 2048 : fsk_huge_pages_enabled(),
+                                .rng = 0x853c49e6748fea9bull}};
     if (x.env.ws_bytes < 64 * MIB)
         x.env.ws_bytes = 64 * MIB;
     print_machine(&o);

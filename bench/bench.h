@@ -33,6 +33,7 @@ struct bcase {
     unsigned char *w; /* matvec: `copies` copies of the weights, copy_stride bytes apart */
     void *x;
     size_t row_bytes, copy_stride, copies;
+    size_t w_mapped; /* bytes mapped at w (munmap) */
     size_t next_copy; /* the copy the next call reads: rotation carries on across batches */
     size_t ntok, x_stride; /* matmul: tokens per call, bytes from one token's activation to the next */
 };
@@ -40,6 +41,7 @@ struct bcase {
 struct bench_env {
     size_t ws_bytes; /* matvec weights per case, summed over copies, unless hot */
     int hot;
+    int huge;        /* weights and the bandwidth probe's buffer advised for 2 MiB pages */
     uint64_t rng;
 };
 
@@ -79,7 +81,7 @@ int bench_fill_type(uint32_t type, void *dst, size_t nbytes, uint64_t *rng);
 
 /* A buffer of `bytes` (rounded up to 4 KiB) whose pages have been written, so that reading it
  * touches memory rather than the kernel's shared zero page. NULL when out of memory. */
-unsigned char *bench_bw_buffer(fsk_pool *pool, size_t bytes);
+unsigned char *bench_bw_buffer(fsk_pool *pool, size_t bytes, int huge, size_t *mapped);
 /* Streams through buf with every thread of pool reading its own slice; returns the best read
  * rate of `passes` passes in GB/s (1e9 bytes per second). */
 double bench_read_bw(fsk_pool *pool, const unsigned char *buf, size_t bytes, int passes);

@@ -14,7 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sys/mman.h>
+
 #include "bench.h"
+#include "numa.h"
 #include "quant.h"
 
 #define ROW_ALIGN 16 /* rows per thread rounded to 16: whole 64-byte lines of y per thread */
@@ -73,7 +76,8 @@ void bench_case_free(struct bcase *c)
     free(c->a);
     free(c->b);
     free(c->y);
-    free(c->w);
+    if (c->w)
+        munmap(c->w, c->w_mapped);
     free(c->x);
     c->a = c->b = c->y = NULL;
     c->w = NULL;
@@ -196,7 +200,8 @@ static int matvec_weights(struct bcase *c, uint32_t type, struct bench_env *env,
     c->copies = env->hot ? 1 : (env->ws_bytes + bytes - 1) / bytes;
     if (c->copies < 1)
         c->copies = 1;
-    c->w = aligned_alloc(4096, c->copies * c->copy_stride);
+    /* mapped like the runtime's weight arena (model/repack.c): 2 MiB pages when env->huge */
+    c->w = fsk_arena_map(c->copies * c->copy_stride, env->huge, &c->w_mapped);
     if (!c->w) {
         snprintf(why, wl, "out of memory for %zu MiB of weights", c->copies * c->copy_stride / MIB);
         return 0;

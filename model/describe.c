@@ -7,6 +7,7 @@
 
 #include "dispatch.h"
 #include "llama.h"
+#include "numa.h"
 #include "ops.h"
 #include "tokenizer.h"
 
@@ -143,5 +144,17 @@ FSK_API size_t fsk_model_describe(const fsk_model *m, char *buf, size_t len)
         put(&t, "  repacked at load: %zu matrices (%.1f MiB) into eight-row records (FSK_REPACK=0 keeps "
                 "the file layout)\n",
             n_r8, r8_bytes / 1048576.0);
+    if (m->huge_arena) {
+        int eligible;
+        long long hb = fsk_huge_bytes(m->repack_arena, m->repack_arena_bytes, &eligible);
+        if (hb >= 0)
+            put(&t, "  weight matrices moved to huge pages: %.1f MiB, %.1f MiB of it in 2 MiB pages "
+                    "(FSK_HUGEPAGES=0 reads them from the file mapping)\n",
+                m->repack_arena_bytes / 1048576.0, hb / 1048576.0);
+        else
+            put(&t, "  weight matrices moved to memory advised for huge pages: %.1f MiB "
+                    "(FSK_HUGEPAGES=0 reads them from the file mapping)\n",
+                m->repack_arena_bytes / 1048576.0);
+    }
     return t.pos;
 }

@@ -296,7 +296,9 @@ static fsk_status load_gguf(fsk_model **out, fsk_gguf *g, const fsk_model_params
  * MAP_POPULATE does the same): otherwise the first prompt pays one page fault per 4 KiB of
  * weights inside its timing. MADV_POPULATE_READ (Linux 5.14) fills the page tables; where it is
  * missing, MADV_WILLNEED at least starts reading the file. Advice only: a refusal changes nothing.
- * Skipped when NUMA placement copied the weights out of the file (the mapping is then dropped). */
+ * Skipped when NUMA placement copied the weights out of the file (the mapping is then dropped),
+ * and before a move to huge pages (repack.c), which reads and drops them slab by slab: populated
+ * first, the whole file would be resident at once next to the growing copy. */
 static void populate_weights(const fsk_model *m)
 {
     if (m->numa_arena || !fsk_gguf_is_mapped(m->gguf))
@@ -332,7 +334,8 @@ FSK_API fsk_status fsk_model_load(fsk_model **out, const char *path, const fsk_m
     if (st == FSK_OK)
         st = load_gguf(out, g, params, err);
     if (st == FSK_OK) {
-        populate_weights(*out);
+        if (!fsk_model_moves_weights(*out)) /* a move reads each page once anyway */
+            populate_weights(*out);
         st = fsk_model_repack(*out);
         if (st != FSK_OK) {
             fsk_model_free(*out);

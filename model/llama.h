@@ -51,15 +51,18 @@ struct fsk_model {
     struct fsk_numa_plan *numa; /* the placement plan; NULL when loaded with NUMA off */
     void *numa_arena;           /* the weights copied to their nodes, or NULL */
     size_t numa_arena_bytes;
-    void *repack_arena;         /* the matrices repacked at load (repack.c), or NULL */
+    void *repack_arena;         /* the matrices repacked or moved at load (repack.c), or NULL */
     size_t repack_arena_bytes;
+    int huge_arena;             /* 1 when that arena holds every matrix, advised for huge pages */
 };
 
 /* repack.c: 1 when loading rewrites matrices of GGUF type `type` (Q4_1, Q8_0) into their r8 layout
  * for this process's kernel table (and FSK_REPACK is not 0); the rewrite itself, after the
- * weights found their place; the arena's release. */
+ * weights found their place, which also moves every matrix out of the file mapping into huge
+ * pages where the kernel offers them (fsk_huge_pages_enabled); the arena's release. */
 int fsk_repack_enabled(uint32_t type);
 fsk_status fsk_model_repack(fsk_model *m);
+int fsk_model_moves_weights(const fsk_model *m); /* 1 when fsk_model_repack will move them all */
 void fsk_model_repack_release(fsk_model *m);
 
 /* fsk_model_load over a caller's GGUF bytes (not copied: they must outlive the model); internal,

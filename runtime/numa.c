@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,6 +391,84 @@ void fsk_drop_file_pages(const void *data, size_t bytes)
         madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
+#define HUGE_PAGE ((size_t)2 << 20)
+
+int fsk_huge_pages_enabled(void)
+{
+#ifdef MADV_HUGEPAGE
+    const char *e = getenv("FSK_HUGEPAGES");
+    if (e && !strcmp(e, "0"))
+        return 0;
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f)
+        return 0;
+    char buf[128];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, "[always]") || strstr(buf, "[madvise]");
+#else
+    return 0;
+#endif
+}
+
+void *fsk_arena_map(size_t bytes, int huge, size_t *mapped)
+{
+    const size_t ps = fsk_page_size();
+    bytes = bytes ? (bytes + ps - 1) / ps * ps : ps;
+    const size_t pad = huge ? HUGE_PAGE : 0;
+    if (bytes > SIZE_MAX - pad)
+        return NULL;
+    char *p = mmap(NULL, bytes + pad, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    if (huge) { /* trim to a 2 MiB-aligned start: only aligned 2 MiB spans can be huge pages */
+        char *a = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+        if (a > p)
+            munmap(p, (size_t)(a - p));
+        if (a + bytes < p + bytes + pad)
+            munmap(a + bytes, (size_t)(p + bytes + pad - (a + bytes)));
+        p = a;
+#ifdef MADV_HUGEPAGE
+        (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice: refused, the arena is still usable */
+#endif
+    }
+    *mapped = bytes;
+    return p;
+}
+
+long long fsk_huge_bytes(const void *addr, size_t len, int *eligible)
+{
+    *eligible = -1;
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    const uintptr_t lo = (uintptr_t)addr, hi = lo + len;
+    char line[512];
+    int in = 0, seen_flag = 0, all = 1;
+    long long kib = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long a, b;
+        long long v;
+        if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            in = a < hi && b > lo;
+            continue;
+        }
+        if (!in)
+            continue;
+        if (sscanf(line, "AnonHugePages: %lld kB", &v) == 1)
+            kib += v;
+        else if (sscanf(line, "THPeligible: %lld", &v) == 1) {
+            seen_flag = 1;
+            all &= v == 1;
+        }
+    }
+    fclose(f);
+    if (seen_flag)
+        *eligible = all;
+    return kib * 1024;
+}
+
 static void place_weight(struct fsk_numa_plan *p, const struct split_weight *sw, char *dst, int file_mapped)
 {
     struct fsk_weight *w = sw->w;
@@ -418,8 +497,9 @@ static fsk_status place_weights(struct fsk_model *m, struct fsk_numa_plan *p)
     list_weights(m, ws);
     for (size_t i = 0; i < n; i++) /* each weight page-aligned: node boundaries share no page across weights */
         total += ((size_t)ws[i].w->rows * ws[i].w->row_bytes + ps - 1) / ps * ps;
-    void *arena = mmap(NULL, total ? total : ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (arena == MAP_FAILED) {
+    size_t mapped_bytes;
+    void *arena = fsk_arena_map(total, fsk_huge_pages_enabled(), &mapped_bytes);
+    if (!arena) {
         free(ws);
         fsk_numa_note(p, "no memory to copy the weights to their nodes (%.1f MiB); they are read from "
                          "the file mapping", (double)total / 1048576.0);
@@ -436,7 +516,7 @@ static fsk_status place_weights(struct fsk_model *m, struct fsk_numa_plan *p)
     if (embd == out) /* tied: the embedding rows are the output head's */
         m->tok_embd.data = m->output.data;
     m->numa_arena = arena;
-    m->numa_arena_bytes = total ? total : ps;
+    m->numa_arena_bytes = mapped_bytes;
     free(ws);
     return FSK_OK;
 }
@@ -566,8 +646,10 @@ size_t fsk_numa_plan_describe(const struct fsk_numa_plan *p, const struct fsk_mo
         if (m->numa_arena)
             put(&t, "  weights: copied into their nodes' memory (%.1f MiB)\n",
                 (double)m->numa_arena_bytes / 1048576.0);
+        else if (m->huge_arena)
+            put(&t, "  weights: NUMA off or one node, nothing to place (moved to huge pages at load)\n");
         else
-            put(&t, "  weights: read from the file mapping (NUMA off or one node: nothing to place)\n");
+            put(&t, "  weights: NUMA off or one node, nothing to place\n");
     }
     if (p->note[0])
         put(&t, "  note: %s\n", p->note);

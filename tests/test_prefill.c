@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "context.h"
+#include "numa.h"
 #include "ops.h"
 #include "quant.h"
 #include "tiny_llama.h"
@@ -274,6 +276,115 @@ START_TEST(test_repack)
 }
 END_TEST
 
+/* Resident bytes of the mapping that holds addr, from /proc/self/smaps; -1 where unreadable. */
+static long long mapping_rss(const void *addr)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int in = 0;
+    long long rss = -1, v;
+    unsigned long a, b;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' '))
+            in = (uintptr_t)addr >= a && (uintptr_t)addr < b;
+        else if (in && sscanf(line, "Rss: %lld kB", &v) == 1)
+            rss = v * 1024;
+    }
+    fclose(f);
+    return rss;
+}
+
+static int inside(const void *p, size_t n, const fsk_model *m)
+{
+    const char *a = m->repack_arena;
+    return (const char *)p >= a && (const char *)p + n <= a + m->repack_arena_bytes;
+}
+
+/* Loaded from a file where the kernel offers transparent huge pages, every matrix and norm vector
+ * is moved into one arena advised for them (repack.c), and the file's pages are dropped: the
+ * mapping keeps next to nothing resident. The logits are those of FSK_HUGEPAGES=0, bit for bit
+ * (the same bytes, the same kernels). An F16 model with a tied head, and a Q4_1 one with an
+ * embedding of its own (copied) and its matrices repacked where the table repacks. */
+START_TEST(test_huge_pages)
+{
+    const uint32_t wtypes[2] = {FSK_TYPE_F16, FSK_TYPE_Q4_1};
+    for (int ti = 0; ti < 2; ti++) {
+        struct tiny_llama o;
+        tiny_llama_defaults(&o);
+        o.n_embd = 256;
+        o.n_ff = 1024;
+        o.n_ctx = N_CTX;
+        o.type = wtypes[ti];
+        o.n_layer = 4; /* an arena over 2 MiB: at least one aligned 2 MiB span */
+        o.tied = ti == 0;
+        o.seed = 31 + ti;
+        size_t n = 0;
+        uint8_t *bytes = tiny_llama_gguf(&o, &n);
+        char path[] = "/tmp/fsk_test_hugeXXXXXX";
+        int fd = mkstemp(path);
+        ck_assert_msg(fd >= 0, "mkstemp failed");
+        FILE *f = fdopen(fd, "wb");
+        ck_assert(f && fwrite(bytes, 1, n, f) == n && fclose(f) == 0);
+        free(bytes);
+        fsk_model *m[2];
+        fsk_error err;
+        for (int h = 0; h < 2; h++) {
+            if (h == 0)
+                setenv("FSK_HUGEPAGES", "0", 1);
+            ck_assert_msg(fsk_model_load(&m[h], path, NULL, &err) == FSK_OK, "%s", err.message);
+            unsetenv("FSK_HUGEPAGES");
+        }
+        unlink(path);
+        ck_assert_int_eq(m[0]->huge_arena, 0);
+        const int huge = fsk_huge_pages_enabled();
+        ck_assert_int_eq(m[1]->huge_arena, huge);
+        if (huge) {
+            const fsk_model *M = m[1];
+            const size_t e = M->hp.n_embd;
+            for (uint32_t l = 0; l < M->hp.n_layer; l++) {
+                const struct fsk_layer *L = &M->layers[l];
+                const struct fsk_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
+                for (int i = 0; i < 7; i++)
+                    ck_assert_msg(inside(ws[i]->data, ws[i]->rows * ws[i]->row_bytes, M),
+                                  "layer %u matrix %d left outside the arena", l, i);
+                ck_assert(inside(L->attn_norm, e * sizeof(float), M));
+                ck_assert(inside(L->ffn_norm, e * sizeof(float), M));
+            }
+            ck_assert(inside(M->output_norm, e * sizeof(float), M));
+            ck_assert(inside(M->output.data, M->output.rows * M->output.row_bytes, M));
+            ck_assert(inside(M->tok_embd.data, M->tok_embd.rows * M->tok_embd.row_bytes, M));
+            int eligible;
+            long long hb = fsk_huge_bytes(M->repack_arena, M->repack_arena_bytes, &eligible);
+            ck_assert_uint_ge(M->repack_arena_bytes, (size_t)2 << 20);
+            if (eligible >= 0) /* kernels that show THPeligible: the advice was taken */
+                ck_assert_msg(eligible == 1, "arena of %zu bytes not THP-eligible (%lld in huge pages)",
+                              M->repack_arena_bytes, hb);
+            const struct fsk_gguf_tensor *t0 = fsk_gguf_tensor_at(M->gguf, 0);
+            long long rss = mapping_rss(t0->data);
+            if (rss >= 0) /* the copy replaced the file's pages: not held twice */
+                ck_assert_msg(rss < (long long)(n / 8), "file mapping still holds %lld of %zu bytes",
+                              rss, n);
+        }
+        fsk_context *c[2];
+        int32_t ids[24];
+        prompt_ids(ids, 24, m[0]->hp.n_vocab, 5);
+        for (int h = 0; h < 2; h++) {
+            c[h] = context(m[h], 2);
+            ck_assert_int_eq(fsk_decode(c[h], ids, 24, NULL, &err), FSK_OK);
+            ck_assert_int_eq(fsk_decode(c[h], ids, 1, NULL, &err), FSK_OK); /* a decode step too */
+        }
+        ck_assert_msg(memcmp(c[0]->logits, c[1]->logits, m[0]->hp.n_vocab * sizeof(float)) == 0,
+                      "type %u: logits differ with the weights in huge pages", wtypes[ti]);
+        for (int h = 0; h < 2; h++) {
+            fsk_context_free(c[h]);
+            fsk_model_free(m[h]);
+        }
+    }
+}
+END_TEST
+
 /* The types promised a matmul get one from the table, from the same ISA as their matvec: every
  * weight type but BF16, in every variant (AVX-512 included, since its Q5 and K-type matmuls). */
 START_TEST(test_matmul_chosen)
@@ -312,6 +423,7 @@ int main(void)
     tcase_add_test(tc, test_stats_and_continuation);
     tcase_add_test(tc, test_matmul_chosen);
     tcase_add_test(tc, test_repack);
+    tcase_add_test(tc, test_huge_pages);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
