@@ -9,10 +9,13 @@
 
 #if defined(__clang__)
 #define FSK_UNROLL _Pragma("unroll")
+#define FSK_UNROLL16 _Pragma("unroll")
 #elif defined(__GNUC__)
 #define FSK_UNROLL _Pragma("GCC unroll 8")
+#define FSK_UNROLL16 _Pragma("GCC unroll 16") /* loops over 16 accumulators */
 #else
 #define FSK_UNROLL
+#define FSK_UNROLL16
 #endif
 
 #if defined(__GNUC__)

@@ -102,15 +102,80 @@ static float dot1x_f16(const uint16_t *w, const float *x, size_t n)
     return fsk_avx512_hsum_ps(s);
 }
 
+/* rows[j] . x for 16 rows as dot1x_f16 computes each (one accumulator, columns in order, the
+ * same sum at the end), the sixteen sums reduced together: for short rows, such as an attention
+ * head's keys (64 halves), the sum at the end costs more than the products. */
+static void dot16x_f16(float *y, const uint16_t *const rows[16], const float *x, size_t n)
+{
+    __m512 s[16];
+    FSK_UNROLL16 for (int j = 0; j < 16; j++)
+        s[j] = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W) {
+        const __m512 xv = _mm512_loadu_ps(x + i);
+        FSK_UNROLL16 for (int j = 0; j < 16; j++)
+            s[j] = _mm512_fmadd_ps(load16_f16(rows[j] + i), xv, s[j]);
+    }
+    if (i < n) {
+        const __m512 xv = _mm512_maskz_loadu_ps(fsk_avx512_tail_mask(n - i), x + i);
+        FSK_UNROLL16 for (int j = 0; j < 16; j++)
+            s[j] = _mm512_fmadd_ps(load_tail_f16(rows[j] + i, n - i), xv, s[j]);
+    }
+    fsk_avx512_hsum16_ps(y, s);
+}
+
+/* rows[j] . x for 4 rows side by side, each as dot1x_f16 computes it: four chains in flight. */
+static void dot4x_f16(float *y, const uint16_t *const rows[ROWS], const float *x, size_t n)
+{
+    __m512 s[ROWS];
+    FSK_UNROLL for (int j = 0; j < ROWS; j++)
+        s[j] = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W) {
+        const __m512 xv = _mm512_loadu_ps(x + i);
+        FSK_UNROLL for (int j = 0; j < ROWS; j++)
+            s[j] = _mm512_fmadd_ps(load16_f16(rows[j] + i), xv, s[j]);
+    }
+    if (i < n) {
+        const __m512 xv = _mm512_maskz_loadu_ps(fsk_avx512_tail_mask(n - i), x + i);
+        FSK_UNROLL for (int j = 0; j < ROWS; j++)
+            s[j] = _mm512_fmadd_ps(load_tail_f16(rows[j] + i, n - i), xv, s[j]);
+    }
+    FSK_UNROLL for (int j = 0; j < ROWS; j++)
+        y[j] = fsk_avx512_hsum_ps(s[j]);
+}
+
 void fsk_matvec_f16__avx512(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                             size_t r0, size_t r1)
 {
     const float *xf = x;
     size_t r = r0;
-    /* The rows of each group of four one after the other, not side by side: each group then reads
-     * one ascending stream, which the hardware prefetchers follow; four short streams side by side
-     * they did not (Zen 4, 1 thread, 576x576: about 18 GB/s side by side, 24 in a row). */
-    for (const size_t end = r0 + (r1 - r0) / ROWS * ROWS; r < end; r++)
+    const size_t end = r0 + (r1 - r0) / ROWS * ROWS;
+    /* The rows of the groups of four are computed as dot1x_f16 computes them (the matmul's tiles
+     * repeat its operations) and the last (r1 - r0) % 4 by dot1_f16; which rows are in flight
+     * together changes no result. Short rows (an attention head's keys) go sixteen at a time.
+     * Rows that do not follow each other in memory (an attention head's values, one row per
+     * dimension, a context apart) go four side by side: each is its own stream anyway, and four
+     * chains in flight hide the FMA's latency. Contiguous rows, weight matrices, are read one
+     * after the other: one ascending stream, which the hardware prefetchers follow, where four
+     * short streams side by side they did not (Zen 4, 1 thread, 576x576: about 18 GB/s side by
+     * side, 24 in a row). */
+    if (ncols <= 4 * FSK_AVX512_W) {
+        for (; r + 16 <= end; r += 16) {
+            const uint16_t *rows[16];
+            FSK_UNROLL16 for (int j = 0; j < 16; j++)
+                rows[j] = row_f16(w, row_stride, r + (size_t)j);
+            dot16x_f16(y + r, rows, xf, ncols);
+        }
+    } else if (row_stride != ncols * sizeof(uint16_t)) {
+        for (; r < end; r += ROWS) {
+            const uint16_t *rows[ROWS];
+            FSK_UNROLL for (int j = 0; j < ROWS; j++)
+                rows[j] = row_f16(w, row_stride, r + (size_t)j);
+            dot4x_f16(y + r, rows, xf, ncols);
+        }
+    }
+    for (; r < end; r++)
         y[r] = dot1x_f16(row_f16(w, row_stride, r), xf, ncols);
     for (; r < r1; r++)
         y[r] = dot1_f16(row_f16(w, row_stride, r), xf, ncols);
