@@ -157,7 +157,7 @@ FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *m, const fsk_co
         struct fsk_scratch *s = &c->scratch[i];
         s->xb = zalloc(hp->n_embd, sizeof(float), &failed);
         s->act = zalloc(act_bytes, 1, &failed);
-        s->att = zalloc(n_ctx, sizeof(float), &failed);
+        s->att = zalloc((size_t)FSK_ATT_HEADS * n_ctx, sizeof(float), &failed);
         s->kloc = zalloc(hp->head_dim, sizeof(float), &failed);
         s->vloc = zalloc(hp->head_dim, sizeof(float), &failed);
     }

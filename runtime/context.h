@@ -15,7 +15,7 @@
 struct fsk_scratch {
     float *xb;     /* [n_embd] normalised hidden state */
     void *act;     /* activation in the form of the next matvec's weights */
-    float *att;    /* [n_ctx] attention scores of one head */
+    float *att;    /* [FSK_ATT_HEADS x n_ctx] attention scores of up to FSK_ATT_HEADS heads */
     float *kloc;   /* [head_dim] this position's key, after rope */
     float *vloc;   /* [head_dim] this position's value */
     double cos_parts[3]; /* this thread's share of dot(h, h+f), |h|^2, |h+f|^2 */
@@ -74,12 +74,15 @@ fsk_status fsk_context_check_tokens(const struct fsk_context *c, const int32_t *
 /* One token at position ctx->pos through every layer; logits when want_logits. mode is a set of
  * enum fsk_fwd_mode flags. */
 void fsk_forward_token(struct fsk_context *ctx, int32_t token, int want_logits, unsigned mode);
-/* One query head of attention at position pos, in kv group g of layer l: q (roped and F16-rounded)
- * against the cache's positions < pos and this position's key and value kloc and vloc (roped and
- * F16-rounded, as the cache holds them); the head's output to out. forward.c and the batched
- * prefill both call it, so that their attention is the same arithmetic bit for bit. */
-void fsk_attend_head(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
-                     const float *kloc, const float *vloc, float *out, struct fsk_scratch *s);
+/* Query heads of one kv group attending at position pos, in kv group g of layer l: nq queries
+ * (roped and F16-rounded, hd floats apart from q) against the cache's positions < pos and this
+ * position's key and value kloc and vloc (roped and F16-rounded, as the cache holds them); each
+ * head's output hd floats apart from out. The cache's keys and values are read once for up to
+ * FSK_ATT_HEADS heads (matmul_f16, whose every value is the matvec's: batched or not, each head
+ * gets the same arithmetic bit for bit). forward.c and the batched prefill both call it. */
+#define FSK_ATT_HEADS 4
+void fsk_attend_heads(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
+                      uint32_t nq, const float *kloc, const float *vloc, float *out, struct fsk_scratch *s);
 
 /* Prefill scratch for ctx's model and threads (prefill.c); freed by fsk_prefill_free. */
 fsk_status fsk_prefill_new(struct fsk_context *ctx, fsk_error *err);

@@ -86,24 +86,37 @@ static void qkv_phase(fsk_team *t, struct fsk_context *ctx, const struct fsk_lay
     fsk_team_barrier(t);
 }
 
-void fsk_attend_head(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
-                     const float *kloc, const float *vloc, float *out, struct fsk_scratch *s)
+void fsk_attend_heads(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
+                      uint32_t nq, const float *kloc, const float *vloc, float *out, struct fsk_scratch *s)
 {
     const struct fsk_hparams *hp = &ctx->model->hp;
     const struct fsk_kernels *k = ctx->k;
-    const uint32_t hd = hp->head_dim;
+    const uint32_t hd = hp->head_dim, n_ctx = ctx->n_ctx;
     const float scale = 1.0f / sqrtf((float)hd);
-    /* scores over earlier positions from the cache, this one from the local key */
-    k->matvec_f16(s->att, fsk_kv_k(&ctx->kv, l, g, 0), (size_t)hd * 2, q, hd, 0, pos);
-    s->att[pos] = k->dot_f32(q, kloc, hd);
-    for (uint32_t i = 0; i <= pos; i++)
-        s->att[i] *= scale;
-    k->softmax_f32(s->att, (size_t)pos + 1);
-    k->round_f16_f32(s->att, (size_t)pos + 1);
-    k->matvec_f16(out, fsk_kv_vrow(&ctx->kv, l, g, 0), (size_t)ctx->n_ctx * 2, s->att, pos, 0, hd);
-    if (pos == 0)
-        memset(out, 0, hd * sizeof(float));
-    k->axpy_f32(out, s->att[pos], vloc, hd);
+    for (uint32_t h0 = 0; h0 < nq; h0 += FSK_ATT_HEADS) {
+        const uint32_t nb = nq - h0 < FSK_ATT_HEADS ? nq - h0 : FSK_ATT_HEADS;
+        const float *qb = q + (size_t)h0 * hd;
+        float *ob = out + (size_t)h0 * hd;
+        /* scores over earlier positions from the cache (row h of att for head h0 + h), this
+         * position's from the local key */
+        k->matmul_f16(s->att, n_ctx, fsk_kv_k(&ctx->kv, l, g, 0), (size_t)hd * 2, qb, (size_t)hd * sizeof(float),
+                      hd, nb, 0, pos);
+        for (uint32_t h = 0; h < nb; h++) {
+            float *att = s->att + (size_t)h * n_ctx;
+            att[pos] = k->dot_f32(qb + (size_t)h * hd, kloc, hd);
+            for (uint32_t i = 0; i <= pos; i++)
+                att[i] *= scale;
+            k->softmax_f32(att, (size_t)pos + 1);
+            k->round_f16_f32(att, (size_t)pos + 1);
+        }
+        if (pos == 0)
+            memset(ob, 0, (size_t)nb * hd * sizeof(float));
+        else
+            k->matmul_f16(ob, hd, fsk_kv_vrow(&ctx->kv, l, g, 0), (size_t)n_ctx * 2, s->att,
+                          (size_t)n_ctx * sizeof(float), pos, nb, 0, hd);
+        for (uint32_t h = 0; h < nb; h++)
+            k->axpy_f32(ob + (size_t)h * hd, s->att[(size_t)h * n_ctx + pos], vloc, hd);
+    }
 }
 
 /* Attention for this thread's query heads at position pos; writes their slices of ctx->ao. */
@@ -121,20 +134,19 @@ static void attention_phase(fsk_team *t, struct fsk_context *ctx, uint32_t l, ui
         k->rope_f32(q + h0 * hd, h1 - h0, hd, pos, hp->rope_base);
         k->round_f16_f32(q + h0 * hd, (h1 - h0) * hd);
     }
-    uint32_t have_g = UINT32_MAX;
-    for (uint32_t h = (uint32_t)h0; h < h1; h++) {
-        uint32_t g = h / group;
-        if (g != have_g) { /* this position's key and value for kv head g, F16-rounded like the cache */
-            memcpy(s->kloc, kk + (size_t)g * hd, hd * sizeof(float));
-            k->rope_f32(s->kloc, 1, hd, pos, hp->rope_base);
-            k->round_f16_f32(s->kloc, hd);
-            memcpy(s->vloc, vv + (size_t)g * hd, hd * sizeof(float));
-            k->round_f16_f32(s->vloc, hd);
-            if (h == g * group) /* the first query head of the group owns the cache write */
-                fsk_kv_put(&ctx->kv, k, l, g, pos, s->kloc, s->vloc);
-            have_g = g;
-        }
-        fsk_attend_head(ctx, l, g, pos, q + (size_t)h * hd, s->kloc, s->vloc, ctx->ao + (size_t)h * hd, s);
+    for (uint32_t h = (uint32_t)h0; h < h1;) {
+        const uint32_t g = h / group, he = (g + 1) * group < h1 ? (g + 1) * group : (uint32_t)h1;
+        /* this position's key and value for kv head g, F16-rounded like the cache */
+        memcpy(s->kloc, kk + (size_t)g * hd, hd * sizeof(float));
+        k->rope_f32(s->kloc, 1, hd, pos, hp->rope_base);
+        k->round_f16_f32(s->kloc, hd);
+        memcpy(s->vloc, vv + (size_t)g * hd, hd * sizeof(float));
+        k->round_f16_f32(s->vloc, hd);
+        if (h == g * group) /* the first query head of the group owns the cache write */
+            fsk_kv_put(&ctx->kv, k, l, g, pos, s->kloc, s->vloc);
+        /* this thread's heads of group g together */
+        fsk_attend_heads(ctx, l, g, pos, q + (size_t)h * hd, he - h, s->kloc, s->vloc, ctx->ao + (size_t)h * hd, s);
+        h = he;
     }
     fsk_team_barrier(t);
 }

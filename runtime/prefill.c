@@ -17,7 +17,7 @@
  *     same counts and alignment), and the kernels promise each value equals the matvec's over the
  *     same range; weight types without a matmul run the matvec once per token;
  *   - element-wise ops (add, silu_mul) run per token over the same row ranges;
- *   - attention per (token, head) is forward.c's own fsk_attend_head, fed the same roped and
+ *   - attention per (token, kv group) is forward.c's own fsk_attend_heads, fed the same roped and
  *     F16-rounded query, key and value (rounded in place in the chunk's rows, which the cache
  *     then holds exactly).
  * One parallel region per chunk; barriers between phases. Inputs of a phase (rmsnorm, activation
@@ -229,7 +229,7 @@ static void qkv_phase(fsk_team *t, const struct chunk *c, const struct fsk_layer
 /* Per token, in place in the chunk's qkv row: the query and key heads (adjacent in the row) roped
  * in one call, which computes each pair's angle, sine and cosine once for all of them and gives
  * every head what a call of its own would; then queries, keys and values F16-rounded, which is
- * what forward.c hands fsk_attend_head; then keys and values into the cache, whose halves are
+ * what forward.c hands fsk_attend_heads; then keys and values into the cache, whose halves are
  * those rounded values exactly. */
 static void kv_phase(fsk_team *t, const struct chunk *c, uint32_t l)
 {
@@ -253,20 +253,21 @@ static void kv_phase(fsk_team *t, const struct chunk *c, uint32_t l)
     fsk_team_barrier(t);
 }
 
-/* Every (token, head), strided over threads rather than in blocks: a token's attention costs in
- * proportion to its position. Queries, keys and values come roped and rounded from kv_phase. */
+/* Every (token, kv group), strided over threads rather than in blocks: a token's attention costs
+ * in proportion to its position. The group's query heads attend together (the cache read once
+ * for them). Queries, keys and values come roped and rounded from kv_phase. */
 static void attention_phase(fsk_team *t, const struct chunk *c, uint32_t l, struct fsk_scratch *s)
 {
     const struct fsk_hparams *hp = &c->ctx->model->hp;
     struct fsk_prefill *p = c->ctx->prefill;
     const uint32_t hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv, group = nh / nkv;
     const size_t qd = (size_t)nh * hd, total = qd + 2 * (size_t)nkv * hd;
-    for (size_t i = (size_t)t->id; i < c->n * nh; i += (size_t)t->n) {
-        size_t k = i / nh;
-        uint32_t h = (uint32_t)(i % nh), g = h / group;
+    for (size_t i = (size_t)t->id; i < c->n * nkv; i += (size_t)t->n) {
+        size_t k = i / nkv;
+        uint32_t g = (uint32_t)(i % nkv), h = g * group;
         const float *row = p->qkv + k * total, *kk = row + qd + (size_t)g * hd;
-        fsk_attend_head(c->ctx, l, g, c->p0 + (uint32_t)k, row + (size_t)h * hd, kk, kk + (size_t)nkv * hd,
-                        p->ao + k * qd + (size_t)h * hd, s);
+        fsk_attend_heads(c->ctx, l, g, c->p0 + (uint32_t)k, row + (size_t)h * hd, group, kk,
+                         kk + (size_t)nkv * hd, p->ao + k * qd + (size_t)h * hd, s);
     }
     fsk_team_barrier(t);
 }

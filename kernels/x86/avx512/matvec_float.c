@@ -257,11 +257,23 @@ MM_INLINE void group4(int f16, float *y, size_t ldy, const void *const *w, const
     }
 }
 
-/* Rows four at a time through the tiles, the rest one by one as the matvec takes them. */
+/* Rows four at a time through the tiles, the rest one by one as the matvec takes them. Short F16
+ * rows (an attention head's keys against several query heads) go sixteen at a time per token, as
+ * the matvec takes them, the block's rows staying in L1 cache from one token to the next. */
 static void matmul_float(int f16, float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                          size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
     size_t r = r0;
+    if (f16 && ncols <= 4 * FSK_AVX512_W) {
+        const size_t end = r0 + (r1 - r0) / ROWS * ROWS;
+        for (; r + 16 <= end; r += 16) {
+            const uint16_t *rows[16];
+            FSK_UNROLL16 for (int j = 0; j < 16; j++)
+                rows[j] = row_f16(w, row_stride, r + (size_t)j);
+            for (size_t k = 0; k < ntok; k++)
+                dot16x_f16(y + k * ldy + r, rows, tok_f32(x, x_stride, k), ncols);
+        }
+    }
     for (; r + ROWS <= r1; r += ROWS) {
         const void *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
