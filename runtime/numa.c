@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -393,23 +394,43 @@ void fsk_drop_file_pages(const void *data, size_t bytes)
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
-int fsk_huge_pages_enabled(void)
+/* Whether the kernel offers huge pages to memory that asks, and takes the advice: the sysfs
+ * setting, then a 4 MiB probe arena advised MADV_HUGEPAGE whose smaps must say THPeligible where
+ * smaps says it at all (an emulator such as qemu-user accepts the advice and drops it: moving the
+ * weights would then buy nothing). Once per process. */
+static int huge_pages_offered;
+static pthread_once_t huge_once = PTHREAD_ONCE_INIT;
+
+static void huge_probe(void)
 {
 #ifdef MADV_HUGEPAGE
-    const char *e = getenv("FSK_HUGEPAGES");
-    if (e && !strcmp(e, "0"))
-        return 0;
     FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
     if (!f)
-        return 0;
+        return;
     char buf[128];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    return strstr(buf, "[always]") || strstr(buf, "[madvise]");
-#else
-    return 0;
+    if (!strstr(buf, "[always]") && !strstr(buf, "[madvise]"))
+        return;
+    size_t mapped;
+    void *probe = fsk_arena_map(2 * HUGE_PAGE, 1, &mapped);
+    if (!probe)
+        return;
+    int eligible;
+    fsk_huge_bytes(probe, mapped, &eligible);
+    munmap(probe, mapped);
+    huge_pages_offered = eligible != 0;
 #endif
+}
+
+int fsk_huge_pages_enabled(void)
+{
+    const char *e = getenv("FSK_HUGEPAGES");
+    if (e && !strcmp(e, "0"))
+        return 0;
+    pthread_once(&huge_once, huge_probe);
+    return huge_pages_offered;
 }
 
 void *fsk_arena_map(size_t bytes, int huge, size_t *mapped)

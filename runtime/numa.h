@@ -66,8 +66,9 @@ size_t fsk_page_size(void);
  * inside the range only): for weights copied elsewhere. A later read faults them in unchanged. */
 void fsk_drop_file_pages(const void *data, size_t bytes);
 /* 1 when weight arenas are to be given transparent huge pages: the kernel offers them to memory
- * advised MADV_HUGEPAGE (/sys/kernel/mm/transparent_hugepage/enabled is "always" or "madvise")
- * and FSK_HUGEPAGES is not 0. Streaming weights through 2 MiB pages instead of 4 KiB ones spares
+ * advised MADV_HUGEPAGE (/sys/kernel/mm/transparent_hugepage/enabled is "always" or "madvise",
+ * and a probe arena so advised is THP-eligible where /proc/self/smaps says) and FSK_HUGEPAGES is
+ * not 0. Streaming weights through 2 MiB pages instead of 4 KiB ones spares
  * a TLB walk per 4 KiB and lets the hardware prefetchers run on past 4 KiB boundaries. */
 int fsk_huge_pages_enabled(void);
 /* A private anonymous read-write arena of bytes (rounded up to pages), aligned to 2 MiB and advised
