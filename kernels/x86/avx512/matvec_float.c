@@ -124,6 +124,27 @@ static void dot16x_f16(float *y, const uint16_t *const rows[16], const float *x,
     fsk_avx512_hsum16_ps(y, s);
 }
 
+/* dot16x_f16 over a block already widened: kb holds the 16 rows' halves as floats, 4 vectors a
+ * row, a row's tail zero-filled as load_tail_f16 fills it: the same products and sums. */
+static void dot16x_wide(float *y, const float *kb, const float *x, size_t n)
+{
+    __m512 s[16];
+    FSK_UNROLL16 for (int j = 0; j < 16; j++)
+        s[j] = _mm512_setzero_ps();
+    size_t i = 0, v = 0;
+    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W, v++) {
+        const __m512 xv = _mm512_loadu_ps(x + i);
+        FSK_UNROLL16 for (int j = 0; j < 16; j++)
+            s[j] = _mm512_fmadd_ps(_mm512_load_ps(kb + ((size_t)j * 4 + v) * FSK_AVX512_W), xv, s[j]);
+    }
+    if (i < n) {
+        const __m512 xv = _mm512_maskz_loadu_ps(fsk_avx512_tail_mask(n - i), x + i);
+        FSK_UNROLL16 for (int j = 0; j < 16; j++)
+            s[j] = _mm512_fmadd_ps(_mm512_load_ps(kb + ((size_t)j * 4 + v) * FSK_AVX512_W), xv, s[j]);
+    }
+    fsk_avx512_hsum16_ps(y, s);
+}
+
 /* rows[j] . x for 4 rows side by side, each as dot1x_f16 computes it: four chains in flight. */
 static void dot4x_f16(float *y, const uint16_t *const rows[ROWS], const float *x, size_t n)
 {
@@ -270,8 +291,20 @@ static void matmul_float(int f16, float *y, size_t ldy, const void *w, size_t ro
             const uint16_t *rows[16];
             FSK_UNROLL16 for (int j = 0; j < 16; j++)
                 rows[j] = row_f16(w, row_stride, r + (size_t)j);
+            if (ntok == 1) {
+                dot16x_f16(y + r, rows, tok_f32(x, x_stride, 0), ncols);
+                continue;
+            }
+            /* several tokens (a kv group's query heads): the block widened once for all */
+            _Alignas(64) float kb[16 * 4 * FSK_AVX512_W];
+            const size_t nv = (ncols + FSK_AVX512_W - 1) / FSK_AVX512_W, full = ncols / FSK_AVX512_W;
+            FSK_UNROLL16 for (int j = 0; j < 16; j++)
+                for (size_t v = 0; v < nv; v++)
+                    _mm512_store_ps(kb + ((size_t)j * 4 + v) * FSK_AVX512_W,
+                                    v < full ? load16_f16(rows[j] + v * FSK_AVX512_W)
+                                             : load_tail_f16(rows[j] + v * FSK_AVX512_W, ncols % FSK_AVX512_W));
             for (size_t k = 0; k < ntok; k++)
-                dot16x_f16(y + k * ldy + r, rows, tok_f32(x, x_stride, k), ncols);
+                dot16x_wide(y + k * ldy + r, kb, tok_f32(x, x_stride, k), ncols);
         }
     }
     for (; r + ROWS <= r1; r += ROWS) {
