@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dispatch.h"
@@ -155,6 +156,12 @@ FSK_API size_t fsk_model_describe(const fsk_model *m, char *buf, size_t len)
             put(&t, "  weight matrices moved to memory advised for huge pages: %.1f MiB "
                     "(FSK_HUGEPAGES=0 reads them from the file mapping)\n",
                 m->repack_arena_bytes / 1048576.0);
+    } else if (!m->numa_arena) {
+        const char *e = getenv("FSK_HUGEPAGES");
+        put(&t, "  weight matrices in the system's small pages, not huge ones (%s)\n",
+            e && !strcmp(e, "0") ? "FSK_HUGEPAGES=0"
+            : !fsk_gguf_is_mapped(m->gguf) ? "loaded from memory, not a file"
+                                           : "this kernel gives no transparent huge pages here");
     }
     return t.pos;
 }
