@@ -1,5 +1,5 @@
 /* kv.h: the KV cache, F16 like llama.cpp's default, with V stored transposed so both attention
- * products are row-major matvecs. */
+ * products are row-major products over the cache (matmul_f16 over a kv group's query heads). */
 #ifndef FSK_KV_H
 #define FSK_KV_H
 

@@ -4,7 +4,7 @@
  *   for each layer l:
  *       QKV[k] = [Wq; Wk; Wv] · rmsnorm(X[k])                one matmul over the chunk
  *       cache[p0 + k] = rope(K[k]), V[k]                     every token's key and value first
- *       AO[k] = attention(rope(Q[k]), cache[0 .. p0 + k])    causal, per (token, head)
+ *       AO[k] = attention(rope(Q[k]), cache[0 .. p0 + k])    causal, per (token, kv group)
  *       X[k] += Wo · AO[k]
  *       X[k] += Wdown · (silu(Wgate · rmsnorm(X[k])) * Wup · rmsnorm(X[k]))     always dense
  *   logits = Wout · rmsnorm(X[n - 1])
