@@ -126,6 +126,14 @@ expect_status 0 "profile 8 tokens" "$FFNSKIP" profile -p "The capital of France 
 if check_csv "$work/gen.csv" 4 3 8 generate; then ok; else bad "the CSV of a generation"; fi
 grep -q "profile: wrote" "$work/err" && ok || bad "profile does not report what it wrote"
 
+# ffn-skip on the library's default threshold (no profile, no --skip-threshold) is pointed out
+expect_status 0 "run ffn-skip uncalibrated" "$FFNSKIP" run -p "The capital of France is" -n 2 --greedy \
+    --skip ffn-skip -t 2
+grep -q "uncalibrated threshold" "$work/err" && ok || bad "ffn-skip on the default threshold is not pointed out"
+expect_status 0 "run ffn-skip with a threshold" "$FFNSKIP" run -p "The capital of France is" -n 2 --greedy \
+    $skipargs -t 2
+grep -q "uncalibrated" "$work/err" && bad "the uncalibrated note shows with --skip-threshold" || ok
+
 expect_status 0 "profile --csv -" "$FFNSKIP" profile -p "The capital of France is" -n 8 $skipargs --csv - -t 2
 cmp -s "$work/out" "$work/gen.csv" && ok || bad "--csv - differs from --csv FILE for the same greedy run"
 

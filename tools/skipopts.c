@@ -172,6 +172,11 @@ int cli_skip_apply(const struct cli_skip *s, const char *cmd, fsk_context *ctx)
     fsk_skip_params p;
     if (cli_skip_resolve(s, cmd, &p) != 0)
         return 3;
+    if (p.policy == FSK_SKIP_FFN && !s->profile_path && !(s->set & SET_THRESHOLD))
+        fprintf(stderr, "ffnskip %s: note: ffn-skip without --skip-profile or --skip-threshold uses the "
+                        "uncalibrated threshold %.2f, which can skip most FFN blocks and spoil the text; "
+                        "`ffnskip calibrate` makes a profile for a target ratio\n",
+                cmd, (double)p.threshold);
     fsk_error err;
     if (fsk_context_set_skip(ctx, &p, &err) != FSK_OK) {
         fprintf(stderr, "ffnskip %s: %s\n", cmd, err.message);
