@@ -21,6 +21,7 @@ static const struct fsk_type_traits traits[FSK_TYPE_COUNT] = {
     [FSK_TYPE_Q8_K] = {"Q8_K", FSK_QK_K, sizeof(fsk_block_q8_K), FSK_TYPE_Q8_K, 0, 0},
     [FSK_TYPE_Q4_1_R8] = {"Q4_1_R8", FSK_QK, sizeof(fsk_block_q4_1), FSK_TYPE_Q8_1, 1, 1},
     [FSK_TYPE_Q8_0_R8] = {"Q8_0_R8", FSK_QK, sizeof(fsk_block_q8_0), FSK_TYPE_Q8_0, 1, 1},
+    [FSK_TYPE_Q4_0_R8] = {"Q4_0_R8", FSK_QK, sizeof(fsk_block_q4_0), FSK_TYPE_Q8_0, 1, 1},
 };
 
 const struct fsk_type_traits *fsk_type_traits(uint32_t t)
@@ -46,9 +47,8 @@ size_t fsk_type_row_bytes(uint32_t t, uint64_t ncols)
  * in 4-byte pieces (piece k of row j at 16 nhalves + 32 k + 4 j). */
 static void r8_geometry(uint32_t type, size_t *nhalves, size_t *qs_bytes)
 {
-    const int q8 = type == FSK_TYPE_Q8_0_R8;
-    *nhalves = q8 ? 1 : 2;
-    *qs_bytes = q8 ? FSK_QK : FSK_QK / 2;
+    *nhalves = type == FSK_TYPE_Q4_1_R8 ? 2 : 1; /* d, m for Q4_1; d */
+    *qs_bytes = type == FSK_TYPE_Q8_0_R8 ? FSK_QK : FSK_QK / 2;
 }
 
 static int repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols,
@@ -82,6 +82,11 @@ int fsk_repack_q8_0_r8(void *dst, const void *src, size_t rows, size_t row_strid
     return repack_r8(dst, src, rows, row_stride, ncols, FSK_TYPE_Q8_0_R8);
 }
 
+int fsk_repack_q4_0_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols)
+{
+    return repack_r8(dst, src, rows, row_stride, ncols, FSK_TYPE_Q4_0_R8);
+}
+
 void fsk_r8_block(void *blk, const void *rec, uint32_t type, size_t j)
 {
     size_t nhalves, qs_bytes;
@@ -96,5 +101,8 @@ void fsk_r8_block(void *blk, const void *rec, uint32_t type, size_t j)
 
 uint32_t fsk_type_plain(uint32_t t)
 {
-    return t == FSK_TYPE_Q4_1_R8 ? FSK_TYPE_Q4_1 : t == FSK_TYPE_Q8_0_R8 ? FSK_TYPE_Q8_0 : t;
+    return t == FSK_TYPE_Q4_1_R8   ? FSK_TYPE_Q4_1
+           : t == FSK_TYPE_Q8_0_R8 ? FSK_TYPE_Q8_0
+           : t == FSK_TYPE_Q4_0_R8 ? FSK_TYPE_Q4_0
+                                   : t;
 }

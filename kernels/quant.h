@@ -24,7 +24,8 @@ enum fsk_type {
      * refused as an unknown type). */
     FSK_TYPE_Q4_1_R8 = 64, /* Q4_1 rows repacked eight at a time (fsk_block_q4_1_r8) */
     FSK_TYPE_Q8_0_R8 = 65, /* Q8_0 rows repacked eight at a time (fsk_block_q8_0_r8) */
-    FSK_TYPE_COUNT = 66
+    FSK_TYPE_Q4_0_R8 = 66, /* Q4_0 rows repacked eight at a time (fsk_block_q4_0_r8) */
+    FSK_TYPE_COUNT = 67
 };
 
 #define FSK_QK 32   /* elements per block of the 32-element formats */
@@ -62,6 +63,8 @@ typedef struct { float d; int8_t qs[FSK_QK_K]; int16_t bsums[FSK_QK_K / 16]; } f
 typedef struct { fsk_half d[FSK_R8], m[FSK_R8]; uint8_t qs[FSK_R8 * FSK_QK / 2]; } fsk_block_q4_1_r8;
 /* Q8_0 the same way (FSK_TYPE_Q8_0_R8): qs[32k + 4j + b] is quant 4k + b of row 8g+j (k < 8). */
 typedef struct { fsk_half d[FSK_R8]; int8_t qs[FSK_R8 * FSK_QK]; } fsk_block_q8_0_r8;
+/* Q4_0 as Q4_1 without the minimums (FSK_TYPE_Q4_0_R8). */
+typedef struct { fsk_half d[FSK_R8]; uint8_t qs[FSK_R8 * FSK_QK / 2]; } fsk_block_q4_0_r8;
 
 _Static_assert(sizeof(fsk_block_q4_0) == 18, "q4_0 layout");
 _Static_assert(sizeof(fsk_block_q4_1) == 20, "q4_1 layout");
@@ -75,6 +78,7 @@ _Static_assert(sizeof(fsk_block_q6_K) == 210, "q6_K layout");
 _Static_assert(sizeof(fsk_block_q8_K) == 292, "q8_K layout");
 _Static_assert(sizeof(fsk_block_q4_1_r8) == FSK_R8 * sizeof(fsk_block_q4_1), "q4_1_r8 layout");
 _Static_assert(sizeof(fsk_block_q8_0_r8) == FSK_R8 * sizeof(fsk_block_q8_0), "q8_0_r8 layout");
+_Static_assert(sizeof(fsk_block_q4_0_r8) == FSK_R8 * sizeof(fsk_block_q4_0), "q4_0_r8 layout");
 
 struct fsk_type_traits {
     const char *name;      /* "Q4_1"; NULL for ids we do not know */
@@ -105,6 +109,8 @@ fsk_quantize_row_fn fsk_row_quantizer(uint32_t t);
 int fsk_repack_q4_1_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols);
 /* The same for Q8_0 rows into FSK_TYPE_Q8_0_R8. */
 int fsk_repack_q8_0_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols);
+/* The same for Q4_0 rows into FSK_TYPE_Q4_0_R8. */
+int fsk_repack_q4_0_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols);
 /* The GGUF type a layout made at load was made from (t itself for GGUF types). */
 uint32_t fsk_type_plain(uint32_t t);
 /* Row j's block (fsk_block_q4_1 or fsk_block_q8_0) out of a record of type (a *_R8 type). */

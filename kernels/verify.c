@@ -1012,6 +1012,8 @@ static struct r8_kind r8_kind(enum fsk_type t)
 {
     if (t == FSK_TYPE_Q8_0)
         return (struct r8_kind){t, FSK_TYPE_Q8_0, fsk_repack_q8_0_r8, fsk_matvec_q8_0__ref};
+    if (t == FSK_TYPE_Q4_0)
+        return (struct r8_kind){t, FSK_TYPE_Q8_0, fsk_repack_q4_0_r8, fsk_matvec_q4_0__ref};
     return (struct r8_kind){FSK_TYPE_Q4_1, FSK_TYPE_Q8_1, fsk_repack_q4_1_r8, fsk_matvec_q4_1__ref};
 }
 
@@ -1135,6 +1137,16 @@ static void verify_matvec_q8_0_r8(struct vctx *v, fsk_matvec_q8_0_r8_fn ref, fsk
 static void verify_matmul_q8_0_r8(struct vctx *v, fsk_matmul_q8_0_r8_fn ref, fsk_matmul_q8_0_r8_fn var)
 {
     verify_matmul_r8(v, ref, var, FSK_TYPE_Q8_0, FSK_OP_matvec_q8_0_r8);
+}
+
+static void verify_matvec_q4_0_r8(struct vctx *v, fsk_matvec_q4_0_r8_fn ref, fsk_matvec_q4_0_r8_fn var)
+{
+    verify_matvec_r8(v, ref, var, FSK_TYPE_Q4_0);
+}
+
+static void verify_matmul_q4_0_r8(struct vctx *v, fsk_matmul_q4_0_r8_fn ref, fsk_matmul_q4_0_r8_fn var)
+{
+    verify_matmul_r8(v, ref, var, FSK_TYPE_Q4_0, FSK_OP_matvec_q4_0_r8);
 }
 
 void *fsk_kernel_variant(enum fsk_op op, enum fsk_isa isa)

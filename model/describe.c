@@ -132,12 +132,12 @@ FSK_API size_t fsk_model_describe(const fsk_model *m, char *buf, size_t len)
         const struct fsk_layer *L = &m->layers[l];
         const struct fsk_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
         for (int i = 0; i < 7; i++)
-            if (ws[i]->type == FSK_TYPE_Q4_1_R8 || ws[i]->type == FSK_TYPE_Q8_0_R8) {
+            if (fsk_type_plain(ws[i]->type) != ws[i]->type) {
                 n_r8++;
                 r8_bytes += (size_t)ws[i]->rows * ws[i]->row_bytes;
             }
     }
-    if (m->output.type == FSK_TYPE_Q4_1_R8 || m->output.type == FSK_TYPE_Q8_0_R8) {
+    if (fsk_type_plain(m->output.type) != m->output.type) {
         n_r8++;
         r8_bytes += (size_t)m->output.rows * m->output.row_bytes;
     }

@@ -1,5 +1,5 @@
 /* repack.c: Q4_1 and Q8_0 weight matrices rewritten at load into the eight-row layouts
- * (FSK_TYPE_Q4_1_R8, FSK_TYPE_Q8_0_R8) that the chosen kernels read best.
+ * (FSK_TYPE_Q4_1_R8, FSK_TYPE_Q8_0_R8, FSK_TYPE_Q4_0_R8) that the chosen kernels read best.
  *
  * Only where the table's r8 matvec is a SIMD variant of the same family as its plain one (x86
  * AVX2 today): other tables keep the file layout. Q4_1's matvec streams faster from the records
@@ -46,6 +46,9 @@ static uint32_t r8_type(uint32_t type, const struct fsk_kernels *k)
     if (type == FSK_TYPE_Q8_0 && k->matvec_q8_0_r8_isa != FSK_ISA_REF &&
         k->matvec_q8_0_r8_isa == k->matvec_q8_0_isa)
         return FSK_TYPE_Q8_0_R8;
+    if (type == FSK_TYPE_Q4_0 && k->matvec_q4_0_r8_isa != FSK_ISA_REF &&
+        k->matvec_q4_0_r8_isa == k->matvec_q4_0_isa)
+        return FSK_TYPE_Q4_0_R8;
     return 0;
 }
 
@@ -140,6 +143,8 @@ static void move_one(const struct move *mv, void *dst, const void *src, const st
             fsk_repack_q8_0_r8((char *)dst + off, (const char *)src + off, n, w->row_bytes, w->cols);
         else if (mv->to == FSK_TYPE_Q4_1_R8)
             fsk_repack_q4_1_r8((char *)dst + off, (const char *)src + off, n, w->row_bytes, w->cols);
+        else if (mv->to == FSK_TYPE_Q4_0_R8)
+            fsk_repack_q4_0_r8((char *)dst + off, (const char *)src + off, n, w->row_bytes, w->cols);
         else
             memcpy((char *)dst + off, (const char *)src + off, n * w->row_bytes);
         if (drop) /* everything read so far, and what a fault mapped around it */

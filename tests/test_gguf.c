@@ -603,6 +603,7 @@ START_TEST(test_bad_types)
     /* our own ids for layouts made at load: never from a file */
     expect_fail(one_tensor(FSK_TYPE_Q4_1_R8, 1, ne, 0), FSK_ERR_UNSUPPORTED, "unknown tensor type 64");
     expect_fail(one_tensor(FSK_TYPE_Q8_0_R8, 1, ne, 0), FSK_ERR_UNSUPPORTED, "unknown tensor type 65");
+    expect_fail(one_tensor(FSK_TYPE_Q4_0_R8, 1, ne, 0), FSK_ERR_UNSUPPORTED, "unknown tensor type 66");
 }
 END_TEST
 

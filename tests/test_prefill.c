@@ -229,15 +229,16 @@ START_TEST(test_stats_and_continuation)
 }
 END_TEST
 
-/* Q4_1 and Q8_0 matrices are repacked at load where the table's matvec for them is AVX2
+/* Q4_1, Q8_0 and Q4_0 matrices are repacked at load where the table's matvec for them is AVX2
  * (repack.c), else kept as in the file; either way the model computes what the file layout
  * computes, up to the order of float sums (and the int8 activation levels that order can tip):
  * within 2% of the largest logit, where a row or scale out of place moves logits by their own
  * size. */
 START_TEST(test_repack)
 {
-    const uint32_t kinds[2][2] = {{FSK_TYPE_Q4_1, FSK_TYPE_Q4_1_R8}, {FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8}};
-    for (int ti = 0; ti < 2; ti++) {
+    const uint32_t kinds[3][2] = {{FSK_TYPE_Q4_1, FSK_TYPE_Q4_1_R8}, {FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8},
+                                  {FSK_TYPE_Q4_0, FSK_TYPE_Q4_0_R8}};
+    for (int ti = 0; ti < 3; ti++) {
         struct pair p, q;
         pair_open(&p, kinds[ti][0], 2);
         const uint32_t want = fsk_repack_enabled(kinds[ti][0]) ? kinds[ti][1] : kinds[ti][0];

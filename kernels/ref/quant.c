@@ -289,9 +289,8 @@ void fsk_matvec_q4_1__ref(float *y, const void *w, size_t row_stride, const void
 static void matvec_r8(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                       size_t r0, size_t r1, uint32_t type)
 {
-    const int q8 = type == FSK_TYPE_Q8_0_R8;
-    const size_t bb = q8 ? sizeof(fsk_block_q8_0) : sizeof(fsk_block_q4_1);
-    const size_t ab = q8 ? sizeof(fsk_block_q8_0) : sizeof(fsk_block_q8_1);
+    const struct fsk_type_traits *tr = fsk_type_traits(type);
+    const size_t bb = tr->block_bytes, ab = fsk_type_traits(tr->act)->block_bytes;
     for (size_t r = r0; r < r1; r++) {
         const unsigned char *g = (const unsigned char *)w + r / FSK_R8 * FSK_R8 * row_stride;
         float s = 0.0f;
@@ -299,10 +298,13 @@ static void matvec_r8(float *y, const void *w, size_t row_stride, const void *x,
             unsigned char blk[sizeof(fsk_block_q8_0)];
             float v;
             fsk_r8_block(blk, g + i * FSK_R8 * bb, type, r % FSK_R8);
-            if (q8)
-                fsk_matvec_q8_0__ref(&v, blk, bb, (const unsigned char *)x + i * ab, FSK_QK, 0, 1);
+            const void *xa = (const unsigned char *)x + i * ab;
+            if (type == FSK_TYPE_Q8_0_R8)
+                fsk_matvec_q8_0__ref(&v, blk, bb, xa, FSK_QK, 0, 1);
+            else if (type == FSK_TYPE_Q4_0_R8)
+                fsk_matvec_q4_0__ref(&v, blk, bb, xa, FSK_QK, 0, 1);
             else
-                fsk_matvec_q4_1__ref(&v, blk, bb, (const unsigned char *)x + i * ab, FSK_QK, 0, 1);
+                fsk_matvec_q4_1__ref(&v, blk, bb, xa, FSK_QK, 0, 1);
             s += v;
         }
         y[r] = s;
@@ -319,6 +321,12 @@ void fsk_matvec_q8_0_r8__ref(float *y, const void *w, size_t row_stride, const v
                              size_t r0, size_t r1)
 {
     matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q8_0_R8);
+}
+
+void fsk_matvec_q4_0_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                             size_t r0, size_t r1)
+{
+    matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q4_0_R8);
 }
 
 void fsk_matvec_q5_1__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,

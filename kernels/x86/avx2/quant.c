@@ -903,13 +903,13 @@ QINLINE void r8_codes(const fsk_block_q4_1_r8 *b, __m256i lo[4], __m256i hi[4])
     }
 }
 
-/* The eight rows' integer dots with one activation block. */
-QINLINE __m256i r8_isum(const __m256i lo[4], const __m256i hi[4], const fsk_block_q8_1 *a)
+/* The eight rows' integer dots (codes times quants) with one activation block's 32 quants. */
+QINLINE __m256i r8_isum(const __m256i lo[4], const __m256i hi[4], const int8_t *qs)
 {
     __m256i p = _mm256_setzero_si256();
     UNROLL for (int k = 0; k < 4; k++) {
-        const __m256i alo = _mm256_set1_epi32((int)load_u32(a->qs + 4 * k));
-        const __m256i ahi = _mm256_set1_epi32((int)load_u32(a->qs + 16 + 4 * k));
+        const __m256i alo = _mm256_set1_epi32((int)load_u32(qs + 4 * k));
+        const __m256i ahi = _mm256_set1_epi32((int)load_u32(qs + 16 + 4 * k));
         p = _mm256_add_epi16(p, _mm256_add_epi16(_mm256_maddubs_epi16(lo[k], alo),
                                                  _mm256_maddubs_epi16(hi[k], ahi)));
     }
@@ -939,7 +939,7 @@ QINLINE void r8_group(int nt, float *const *y, const fsk_block_q4_1_r8 *g,
         __m256i lo[4], hi[4];
         r8_codes(&g[i], lo, hi);
         UNROLL for (int t = 0; t < nt; t++)
-            r8_scale(&g[i], &x[t][i], r8_isum(lo, hi, &x[t][i]), &acc[t], &accm[t]);
+            r8_scale(&g[i], &x[t][i], r8_isum(lo, hi, x[t][i].qs), &acc[t], &accm[t]);
     }
     UNROLL for (int t = 0; t < nt; t++)
         _mm256_storeu_ps(y[t], _mm256_add_ps(acc[t], accm[t]));
@@ -979,6 +979,113 @@ QINLINE void r8q8_group(int nt, float *const *y, const fsk_block_q8_0_r8 *g,
     }
     UNROLL for (int t = 0; t < nt; t++)
         _mm256_storeu_ps(y[t], acc[t]);
+}
+
+/* ------------------------------------------------------------------ Q4_0, eight rows per record
+ * As Q4_1's (FSK_TYPE_Q4_0_R8), against Q8_0 activations, which carry no sum: each row's integer
+ * dot is sum(code * a) - 8 sum(a), the codes 0..15 through maddubs as for Q4_1 (same int16
+ * bound). sum(a) per block and activation is worked out once per call (a table on the stack),
+ * not once per group of rows. */
+
+/* 8 sum(a) for each block of one activation. */
+static void q8_0_sums8(int32_t *s8, const fsk_block_q8_0 *a, size_t nb)
+{
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (size_t i = 0; i < nb; i++) {
+        const __m256i v = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)a[i].qs)), ones16);
+        __m128i h = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+        s8[i] = 8 * _mm_cvtsi128_si32(h);
+    }
+}
+
+/* 8 sum(a) of one activation block, in every lane. */
+QINLINE __m256i q8_0_sum8_lanes(const fsk_block_q8_0 *a)
+{
+    __m256i v = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)a->qs)),
+                                  _mm256_set1_epi16(1));
+    v = _mm256_add_epi32(v, _mm256_permute2x128_si256(v, v, 1));
+    v = _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0x4e));
+    v = _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0xb1));
+    return _mm256_slli_epi32(v, 3);
+}
+
+/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 or 2) activations whose
+ * blocks' 8 sum(a) are s8[t][i], or (s8 NULL) worked out here: the same integers either way. */
+QINLINE void r8q40_group(int nt, float *const *y, const fsk_block_q4_0_r8 *g,
+                         const fsk_block_q8_0 *const *x, const int32_t *const *s8, size_t nb)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m256 acc[2];
+    UNROLL for (int t = 0; t < nt; t++)
+        acc[t] = _mm256_setzero_ps();
+    for (size_t i = 0; i < nb; i++) {
+        __m256i lo[4], hi[4];
+        UNROLL for (int k = 0; k < 4; k++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(g[i].qs + 32 * k));
+            lo[k] = _mm256_and_si256(v, m4);
+            hi[k] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g[i].d));
+        UNROLL for (int t = 0; t < nt; t++) {
+            const fsk_block_q8_0 *a = &x[t][i];
+            const __m256i corr = s8 ? _mm256_set1_epi32(s8[t][i]) : q8_0_sum8_lanes(a);
+            const __m256i isum = _mm256_sub_epi32(r8_isum(lo, hi, a->qs), corr);
+            const __m256 da = _mm256_set1_ps(half_f32(load_u16(&a->d)));
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(d, da), acc[t]);
+        }
+    }
+    UNROLL for (int t = 0; t < nt; t++)
+        _mm256_storeu_ps(y[t], acc[t]);
+}
+
+/* Blocks of sums the stack table holds; longer rows work their sums out per group. */
+#define Q40_SUMS 4096
+
+void fsk_matmul_q4_0_r8__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                              size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
+    int32_t sums[Q40_SUMS];
+    const int table = nb > 0 && nb <= Q40_SUMS / 2;
+    const size_t per = table ? Q40_SUMS / nb / 2 * 2 : 2; /* tokens per table, even */
+    for (size_t k0 = 0; k0 < ntok; k0 += per) {
+        const size_t kn = ntok - k0 < per ? ntok - k0 : per;
+        for (size_t k = 0; table && k < kn; k++)
+            q8_0_sums8(sums + k * nb, (const fsk_block_q8_0 *)((const char *)x + (k0 + k) * x_stride), nb);
+        for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
+            const fsk_block_q4_0_r8 *gw = (const fsk_block_q4_0_r8 *)((const char *)w + g * gs);
+            for (size_t k = 0; k < kn; k += 2) {
+                float *yt[2] = {y + (k0 + k) * ldy + g * FSK_R8, y + (k0 + k + 1) * ldy + g * FSK_R8};
+                const fsk_block_q8_0 *xt[2] = {
+                    (const fsk_block_q8_0 *)((const char *)x + (k0 + k) * x_stride),
+                    (const fsk_block_q8_0 *)((const char *)x + (k0 + k + 1) * x_stride)};
+                const int32_t *st[2] = {sums + k * nb, sums + (k + 1) * nb};
+                if (k + 2 <= kn)
+                    r8q40_group(2, yt, gw, xt, table ? st : NULL, nb);
+                else
+                    r8q40_group(1, yt, gw, xt, table ? st : NULL, nb);
+            }
+        }
+    }
+}
+
+void fsk_matvec_q4_0_r8__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                              size_t r0, size_t r1)
+{
+    const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
+    const fsk_block_q8_0 *xa = x;
+    int32_t sums[Q40_SUMS];
+    const int table = nb <= Q40_SUMS;
+    if (table)
+        q8_0_sums8(sums, xa, nb);
+    const int32_t *sp = sums;
+    for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
+        float *yg = y + g * FSK_R8;
+        r8q40_group(1, &yg, (const fsk_block_q4_0_r8 *)((const char *)w + g * gs), &xa, table ? &sp : NULL, nb);
+    }
 }
 
 /* The matvec and the matmul over whole groups of eight rows, from a group function: the matmul
