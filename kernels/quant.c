@@ -51,10 +51,9 @@ static void r8_geometry(uint32_t type, size_t *nhalves, size_t *qs_bytes)
     *qs_bytes = type == FSK_TYPE_Q8_0_R8 ? FSK_QK : FSK_QK / 2;
 }
 
-static int repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols,
-                     uint32_t type)
+int fsk_repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols, uint32_t type)
 {
-    if (rows % FSK_R8 != 0 || ncols % FSK_QK != 0 || ncols == 0)
+    if (rows % FSK_R8 != 0 || ncols % FSK_QK != 0 || ncols == 0 || fsk_type_plain(type) == type)
         return -1;
     size_t nhalves, qs_bytes;
     r8_geometry(type, &nhalves, &qs_bytes);
@@ -70,21 +69,6 @@ static int repack_r8(void *dst, const void *src, size_t rows, size_t row_stride,
                     memcpy(rec + 16 * nhalves + 32 * k + 4 * j, b + 2 * nhalves + 4 * k, 4);
             }
     return 0;
-}
-
-int fsk_repack_q4_1_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols)
-{
-    return repack_r8(dst, src, rows, row_stride, ncols, FSK_TYPE_Q4_1_R8);
-}
-
-int fsk_repack_q8_0_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols)
-{
-    return repack_r8(dst, src, rows, row_stride, ncols, FSK_TYPE_Q8_0_R8);
-}
-
-int fsk_repack_q4_0_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols)
-{
-    return repack_r8(dst, src, rows, row_stride, ncols, FSK_TYPE_Q4_0_R8);
 }
 
 void fsk_r8_block(void *blk, const void *rec, uint32_t type, size_t j)

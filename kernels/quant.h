@@ -103,14 +103,11 @@ typedef size_t (*fsk_quantize_row_fn)(void *dst, const float *src, size_t n);
 /* The weight quantizer above for type t, or NULL (F32, F16, and the types we have none for). */
 fsk_quantize_row_fn fsk_row_quantizer(uint32_t t);
 
-/* Repacks rows Q4_1 rows (a multiple of FSK_R8) of ncols columns, row r at src + r * row_stride,
- * into the FSK_TYPE_Q4_1_R8 layout at dst (rows * fsk_type_row_bytes(Q4_1, ncols) bytes; no
- * overlap). Returns 0, or -1 when rows or ncols do not fit the layout. */
-int fsk_repack_q4_1_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols);
-/* The same for Q8_0 rows into FSK_TYPE_Q8_0_R8. */
-int fsk_repack_q8_0_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols);
-/* The same for Q4_0 rows into FSK_TYPE_Q4_0_R8. */
-int fsk_repack_q4_0_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols);
+/* Repacks rows rows (a multiple of FSK_R8) of ncols columns of type r8's plain type
+ * (fsk_type_plain: Q4_1, Q8_0 or Q4_0), row r at src + r * row_stride, into the layout r8 (a *_R8
+ * type) at dst (rows * fsk_type_row_bytes(plain, ncols) bytes; no overlap). Returns 0, or -1 when
+ * rows or ncols do not fit the layout. */
+int fsk_repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols, uint32_t r8);
 /* The GGUF type a layout made at load was made from (t itself for GGUF types). */
 uint32_t fsk_type_plain(uint32_t t);
 /* Row j's block (fsk_block_q4_1 or fsk_block_q8_0) out of a record of type (a *_R8 type). */

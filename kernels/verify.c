@@ -995,7 +995,7 @@ VERIFY_MATMUL(q8_0, Q8_0)
 #undef VERIFY_MATMUL
 
 /* ------------------------------------------------------------------ repacked eight-row layouts
- * Q4_1 or Q8_0 rows made as for their plain checks, then repacked (fsk_repack_*_r8) at an even
+ * Q4_1, Q8_0 or Q4_0 rows made as for their plain checks, then repacked (fsk_repack_r8) at an even
  * offset that is 32-aligned or not. ref's r8 matvec must give the plain ref matvec's floats on
  * the rows before repacking, bit for bit (which checks the repack too); a variant is held to the
  * plain tolerance against that, and its matmul to its own matvec bit for bit, as for every
@@ -1004,17 +1004,17 @@ VERIFY_MATMUL(q8_0, Q8_0)
 
 struct r8_kind {
     enum fsk_type t, act;
-    int (*repack)(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols);
+    enum fsk_type r8; /* the layout, for fsk_repack_r8 */
     fsk_matvec_f32_fn plain_ref;
 };
 
 static struct r8_kind r8_kind(enum fsk_type t)
 {
     if (t == FSK_TYPE_Q8_0)
-        return (struct r8_kind){t, FSK_TYPE_Q8_0, fsk_repack_q8_0_r8, fsk_matvec_q8_0__ref};
+        return (struct r8_kind){t, FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8, fsk_matvec_q8_0__ref};
     if (t == FSK_TYPE_Q4_0)
-        return (struct r8_kind){t, FSK_TYPE_Q8_0, fsk_repack_q4_0_r8, fsk_matvec_q4_0__ref};
-    return (struct r8_kind){FSK_TYPE_Q4_1, FSK_TYPE_Q8_1, fsk_repack_q4_1_r8, fsk_matvec_q4_1__ref};
+        return (struct r8_kind){t, FSK_TYPE_Q8_0, FSK_TYPE_Q4_0_R8, fsk_matvec_q4_0__ref};
+    return (struct r8_kind){FSK_TYPE_Q4_1, FSK_TYPE_Q8_1, FSK_TYPE_Q4_1_R8, fsk_matvec_q4_1__ref};
 }
 
 struct r8_case {
@@ -1041,7 +1041,7 @@ static int r8_make(struct vctx *v, const struct r8_kind *kd, struct r8_case *c, 
     c->wr = c->wr_mem + (n & 1 ? 2 : 0);
     if (make_weights(v, kd->t, c->w, c->rows, c->row_bytes, c->ncols, amax, c->mag))
         return -1;
-    expect(v, kd->repack(c->wr, c->w, c->rows, c->row_bytes, c->ncols) == 0,
+    expect(v, fsk_repack_r8(c->wr, c->w, c->rows, c->row_bytes, c->ncols, kd->r8) == 0,
            "repack of %zu rows of %zu columns refused", c->rows, c->ncols);
     return 0;
 }
@@ -1054,7 +1054,7 @@ static void r8_free(struct r8_case *c)
 static void verify_matvec_r8(struct vctx *v, fsk_matvec_f32_fn ref, fsk_matvec_f32_fn var, enum fsk_type t)
 {
     const struct r8_kind kd = r8_kind(t);
-    expect(v, kd.repack(NULL, NULL, 12, 20, 32) == -1, "repack took 12 rows");
+    expect(v, fsk_repack_r8(NULL, NULL, 12, 20, 32, kd.r8) == -1, "repack took 12 rows");
     for (size_t si = 0; si < q_count(v, FSK_QK); si++) {
         struct r8_case c = {0};
         size_t ncols = q_cols_at(v, FSK_QK, si);

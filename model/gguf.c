@@ -749,6 +749,20 @@ const struct fsk_gguf_kv *fsk_gguf_kv_at(const fsk_gguf *g, size_t i)
     return i < g->n_kv ? &g->kvs[i] : NULL;
 }
 
+void fsk_gguf_data_extent(const fsk_gguf *g, uintptr_t *lo, uintptr_t *hi)
+{
+    *lo = UINTPTR_MAX;
+    *hi = 0;
+    for (size_t i = 0; i < fsk_gguf_n_tensors(g); i++) {
+        const struct fsk_gguf_tensor *t = fsk_gguf_tensor_at(g, i);
+        if (!t->nbytes)
+            continue;
+        const uintptr_t a = (uintptr_t)t->data, b = a + t->nbytes;
+        *lo = a < *lo ? a : *lo;
+        *hi = b > *hi ? b : *hi;
+    }
+}
+
 const struct fsk_gguf_tensor *fsk_gguf_tensor_at(const fsk_gguf *g, size_t i)
 {
     return i < g->n_tensors ? &g->tensors[i] : NULL;

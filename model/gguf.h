@@ -111,6 +111,8 @@ double fsk_gguf_arr_num(const struct fsk_gguf_kv *kv, uint64_t i);
 
 size_t fsk_gguf_n_tensors(const fsk_gguf *g);
 const struct fsk_gguf_tensor *fsk_gguf_tensor_at(const fsk_gguf *g, size_t i);
+/* The addresses [*lo, *hi) that the tensors' data span (*lo >= *hi: no tensor holds bytes). */
+void fsk_gguf_data_extent(const fsk_gguf *g, uintptr_t *lo, uintptr_t *hi);
 /* NULL when absent. */
 const struct fsk_gguf_tensor *fsk_gguf_find_tensor(const fsk_gguf *g, const char *name);
 

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "f16.h"
 #include "llama.h"
@@ -303,19 +302,11 @@ static void populate_weights(const fsk_model *m)
 {
     if (m->numa_arena || !fsk_gguf_is_mapped(m->gguf))
         return;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-    for (size_t i = 0; i < fsk_gguf_n_tensors(m->gguf); i++) {
-        const struct fsk_gguf_tensor *t = fsk_gguf_tensor_at(m->gguf, i);
-        if (!t->nbytes)
-            continue;
-        uintptr_t a = (uintptr_t)t->data, b = a + t->nbytes;
-        lo = a < lo ? a : lo;
-        hi = b > hi ? b : hi;
-    }
-    long ps = sysconf(_SC_PAGESIZE);
-    if (lo >= hi || ps <= 0)
+    uintptr_t lo, hi;
+    fsk_gguf_data_extent(m->gguf, &lo, &hi);
+    if (lo >= hi)
         return;
-    lo -= lo % (uintptr_t)ps;
+    lo -= lo % (uintptr_t)fsk_page_size();
 #ifdef MADV_POPULATE_READ
     if (madvise((void *)lo, hi - lo, MADV_POPULATE_READ) == 0)
         return;

@@ -38,17 +38,19 @@ static size_t bytes_of(const struct fsk_weight *w)
 /* The r8 type of a weight type whose layout is rewritten at load, or 0 (k NULL: repacking off). */
 static uint32_t r8_type(uint32_t type, const struct fsk_kernels *k)
 {
-    if (!k)
-        return 0;
-    if (type == FSK_TYPE_Q4_1 && k->matvec_q4_1_r8_isa != FSK_ISA_REF &&
-        k->matvec_q4_1_r8_isa == k->matvec_q4_1_isa)
-        return FSK_TYPE_Q4_1_R8;
-    if (type == FSK_TYPE_Q8_0 && k->matvec_q8_0_r8_isa != FSK_ISA_REF &&
-        k->matvec_q8_0_r8_isa == k->matvec_q8_0_isa)
-        return FSK_TYPE_Q8_0_R8;
-    if (type == FSK_TYPE_Q4_0 && k->matvec_q4_0_r8_isa != FSK_ISA_REF &&
-        k->matvec_q4_0_r8_isa == k->matvec_q4_0_isa)
-        return FSK_TYPE_Q4_0_R8;
+    static const struct {
+        uint32_t plain, r8;
+        enum fsk_op matvec, matvec_r8;
+    } layouts[] = {
+        {FSK_TYPE_Q4_1, FSK_TYPE_Q4_1_R8, FSK_OP_matvec_q4_1, FSK_OP_matvec_q4_1_r8},
+        {FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8, FSK_OP_matvec_q8_0, FSK_OP_matvec_q8_0_r8},
+        {FSK_TYPE_Q4_0, FSK_TYPE_Q4_0_R8, FSK_OP_matvec_q4_0, FSK_OP_matvec_q4_0_r8},
+    };
+    for (size_t i = 0; k && i < sizeof layouts / sizeof *layouts; i++)
+        if (type == layouts[i].plain) {
+            const enum fsk_isa isa = fsk_kernels_op_isa(k, layouts[i].matvec_r8);
+            return isa != FSK_ISA_REF && isa == fsk_kernels_op_isa(k, layouts[i].matvec) ? layouts[i].r8 : 0;
+        }
     return 0;
 }
 
@@ -99,28 +101,14 @@ static size_t list(fsk_model *m, const struct fsk_kernels *k, int copy_all, stru
 /* How far around a slab its drop reaches: a fault on the file mapping may map a whole large folio
  * of the page cache, beyond the slab and the matrix, both ways (ext4 on Linux 6.18 here: runs of
  * 4 MiB on 2 MiB boundaries came back mapped); pages of a matrix moved before would stay mapped
- * until the end. Measured: without the
- * margin (and the norms moved too), an F16 model loaded with a peak RSS of 347.6 MB against
- * 272.4 MB from the mapping alone; with it, 274.6 MB. */
+ * until the end. Measured: without the margin (and the norms moved too), an F16 model loaded with
+ * a peak RSS of 347.6 MB against 272.4 MB from the mapping alone; with it, 274.6 MB. */
 #define DROP_MARGIN ((size_t)4 << 20)
 
 /* The tensor data's extent in the file mapping: drops stay inside it. */
 struct extent {
     uintptr_t lo, hi;
 };
-
-static struct extent tensor_extent(const fsk_model *m)
-{
-    struct extent x = {UINTPTR_MAX, 0};
-    for (size_t i = 0; i < fsk_gguf_n_tensors(m->gguf); i++) {
-        const struct fsk_gguf_tensor *t = fsk_gguf_tensor_at(m->gguf, i);
-        if (!t->nbytes)
-            continue;
-        x.lo = (uintptr_t)t->data < x.lo ? (uintptr_t)t->data : x.lo;
-        x.hi = (uintptr_t)t->data + t->nbytes > x.hi ? (uintptr_t)t->data + t->nbytes : x.hi;
-    }
-    return x;
-}
 
 /* Drops the file's pages of [a, b) widened by margin each way, inside x (only whole pages). */
 static void drop_around(struct extent x, uintptr_t a, uintptr_t b, size_t margin)
@@ -139,12 +127,8 @@ static void move_one(const struct move *mv, void *dst, const void *src, const st
     for (size_t r = 0; r < w->rows; r += SLAB_ROWS) {
         const size_t n = w->rows - r < SLAB_ROWS ? w->rows - r : SLAB_ROWS; /* whole groups */
         const size_t off = r * w->row_bytes;
-        if (mv->to == FSK_TYPE_Q8_0_R8)
-            fsk_repack_q8_0_r8((char *)dst + off, (const char *)src + off, n, w->row_bytes, w->cols);
-        else if (mv->to == FSK_TYPE_Q4_1_R8)
-            fsk_repack_q4_1_r8((char *)dst + off, (const char *)src + off, n, w->row_bytes, w->cols);
-        else if (mv->to == FSK_TYPE_Q4_0_R8)
-            fsk_repack_q4_0_r8((char *)dst + off, (const char *)src + off, n, w->row_bytes, w->cols);
+        if (mv->to)
+            fsk_repack_r8((char *)dst + off, (const char *)src + off, n, w->row_bytes, w->cols, mv->to);
         else
             memcpy((char *)dst + off, (const char *)src + off, n * w->row_bytes);
         if (drop) /* everything read so far, and what a fault mapped around it */
@@ -219,7 +203,8 @@ fsk_status fsk_model_repack(fsk_model *m)
         free(mv);
         return FSK_OK;
     }
-    const struct extent ext = tensor_extent(m);
+    struct extent ext;
+    fsk_gguf_data_extent(m->gguf, &ext.lo, &ext.hi);
     char *dst = arena;
     for (size_t i = 0; i < n; i++) {
         struct fsk_weight *w = mv[i].w;

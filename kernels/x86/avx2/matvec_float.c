@@ -145,27 +145,6 @@ static void dot8x_f16(float *y, const uint16_t *const rows[8], const float *x, s
     fsk_avx2_hsum8_ps(y, s);
 }
 
-/* rows[j] . x for 4 rows side by side, each as dot1x_f16 computes it: four chains in flight. */
-static void dot4x_f16(float *y, const uint16_t *const rows[ROWS], const float *x, size_t n)
-{
-    __m256 s[ROWS];
-    FSK_UNROLL for (int j = 0; j < ROWS; j++)
-        s[j] = _mm256_setzero_ps();
-    size_t i = 0;
-    for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W) {
-        const __m256 xv = _mm256_loadu_ps(x + i);
-        FSK_UNROLL for (int j = 0; j < ROWS; j++)
-            s[j] = _mm256_fmadd_ps(load8_f16(rows[j] + i), xv, s[j]);
-    }
-    if (i < n) {
-        const __m256 xv = _mm256_maskload_ps(x + i, fsk_avx2_tail_mask(n - i));
-        FSK_UNROLL for (int j = 0; j < ROWS; j++)
-            s[j] = _mm256_fmadd_ps(load_tail_f16(rows[j] + i, n - i), xv, s[j]);
-    }
-    FSK_UNROLL for (int j = 0; j < ROWS; j++)
-        y[j] = fsk_avx2_hsum_ps(s[j]);
-}
-
 /* Short rows: whole blocks of eight of [r, end) per token; returns where they stop. */
 static size_t short_rows_f16(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                              size_t x_stride, size_t ncols, size_t ntok, size_t r, size_t end)
@@ -178,32 +157,6 @@ static size_t short_rows_f16(float *y, size_t ldy, const void *w, size_t row_str
             dot8x_f16(y + k * ldy + r, rows, (const float *)((const char *)x + k * x_stride), ncols);
     }
     return r;
-}
-
-void fsk_matvec_f16__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                          size_t r0, size_t r1)
-{
-    const float *xf = x;
-    size_t r = r0;
-    const size_t end = r0 + (r1 - r0) / ROWS * ROWS;
-    /* Each row of the groups of four as dot1x_f16 computes it, the last (r1 - r0) % 4 by
-     * dot1_f16, whichever rows are in flight together (as in the AVX-512 variant): short rows
-     * (attention keys) eight at a time, rows apart in memory (attention values) four side by
-     * side, contiguous rows (weights) one after the other, one ascending stream. */
-    if (ncols <= 8 * FSK_AVX2_W) {
-        r = short_rows_f16(y, 0, w, row_stride, x, 0, ncols, 1, r, end);
-    } else if (row_stride != ncols * sizeof(uint16_t)) {
-        for (; r < end; r += ROWS) {
-            const uint16_t *rows[ROWS];
-            FSK_UNROLL for (int j = 0; j < ROWS; j++)
-                rows[j] = row_f16(w, row_stride, r + (size_t)j);
-            dot4x_f16(y + r, rows, xf, ncols);
-        }
-    }
-    for (; r < end; r++)
-        y[r] = dot1x_f16(row_f16(w, row_stride, r), xf, ncols);
-    for (; r < r1; r++)
-        y[r] = dot1_f16(row_f16(w, row_stride, r), xf, ncols);
 }
 
 /* ------------------------------------------------------------------ matmul (prefill)
@@ -270,6 +223,32 @@ MM_INLINE void tile4(int f16, float *y, size_t ldy, const void *const *w, const 
 static inline const float *tok_f32(const void *x, size_t x_stride, size_t k)
 {
     return (const float *)((const char *)x + k * x_stride);
+}
+
+void fsk_matvec_f16__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                          size_t r0, size_t r1)
+{
+    const float *xf = x;
+    size_t r = r0;
+    const size_t end = r0 + (r1 - r0) / ROWS * ROWS;
+    /* Each row of the groups of four as dot1x_f16 computes it, the last (r1 - r0) % 4 by
+     * dot1_f16, whichever rows are in flight together (as in the AVX-512 variant): short rows
+     * (attention keys) eight at a time, rows apart in memory (attention values) four side by
+     * side, contiguous rows (weights) one after the other, one ascending stream. */
+    if (ncols <= 8 * FSK_AVX2_W) {
+        r = short_rows_f16(y, 0, w, row_stride, x, 0, ncols, 1, r, end);
+    } else if (row_stride != ncols * sizeof(uint16_t)) {
+        for (; r < end; r += ROWS) { /* the matmul's tile for one token */
+            const void *rows[ROWS];
+            FSK_UNROLL for (int j = 0; j < ROWS; j++)
+                rows[j] = row_f16(w, row_stride, r + (size_t)j);
+            tile4(1, y + r, 0, rows, &xf, 1, ncols);
+        }
+    }
+    for (; r < end; r++)
+        y[r] = dot1x_f16(row_f16(w, row_stride, r), xf, ncols);
+    for (; r < r1; r++)
+        y[r] = dot1_f16(row_f16(w, row_stride, r), xf, ncols);
 }
 
 /* Four rows against every token: whole tiles of MM_TOK, then two or single tokens. Before each

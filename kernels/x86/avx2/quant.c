@@ -893,11 +893,11 @@ void fsk_matmul_q8_0__avx2(float *y, size_t ldy, const void *w, size_t row_strid
  * is the matvec token by token per group, the group's records then coming from L1 cache. */
 
 /* A record's codes: lo[k], hi[k] hold the low and high nibbles of quant vector k. */
-QINLINE void r8_codes(const fsk_block_q4_1_r8 *b, __m256i lo[4], __m256i hi[4])
+QINLINE void r8_codes(const uint8_t *qs, __m256i lo[4], __m256i hi[4])
 {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     UNROLL for (int k = 0; k < 4; k++) {
-        const __m256i v = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * k));
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * k));
         lo[k] = _mm256_and_si256(v, m4);
         hi[k] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
     }
@@ -937,7 +937,7 @@ QINLINE void r8_group(int nt, float *const *y, const fsk_block_q4_1_r8 *g,
         acc[t] = accm[t] = _mm256_setzero_ps();
     for (size_t i = 0; i < nb; i++) {
         __m256i lo[4], hi[4];
-        r8_codes(&g[i], lo, hi);
+        r8_codes(g[i].qs, lo, hi);
         UNROLL for (int t = 0; t < nt; t++)
             r8_scale(&g[i], &x[t][i], r8_isum(lo, hi, x[t][i].qs), &acc[t], &accm[t]);
     }
@@ -987,20 +987,6 @@ QINLINE void r8q8_group(int nt, float *const *y, const fsk_block_q8_0_r8 *g,
  * bound). sum(a) per block and activation is worked out once per call (a table on the stack),
  * not once per group of rows. */
 
-/* 8 sum(a) for each block of one activation. */
-static void q8_0_sums8(int32_t *s8, const fsk_block_q8_0 *a, size_t nb)
-{
-    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    for (size_t i = 0; i < nb; i++) {
-        const __m256i v = _mm256_madd_epi16(
-            _mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)a[i].qs)), ones16);
-        __m128i h = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
-        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-        s8[i] = 8 * _mm_cvtsi128_si32(h);
-    }
-}
-
 /* 8 sum(a) of one activation block, in every lane. */
 QINLINE __m256i q8_0_sum8_lanes(const fsk_block_q8_0 *a)
 {
@@ -1012,22 +998,24 @@ QINLINE __m256i q8_0_sum8_lanes(const fsk_block_q8_0 *a)
     return _mm256_slli_epi32(v, 3);
 }
 
+/* 8 sum(a) for each block of one activation. */
+static void q8_0_sums8(int32_t *s8, const fsk_block_q8_0 *a, size_t nb)
+{
+    for (size_t i = 0; i < nb; i++)
+        s8[i] = _mm256_cvtsi256_si32(q8_0_sum8_lanes(&a[i]));
+}
+
 /* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 or 2) activations whose
  * blocks' 8 sum(a) are s8[t][i], or (s8 NULL) worked out here: the same integers either way. */
 QINLINE void r8q40_group(int nt, float *const *y, const fsk_block_q4_0_r8 *g,
                          const fsk_block_q8_0 *const *x, const int32_t *const *s8, size_t nb)
 {
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
     __m256 acc[2];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm256_setzero_ps();
     for (size_t i = 0; i < nb; i++) {
         __m256i lo[4], hi[4];
-        UNROLL for (int k = 0; k < 4; k++) {
-            const __m256i v = _mm256_loadu_si256((const __m256i *)(g[i].qs + 32 * k));
-            lo[k] = _mm256_and_si256(v, m4);
-            hi[k] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-        }
+        r8_codes(g[i].qs, lo, hi);
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g[i].d));
         UNROLL for (int t = 0; t < nt; t++) {
             const fsk_block_q8_0 *a = &x[t][i];

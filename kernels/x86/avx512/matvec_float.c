@@ -104,29 +104,11 @@ static float dot1x_f16(const uint16_t *w, const float *x, size_t n)
 
 /* rows[j] . x for 16 rows as dot1x_f16 computes each (one accumulator, columns in order, the
  * same sum at the end), the sixteen sums reduced together: for short rows, such as an attention
- * head's keys (64 halves), the sum at the end costs more than the products. */
-static void dot16x_f16(float *y, const uint16_t *const rows[16], const float *x, size_t n)
-{
-    __m512 s[16];
-    FSK_UNROLL16 for (int j = 0; j < 16; j++)
-        s[j] = _mm512_setzero_ps();
-    size_t i = 0;
-    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W) {
-        const __m512 xv = _mm512_loadu_ps(x + i);
-        FSK_UNROLL16 for (int j = 0; j < 16; j++)
-            s[j] = _mm512_fmadd_ps(load16_f16(rows[j] + i), xv, s[j]);
-    }
-    if (i < n) {
-        const __m512 xv = _mm512_maskz_loadu_ps(fsk_avx512_tail_mask(n - i), x + i);
-        FSK_UNROLL16 for (int j = 0; j < 16; j++)
-            s[j] = _mm512_fmadd_ps(load_tail_f16(rows[j] + i, n - i), xv, s[j]);
-    }
-    fsk_avx512_hsum16_ps(y, s);
-}
-
-/* dot16x_f16 over a block already widened: kb holds the 16 rows' halves as floats, 4 vectors a
- * row, a row's tail zero-filled as load_tail_f16 fills it: the same products and sums. */
-static void dot16x_wide(float *y, const float *kb, const float *x, size_t n)
+ * head's keys (64 halves), the sum at the end costs more than the products. With kb, the rows come
+ * already widened from it (4 vectors a row, a row's tail zero-filled as load_tail_f16 fills it):
+ * the same products and sums. */
+FSK_FORCE_INLINE void dot16x_f16(float *y, const uint16_t *const rows[16], const float *kb,
+                                 const float *x, size_t n)
 {
     __m512 s[16];
     FSK_UNROLL16 for (int j = 0; j < 16; j++)
@@ -135,71 +117,18 @@ static void dot16x_wide(float *y, const float *kb, const float *x, size_t n)
     for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W, v++) {
         const __m512 xv = _mm512_loadu_ps(x + i);
         FSK_UNROLL16 for (int j = 0; j < 16; j++)
-            s[j] = _mm512_fmadd_ps(_mm512_load_ps(kb + ((size_t)j * 4 + v) * FSK_AVX512_W), xv, s[j]);
+            s[j] = _mm512_fmadd_ps(kb ? _mm512_load_ps(kb + ((size_t)j * 4 + v) * FSK_AVX512_W)
+                                      : load16_f16(rows[j] + i),
+                                   xv, s[j]);
     }
     if (i < n) {
         const __m512 xv = _mm512_maskz_loadu_ps(fsk_avx512_tail_mask(n - i), x + i);
         FSK_UNROLL16 for (int j = 0; j < 16; j++)
-            s[j] = _mm512_fmadd_ps(_mm512_load_ps(kb + ((size_t)j * 4 + v) * FSK_AVX512_W), xv, s[j]);
+            s[j] = _mm512_fmadd_ps(kb ? _mm512_load_ps(kb + ((size_t)j * 4 + v) * FSK_AVX512_W)
+                                      : load_tail_f16(rows[j] + i, n - i),
+                                   xv, s[j]);
     }
     fsk_avx512_hsum16_ps(y, s);
-}
-
-/* rows[j] . x for 4 rows side by side, each as dot1x_f16 computes it: four chains in flight. */
-static void dot4x_f16(float *y, const uint16_t *const rows[ROWS], const float *x, size_t n)
-{
-    __m512 s[ROWS];
-    FSK_UNROLL for (int j = 0; j < ROWS; j++)
-        s[j] = _mm512_setzero_ps();
-    size_t i = 0;
-    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W) {
-        const __m512 xv = _mm512_loadu_ps(x + i);
-        FSK_UNROLL for (int j = 0; j < ROWS; j++)
-            s[j] = _mm512_fmadd_ps(load16_f16(rows[j] + i), xv, s[j]);
-    }
-    if (i < n) {
-        const __m512 xv = _mm512_maskz_loadu_ps(fsk_avx512_tail_mask(n - i), x + i);
-        FSK_UNROLL for (int j = 0; j < ROWS; j++)
-            s[j] = _mm512_fmadd_ps(load_tail_f16(rows[j] + i, n - i), xv, s[j]);
-    }
-    FSK_UNROLL for (int j = 0; j < ROWS; j++)
-        y[j] = fsk_avx512_hsum_ps(s[j]);
-}
-
-void fsk_matvec_f16__avx512(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                            size_t r0, size_t r1)
-{
-    const float *xf = x;
-    size_t r = r0;
-    const size_t end = r0 + (r1 - r0) / ROWS * ROWS;
-    /* The rows of the groups of four are computed as dot1x_f16 computes them (the matmul's tiles
-     * repeat its operations) and the last (r1 - r0) % 4 by dot1_f16; which rows are in flight
-     * together changes no result. Short rows (an attention head's keys) go sixteen at a time.
-     * Rows that do not follow each other in memory (an attention head's values, one row per
-     * dimension, a context apart) go four side by side: each is its own stream anyway, and four
-     * chains in flight hide the FMA's latency. Contiguous rows, weight matrices, are read one
-     * after the other: one ascending stream, which the hardware prefetchers follow, where four
-     * short streams side by side they did not (Zen 4, 1 thread, 576x576: about 18 GB/s side by
-     * side, 24 in a row). */
-    if (ncols <= 4 * FSK_AVX512_W) {
-        for (; r + 16 <= end; r += 16) {
-            const uint16_t *rows[16];
-            FSK_UNROLL16 for (int j = 0; j < 16; j++)
-                rows[j] = row_f16(w, row_stride, r + (size_t)j);
-            dot16x_f16(y + r, rows, xf, ncols);
-        }
-    } else if (row_stride != ncols * sizeof(uint16_t)) {
-        for (; r < end; r += ROWS) {
-            const uint16_t *rows[ROWS];
-            FSK_UNROLL for (int j = 0; j < ROWS; j++)
-                rows[j] = row_f16(w, row_stride, r + (size_t)j);
-            dot4x_f16(y + r, rows, xf, ncols);
-        }
-    }
-    for (; r < end; r++)
-        y[r] = dot1x_f16(row_f16(w, row_stride, r), xf, ncols);
-    for (; r < r1; r++)
-        y[r] = dot1_f16(row_f16(w, row_stride, r), xf, ncols);
 }
 
 /* ------------------------------------------------------------------ matmul (prefill)
@@ -261,6 +190,64 @@ static inline const float *tok_f32(const void *x, size_t x_stride, size_t k)
     return (const float *)((const char *)x + k * x_stride);
 }
 
+/* Short rows: whole blocks of sixteen of [r, end) per token, each block widened once when there
+ * are several tokens (a kv group's query heads), staying in L1 cache from one to the next;
+ * returns where they stop. */
+static size_t short_rows_f16(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                             size_t x_stride, size_t ncols, size_t ntok, size_t r, size_t end)
+{
+    for (; r + 16 <= end; r += 16) {
+        const uint16_t *rows[16];
+        FSK_UNROLL16 for (int j = 0; j < 16; j++)
+            rows[j] = row_f16(w, row_stride, r + (size_t)j);
+        if (ntok == 1) {
+            dot16x_f16(y + r, rows, NULL, tok_f32(x, x_stride, 0), ncols);
+            continue;
+        }
+        _Alignas(64) float kb[16 * 4 * FSK_AVX512_W];
+        const size_t nv = (ncols + FSK_AVX512_W - 1) / FSK_AVX512_W, full = ncols / FSK_AVX512_W;
+        FSK_UNROLL16 for (int j = 0; j < 16; j++)
+            for (size_t v = 0; v < nv; v++)
+                _mm512_store_ps(kb + ((size_t)j * 4 + v) * FSK_AVX512_W,
+                                v < full ? load16_f16(rows[j] + v * FSK_AVX512_W)
+                                         : load_tail_f16(rows[j] + v * FSK_AVX512_W, ncols % FSK_AVX512_W));
+        for (size_t k = 0; k < ntok; k++)
+            dot16x_f16(y + k * ldy + r, rows, kb, tok_f32(x, x_stride, k), ncols);
+    }
+    return r;
+}
+
+void fsk_matvec_f16__avx512(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                            size_t r0, size_t r1)
+{
+    const float *xf = x;
+    size_t r = r0;
+    const size_t end = r0 + (r1 - r0) / ROWS * ROWS;
+    /* The rows of the groups of four are computed as dot1x_f16 computes them (the matmul's tiles
+     * repeat its operations) and the last (r1 - r0) % 4 by dot1_f16; which rows are in flight
+     * together changes no result. Short rows (an attention head's keys) go sixteen at a time.
+     * Rows that do not follow each other in memory (an attention head's values, one row per
+     * dimension, a context apart) go four side by side: each is its own stream anyway, and four
+     * chains in flight hide the FMA's latency. Contiguous rows, weight matrices, are read one
+     * after the other: one ascending stream, which the hardware prefetchers follow, where four
+     * short streams side by side they did not (Zen 4, 1 thread, 576x576: about 18 GB/s side by
+     * side, 24 in a row). */
+    if (ncols <= 4 * FSK_AVX512_W) {
+        r = short_rows_f16(y, 0, w, row_stride, x, 0, ncols, 1, r, end);
+    } else if (row_stride != ncols * sizeof(uint16_t)) {
+        for (; r < end; r += ROWS) { /* the matmul's tile for one token */
+            const void *rows[ROWS];
+            FSK_UNROLL for (int j = 0; j < ROWS; j++)
+                rows[j] = row_f16(w, row_stride, r + (size_t)j);
+            tile4(1, y + r, 0, rows, &xf, 1, ncols);
+        }
+    }
+    for (; r < end; r++)
+        y[r] = dot1x_f16(row_f16(w, row_stride, r), xf, ncols);
+    for (; r < r1; r++)
+        y[r] = dot1_f16(row_f16(w, row_stride, r), xf, ncols);
+}
+
 /* Four rows against every token: whole tiles of MM_TOK, then single tokens. */
 MM_INLINE void group4(int f16, float *y, size_t ldy, const void *const *w, const void *x,
                       size_t x_stride, size_t ntok, size_t n)
@@ -278,35 +265,14 @@ MM_INLINE void group4(int f16, float *y, size_t ldy, const void *const *w, const
     }
 }
 
-/* Rows four at a time through the tiles, the rest one by one as the matvec takes them. Short F16
- * rows (an attention head's keys against several query heads) go sixteen at a time per token, as
- * the matvec takes them, the block's rows staying in L1 cache from one token to the next. */
+/* Rows four at a time through the tiles, the rest one by one as the matvec takes them; short F16
+ * rows sixteen at a time, as the matvec takes them. */
 static void matmul_float(int f16, float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                          size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
     size_t r = r0;
-    if (f16 && ncols <= 4 * FSK_AVX512_W) {
-        const size_t end = r0 + (r1 - r0) / ROWS * ROWS;
-        for (; r + 16 <= end; r += 16) {
-            const uint16_t *rows[16];
-            FSK_UNROLL16 for (int j = 0; j < 16; j++)
-                rows[j] = row_f16(w, row_stride, r + (size_t)j);
-            if (ntok == 1) {
-                dot16x_f16(y + r, rows, tok_f32(x, x_stride, 0), ncols);
-                continue;
-            }
-            /* several tokens (a kv group's query heads): the block widened once for all */
-            _Alignas(64) float kb[16 * 4 * FSK_AVX512_W];
-            const size_t nv = (ncols + FSK_AVX512_W - 1) / FSK_AVX512_W, full = ncols / FSK_AVX512_W;
-            FSK_UNROLL16 for (int j = 0; j < 16; j++)
-                for (size_t v = 0; v < nv; v++)
-                    _mm512_store_ps(kb + ((size_t)j * 4 + v) * FSK_AVX512_W,
-                                    v < full ? load16_f16(rows[j] + v * FSK_AVX512_W)
-                                             : load_tail_f16(rows[j] + v * FSK_AVX512_W, ncols % FSK_AVX512_W));
-            for (size_t k = 0; k < ntok; k++)
-                dot16x_wide(y + k * ldy + r, kb, tok_f32(x, x_stride, k), ncols);
-        }
-    }
+    if (f16 && ncols <= 4 * FSK_AVX512_W)
+        r = short_rows_f16(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r0 + (r1 - r0) / ROWS * ROWS);
     for (; r + ROWS <= r1; r += ROWS) {
         const void *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
