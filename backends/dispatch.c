@@ -8,6 +8,9 @@
 
 #include "cpu.h"
 #include "dispatch.h"
+#ifdef FSK_BUILD_AVX2
+#include "x86/avx2/vnni.h"
+#endif
 
 #if !defined(__x86_64__) && !defined(__i386__) && !defined(__aarch64__)
 void fsk_cpu_detect(struct fsk_cpu *cpu)
@@ -58,9 +61,20 @@ int fsk_cpu_has(const struct fsk_cpu *cpu, enum fsk_cpu_feature f)
 static struct fsk_cpu the_cpu;
 static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
 
+/* FSK_CPU_OFF: features (their names above, comma-separated) to treat as absent, so that a
+ * path can be compared with the one it replaces on the same machine. Unknown names are left out
+ * (`ffnskip info` lists the features that remain). */
 static void cpu_init(void)
 {
     fsk_cpu_detect(&the_cpu);
+    const char *off = getenv("FSK_CPU_OFF");
+    while (off && *off) {
+        size_t n = strcspn(off, ",");
+        for (int f = 0; f < FSK_CPU_FEATURE_COUNT; f++)
+            if (strlen(feature_names[f]) == n && strncmp(off, feature_names[f], n) == 0)
+                the_cpu.features &= ~(1ull << f);
+        off += n + (off[n] == ',');
+    }
 }
 
 const struct fsk_cpu *fsk_cpu_get(void)
@@ -305,6 +319,33 @@ enum fsk_isa fsk_kernels_op_isa(const struct fsk_kernels *t, enum fsk_op op)
 #include "kernels.def"
 #undef FSK_KERNEL
     default: return FSK_ISA_COUNT;
+    }
+}
+
+const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
+{
+    const enum fsk_isa isa = fsk_kernels_op_isa(t, op);
+    switch (op) {
+    case FSK_OP_matvec_q4_1_r8: case FSK_OP_matmul_q4_1_r8: case FSK_OP_matvec_q8_0_r8:
+    case FSK_OP_matmul_q8_0_r8: case FSK_OP_matvec_q4_0_r8: case FSK_OP_matmul_q4_0_r8:
+#ifdef FSK_BUILD_AVX2
+        if (isa == FSK_ISA_AVX2)
+            switch (fsk_avx2_vnni_path()) {
+            case FSK_VNNI_EVEX: return "vpdpbusd, AVX512-VNNI";
+            case FSK_VNNI_VEX: return "vpdpbusd, AVX-VNNI";
+            default: return "maddubs";
+            }
+#endif
+        return NULL;
+    case FSK_OP_matvec_q4_0: case FSK_OP_matvec_q4_1: case FSK_OP_matvec_q5_0: case FSK_OP_matvec_q5_1:
+    case FSK_OP_matvec_q8_0: case FSK_OP_matvec_q4_k: case FSK_OP_matvec_q5_k: case FSK_OP_matvec_q6_k:
+    case FSK_OP_matmul_q4_0: case FSK_OP_matmul_q4_1: case FSK_OP_matmul_q5_0: case FSK_OP_matmul_q5_1:
+    case FSK_OP_matmul_q8_0: case FSK_OP_matmul_q4_k: case FSK_OP_matmul_q5_k: case FSK_OP_matmul_q6_k:
+        if (isa == FSK_ISA_NEON) /* kernels/arm/neon/qdot.h */
+            return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_DOTPROD) ? "sdot" : "smull";
+        return NULL;
+    default:
+        return NULL;
     }
 }
 

@@ -14,6 +14,10 @@ fsk_status fsk_kernels_get(const struct fsk_kernels **out, const char **message)
 fsk_status fsk_kernels_build(struct fsk_kernels *t, enum fsk_isa top, char *msg, size_t msglen);
 /* 1 when op is one that takes its AVX2 variant under an AVX-512 table on this CPU. */
 int fsk_kernels_prefers_avx2(enum fsk_op op);
+/* The integer dot-product instruction op runs in its variant t has chosen, where that variant has
+ * more than one path picked per call from the CPU bits ("vpdpbusd, AVX512-VNNI", "sdot", ...);
+ * NULL for ops with one path. */
+const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op);
 /* The best ISA this build and CPU can run. */
 enum fsk_isa fsk_best_isa(void);
 

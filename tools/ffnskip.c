@@ -39,6 +39,7 @@ static void usage(FILE *f)
             "\n"
             "Environment:\n"
             "  FSK_ISA=ref|avx2|avx512|neon  force a kernel variant (an error if the CPU lacks it)\n"
+            "  FSK_CPU_OFF=FEATURE,...       treat these CPU features as absent (names as in info)\n"
             "  FSK_MODEL=PATH                the model used when -m is not given\n"
             "\n"
             "Exit status: 0 success, 1 failure, 2 usage error, 3 bad input.\n",

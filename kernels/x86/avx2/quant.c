@@ -6,6 +6,7 @@
 #include "../prefetch.h"
 #include "unroll.h"
 #include "quant.h"
+#include "vnni.h"
 
 /* The block loops below are written once for several formats; forcing them inline lets the
  * compiler fold the format and the row count into straight-line code per caller. */
@@ -890,7 +891,14 @@ void fsk_matmul_q8_0__avx2(float *y, size_t ldy, const void *w, size_t row_strid
  * 2 * 15 * 128 = 3840 in magnitude, the eight summed 30720. Groups run one after the other, so
  * the weights are read as one ascending stream, which the hardware prefetchers follow (Zen 4,
  * 1 thread: 21-29 GB/s, against 15-23 for the file layout's four rows side by side). The matmul
- * is the matvec token by token per group, the group's records then coming from L1 cache. */
+ * is the matvec token by token per group, the group's records then coming from L1 cache.
+ *
+ * Each repacked kernel has two paths (kernels/x86/avx2/vnni.h): this one, and one for CPUs with
+ * VNNI, whose vpdpbusd adds the four unsigned-by-signed byte products of each 32-bit lane into
+ * that lane in int32, in place of maddubs, madd and the add. The integer sums are the same
+ * (maddubs never saturates at the bounds given here), so the paths agree bit for bit. The
+ * integer helpers are parameters of the group functions, which are forced inline: each path's
+ * kernels are straight-line code built for its own target. */
 
 /* A record's codes: lo[k], hi[k] hold the low and high nibbles of quant vector k. */
 QINLINE void r8_codes(const uint8_t *qs, __m256i lo[4], __m256i hi[4])
@@ -904,7 +912,11 @@ QINLINE void r8_codes(const uint8_t *qs, __m256i lo[4], __m256i hi[4])
 }
 
 /* The eight rows' integer dots (codes times quants) with one activation block's 32 quants. */
-QINLINE __m256i r8_isum(const __m256i lo[4], const __m256i hi[4], const int8_t *qs)
+typedef __m256i (*r8_isum_fn)(const __m256i lo[4], const __m256i hi[4], const int8_t *qs);
+/* acc plus, per 32-bit lane, the four products of u's unsigned and s's signed bytes. */
+typedef __m256i (*dot4_fn)(__m256i acc, __m256i u, __m256i s);
+
+QINLINE __m256i r8_isum_base(const __m256i lo[4], const __m256i hi[4], const int8_t *qs)
 {
     __m256i p = _mm256_setzero_si256();
     UNROLL for (int k = 0; k < 4; k++) {
@@ -915,6 +927,36 @@ QINLINE __m256i r8_isum(const __m256i lo[4], const __m256i hi[4], const int8_t *
     }
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
+
+QINLINE __m256i dot4_base(__m256i acc, __m256i u, __m256i s)
+{
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+}
+
+/* The VNNI helpers, once per encoding: EVEX (AVX512-VNNI with AVX512-VL: Ice Lake, Zen 4 and
+ * later) and VEX (AVX-VNNI: Alder Lake and later cores without AVX-512). Two chains (low and
+ * high nibbles) so that the adds do not wait on one another. */
+#define VNNI_HELPERS(path, attr, dpbusd)                                                           \
+    QINLINE attr __m256i r8_isum_##path(const __m256i lo[4], const __m256i hi[4], const int8_t *qs) \
+    {                                                                                              \
+        __m256i p = _mm256_setzero_si256(), q = _mm256_setzero_si256();                            \
+        UNROLL for (int k = 0; k < 4; k++) {                                                       \
+            p = dpbusd(p, lo[k], _mm256_set1_epi32((int)load_u32(qs + 4 * k)));                    \
+            q = dpbusd(q, hi[k], _mm256_set1_epi32((int)load_u32(qs + 16 + 4 * k)));               \
+        }                                                                                          \
+        return _mm256_add_epi32(p, q);                                                             \
+    }                                                                                              \
+    QINLINE attr __m256i dot4_##path(__m256i acc, __m256i u, __m256i s)                            \
+    {                                                                                              \
+        return dpbusd(acc, u, s);                                                                  \
+    }
+
+#ifdef FSK_HAVE_AVX512VNNI
+VNNI_HELPERS(vnni512, FSK_TARGET_VNNI512, _mm256_dpbusd_epi32)
+#endif
+#ifdef FSK_HAVE_AVXVNNI
+VNNI_HELPERS(avxvnni, FSK_TARGET_AVXVNNI, _mm256_dpbusd_avx_epi32)
+#endif
 
 /* acc += isum (d_w d_a), accm += m_w s_a for one record and one activation block. */
 QINLINE void r8_scale(const fsk_block_q4_1_r8 *b, const fsk_block_q8_1 *a, __m256i isum,
@@ -930,8 +972,9 @@ QINLINE void r8_scale(const fsk_block_q4_1_r8 *b, const fsk_block_q8_1 *a, __m25
 
 /* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 or 2) activations. */
 QINLINE void r8_group(int nt, float *const *y, const fsk_block_q4_1_r8 *g,
-                      const fsk_block_q8_1 *const *x, size_t nb)
+                      const fsk_block_q8_1 *const *x, size_t nb, r8_isum_fn isum, dot4_fn dot)
 {
+    (void)dot;
     __m256 acc[2], accm[2];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = accm[t] = _mm256_setzero_ps();
@@ -939,7 +982,7 @@ QINLINE void r8_group(int nt, float *const *y, const fsk_block_q4_1_r8 *g,
         __m256i lo[4], hi[4];
         r8_codes(g[i].qs, lo, hi);
         UNROLL for (int t = 0; t < nt; t++)
-            r8_scale(&g[i], &x[t][i], r8_isum(lo, hi, x[t][i].qs), &acc[t], &accm[t]);
+            r8_scale(&g[i], &x[t][i], isum(lo, hi, x[t][i].qs), &acc[t], &accm[t]);
     }
     UNROLL for (int t = 0; t < nt; t++)
         _mm256_storeu_ps(y[t], _mm256_add_ps(acc[t], accm[t]));
@@ -947,34 +990,37 @@ QINLINE void r8_group(int nt, float *const *y, const fsk_block_q4_1_r8 *g,
 
 /* ------------------------------------------------------------------ Q8_0, eight rows per record
  * As Q4_1's above (FSK_TYPE_Q8_0_R8): 32-bit lane j of quant vector k holds row j's quants
- * 4k..4k+3, against the activation's bytes 4k..4k+3 broadcast; signed times signed through
- * maddubs(|w|, a * sign(w)) (|pair| <= 2 * 128 * 127 fits int16, so each goes to int32 at once). */
+ * 4k..4k+3, against the activation's bytes 4k..4k+3 broadcast; signed times signed as |w| times
+ * a * sign(w) (maddubs: |pair| <= 2 * 128 * 127 fits int16, so each goes to int32 at once). */
 
 /* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 or 2) activations. */
 QINLINE void r8q8_group(int nt, float *const *y, const fsk_block_q8_0_r8 *g,
-                        const fsk_block_q8_0 *const *x, size_t nb)
+                        const fsk_block_q8_0 *const *x, size_t nb, r8_isum_fn isum, dot4_fn dot)
 {
-    const __m256i ones = _mm256_set1_epi16(1);
+    (void)isum;
     __m256 acc[2];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm256_setzero_ps();
     for (size_t i = 0; i < nb; i++) {
-        __m256i isum[2];
+        __m256i even[2], odd[2]; /* two chains per token */
         UNROLL for (int t = 0; t < nt; t++)
-            isum[t] = _mm256_setzero_si256();
+            even[t] = odd[t] = _mm256_setzero_si256();
         UNROLL for (int k = 0; k < FSK_QK / 4; k++) {
             const __m256i v = _mm256_loadu_si256((const __m256i *)(g[i].qs + 32 * k));
             const __m256i av = _mm256_abs_epi8(v);
             UNROLL for (int t = 0; t < nt; t++) {
                 const __m256i a = _mm256_set1_epi32((int)load_u32(x[t][i].qs + 4 * k));
-                const __m256i p = _mm256_maddubs_epi16(av, _mm256_sign_epi8(a, v));
-                isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, ones));
+                if (k & 1)
+                    odd[t] = dot(odd[t], av, _mm256_sign_epi8(a, v));
+                else
+                    even[t] = dot(even[t], av, _mm256_sign_epi8(a, v));
             }
         }
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g[i].d));
         UNROLL for (int t = 0; t < nt; t++) {
             const __m256 da = _mm256_set1_ps(half_f32(load_u16(&x[t][i].d)));
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d, da), acc[t]);
+            const __m256i s = _mm256_add_epi32(even[t], odd[t]);
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(d, da), acc[t]);
         }
     }
     UNROLL for (int t = 0; t < nt; t++)
@@ -1008,7 +1054,8 @@ static void q8_0_sums8(int32_t *s8, const fsk_block_q8_0 *a, size_t nb)
 /* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 or 2) activations whose
  * blocks' 8 sum(a) are s8[t][i], or (s8 NULL) worked out here: the same integers either way. */
 QINLINE void r8q40_group(int nt, float *const *y, const fsk_block_q4_0_r8 *g,
-                         const fsk_block_q8_0 *const *x, const int32_t *const *s8, size_t nb)
+                         const fsk_block_q8_0 *const *x, const int32_t *const *s8, size_t nb,
+                         r8_isum_fn isum)
 {
     __m256 acc[2];
     UNROLL for (int t = 0; t < nt; t++)
@@ -1020,9 +1067,9 @@ QINLINE void r8q40_group(int nt, float *const *y, const fsk_block_q4_0_r8 *g,
         UNROLL for (int t = 0; t < nt; t++) {
             const fsk_block_q8_0 *a = &x[t][i];
             const __m256i corr = s8 ? _mm256_set1_epi32(s8[t][i]) : q8_0_sum8_lanes(a);
-            const __m256i isum = _mm256_sub_epi32(r8_isum(lo, hi, a->qs), corr);
+            const __m256i is = _mm256_sub_epi32(isum(lo, hi, a->qs), corr);
             const __m256 da = _mm256_set1_ps(half_f32(load_u16(&a->d)));
-            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(d, da), acc[t]);
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_mul_ps(d, da), acc[t]);
         }
     }
     UNROLL for (int t = 0; t < nt; t++)
@@ -1032,8 +1079,9 @@ QINLINE void r8q40_group(int nt, float *const *y, const fsk_block_q4_0_r8 *g,
 /* Blocks of sums the stack table holds; longer rows work their sums out per group. */
 #define Q40_SUMS 4096
 
-void fsk_matmul_q4_0_r8__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                              size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+QINLINE void q4_0_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                            size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1,
+                            r8_isum_fn isum)
 {
     const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
     int32_t sums[Q40_SUMS];
@@ -1052,16 +1100,16 @@ void fsk_matmul_q4_0_r8__avx2(float *y, size_t ldy, const void *w, size_t row_st
                     (const fsk_block_q8_0 *)((const char *)x + (k0 + k + 1) * x_stride)};
                 const int32_t *st[2] = {sums + k * nb, sums + (k + 1) * nb};
                 if (k + 2 <= kn)
-                    r8q40_group(2, yt, gw, xt, table ? st : NULL, nb);
+                    r8q40_group(2, yt, gw, xt, table ? st : NULL, nb, isum);
                 else
-                    r8q40_group(1, yt, gw, xt, table ? st : NULL, nb);
+                    r8q40_group(1, yt, gw, xt, table ? st : NULL, nb, isum);
             }
         }
     }
 }
 
-void fsk_matvec_q4_0_r8__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                              size_t r0, size_t r1)
+QINLINE void q4_0_r8_matvec(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                            size_t r0, size_t r1, r8_isum_fn isum)
 {
     const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
     const fsk_block_q8_0 *xa = x;
@@ -1072,43 +1120,139 @@ void fsk_matvec_q4_0_r8__avx2(float *y, const void *w, size_t row_stride, const 
     const int32_t *sp = sums;
     for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
         float *yg = y + g * FSK_R8;
-        r8q40_group(1, &yg, (const fsk_block_q4_0_r8 *)((const char *)w + g * gs), &xa, table ? &sp : NULL, nb);
+        r8q40_group(1, &yg, (const fsk_block_q4_0_r8 *)((const char *)w + g * gs), &xa, table ? &sp : NULL, nb, isum);
     }
 }
 
 /* The matvec and the matmul over whole groups of eight rows, from a group function: the matmul
  * takes two tokens per pass over a group (sharing the unpacking of its records), and each
  * token's sums are the matvec's. */
-#define R8_KERNELS(t, group, rec_t, act_t)                                                        \
-    void fsk_matvec_##t##__avx2(float *y, const void *w, size_t row_stride, const void *x,        \
-                                size_t ncols, size_t r0, size_t r1)                               \
-    {                                                                                             \
-        const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;                               \
-        const act_t *xa = x;                                                                      \
-        for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {                                      \
-            float *yg = y + g * FSK_R8;                                                           \
-            group(1, &yg, (const rec_t *)((const char *)w + g * gs), &xa, nb);                    \
-        }                                                                                         \
-    }                                                                                             \
-    void fsk_matmul_##t##__avx2(float *y, size_t ldy, const void *w, size_t row_stride,           \
-                                const void *x, size_t x_stride, size_t ncols, size_t ntok,        \
-                                size_t r0, size_t r1)                                             \
-    {                                                                                             \
-        const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;                               \
-        for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {                                      \
-            const rec_t *gw = (const rec_t *)((const char *)w + g * gs);                          \
-            for (size_t k = 0; k < ntok; k += 2) {                                                \
-                const int nt = k + 2 <= ntok ? 2 : 1;                                             \
-                float *yt[2] = {y + k * ldy + g * FSK_R8, y + (k + 1) * ldy + g * FSK_R8};        \
-                const act_t *xt[2] = {(const act_t *)((const char *)x + k * x_stride),            \
-                                      (const act_t *)((const char *)x + (k + 1) * x_stride)};     \
-                if (nt == 2)                                                                      \
-                    group(2, yt, gw, xt, nb);                                                     \
-                else                                                                              \
-                    group(1, yt, gw, xt, nb);                                                     \
-            }                                                                                     \
-        }                                                                                         \
+QINLINE void r8_matvec(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                       size_t r0, size_t r1, int type, r8_isum_fn isum, dot4_fn dot)
+{
+    const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
+    for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
+        float *yg = y + g * FSK_R8;
+        const void *gw = (const char *)w + g * gs;
+        if (type == FSK_TYPE_Q4_1_R8) {
+            const fsk_block_q8_1 *xa = x;
+            r8_group(1, &yg, gw, &xa, nb, isum, dot);
+        } else {
+            const fsk_block_q8_0 *xa = x;
+            r8q8_group(1, &yg, gw, &xa, nb, isum, dot);
+        }
+    }
+}
+
+QINLINE void r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                       size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1, int type,
+                       r8_isum_fn isum, dot4_fn dot)
+{
+    const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
+    for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
+        const void *gw = (const char *)w + g * gs;
+        for (size_t k = 0; k < ntok; k += 2) {
+            float *yt[2] = {y + k * ldy + g * FSK_R8, y + (k + 1) * ldy + g * FSK_R8};
+            const void *xt[2] = {(const char *)x + k * x_stride, (const char *)x + (k + 1) * x_stride};
+            if (type == FSK_TYPE_Q4_1_R8) {
+                const fsk_block_q8_1 *xq[2] = {xt[0], xt[1]};
+                if (k + 2 <= ntok)
+                    r8_group(2, yt, gw, xq, nb, isum, dot);
+                else
+                    r8_group(1, yt, gw, xq, nb, isum, dot);
+            } else {
+                const fsk_block_q8_0 *xq[2] = {xt[0], xt[1]};
+                if (k + 2 <= ntok)
+                    r8q8_group(2, yt, gw, xq, nb, isum, dot);
+                else
+                    r8q8_group(1, yt, gw, xq, nb, isum, dot);
+            }
+        }
+    }
+}
+
+/* One path's six kernels. */
+#define R8_PATH(path, attr)                                                                        \
+    attr void fsk_matvec_q4_1_r8__avx2_##path(float *y, const void *w, size_t row_stride,          \
+                                              const void *x, size_t ncols, size_t r0, size_t r1)   \
+    {                                                                                              \
+        r8_matvec(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q4_1_R8, r8_isum_##path, dot4_##path); \
+    }                                                                                              \
+    attr void fsk_matvec_q8_0_r8__avx2_##path(float *y, const void *w, size_t row_stride,          \
+                                              const void *x, size_t ncols, size_t r0, size_t r1)   \
+    {                                                                                              \
+        r8_matvec(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q8_0_R8, r8_isum_##path, dot4_##path); \
+    }                                                                                              \
+    attr void fsk_matvec_q4_0_r8__avx2_##path(float *y, const void *w, size_t row_stride,          \
+                                              const void *x, size_t ncols, size_t r0, size_t r1)   \
+    {                                                                                              \
+        q4_0_r8_matvec(y, w, row_stride, x, ncols, r0, r1, r8_isum_##path);                        \
+    }                                                                                              \
+    attr void fsk_matmul_q4_1_r8__avx2_##path(float *y, size_t ldy, const void *w,                 \
+                                              size_t row_stride, const void *x, size_t x_stride,   \
+                                              size_t ncols, size_t ntok, size_t r0, size_t r1)     \
+    {                                                                                              \
+        r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q4_1_R8,      \
+                  r8_isum_##path, dot4_##path);                                                    \
+    }                                                                                              \
+    attr void fsk_matmul_q8_0_r8__avx2_##path(float *y, size_t ldy, const void *w,                 \
+                                              size_t row_stride, const void *x, size_t x_stride,   \
+                                              size_t ncols, size_t ntok, size_t r0, size_t r1)     \
+    {                                                                                              \
+        r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q8_0_R8,      \
+                  r8_isum_##path, dot4_##path);                                                    \
+    }                                                                                              \
+    attr void fsk_matmul_q4_0_r8__avx2_##path(float *y, size_t ldy, const void *w,                 \
+                                              size_t row_stride, const void *x, size_t x_stride,   \
+                                              size_t ncols, size_t ntok, size_t r0, size_t r1)     \
+    {                                                                                              \
+        q4_0_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, r8_isum_##path);   \
     }
 
-R8_KERNELS(q4_1_r8, r8_group, fsk_block_q4_1_r8, fsk_block_q8_1)
-R8_KERNELS(q8_0_r8, r8q8_group, fsk_block_q8_0_r8, fsk_block_q8_0)
+#define FSK_NO_ATTR
+R8_PATH(base, FSK_NO_ATTR)
+#ifdef FSK_HAVE_AVX512VNNI
+R8_PATH(vnni512, FSK_TARGET_VNNI512)
+#endif
+#ifdef FSK_HAVE_AVXVNNI
+R8_PATH(avxvnni, FSK_TARGET_AVXVNNI)
+#endif
+
+/* The exported kernels: the path fsk_avx2_vnni_path names, looked up per call (a load and a
+ * test); a matvec and a matmul of one type always take the same path. */
+#define R8_DISPATCH_MV(op)                                                                         \
+    void fsk_##op##__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols, \
+                          size_t r0, size_t r1)                                                    \
+    {                                                                                              \
+        switch (fsk_avx2_vnni_path()) {                                                            \
+        R8_CASE_512(fsk_##op##__avx2_vnni512(y, w, row_stride, x, ncols, r0, r1))                  \
+        R8_CASE_VEX(fsk_##op##__avx2_avxvnni(y, w, row_stride, x, ncols, r0, r1))                  \
+        default: fsk_##op##__avx2_base(y, w, row_stride, x, ncols, r0, r1); break;                 \
+        }                                                                                          \
+    }
+#define R8_DISPATCH_MM(op)                                                                         \
+    void fsk_##op##__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,   \
+                          size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)        \
+    {                                                                                              \
+        switch (fsk_avx2_vnni_path()) {                                                            \
+        R8_CASE_512(fsk_##op##__avx2_vnni512(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1)) \
+        R8_CASE_VEX(fsk_##op##__avx2_avxvnni(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1)) \
+        default: fsk_##op##__avx2_base(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1); break; \
+        }                                                                                          \
+    }
+#ifdef FSK_HAVE_AVX512VNNI
+#define R8_CASE_512(call) case FSK_VNNI_EVEX: call; break;
+#else
+#define R8_CASE_512(call)
+#endif
+#ifdef FSK_HAVE_AVXVNNI
+#define R8_CASE_VEX(call) case FSK_VNNI_VEX: call; break;
+#else
+#define R8_CASE_VEX(call)
+#endif
+R8_DISPATCH_MV(matvec_q4_1_r8)
+R8_DISPATCH_MV(matvec_q8_0_r8)
+R8_DISPATCH_MV(matvec_q4_0_r8)
+R8_DISPATCH_MM(matmul_q4_1_r8)
+R8_DISPATCH_MM(matmul_q8_0_r8)
+R8_DISPATCH_MM(matmul_q4_0_r8)

@@ -1,0 +1,220 @@
+/* test_x86_vnni.c: the paths of each repacked AVX2 integer kernel (maddubs, and vpdpbusd in its
+ * EVEX and VEX encodings where the CPU has them) agree bit for bit, at the integer limits too, and
+ * the exported op takes the path fsk_avx2_vnni_path names. */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "f16.h"
+#include "kernels.h"
+#include "quant.h"
+#include "x86/avx2/vnni.h"
+
+/* test_kernels_avx2 checks the path this CPU dispatches to against ref; the paths do the same
+ * integer sums and then the same float operations in the same order, so equality here carries
+ * that check over to the others. */
+typedef void (*matmul_fn)(float *, size_t, const void *, size_t, const void *, size_t, size_t, size_t,
+                          size_t, size_t);
+typedef void (*matvec_fn)(float *, const void *, size_t, const void *, size_t, size_t, size_t);
+struct kernel_paths {
+    enum fsk_type plain, r8, act;
+    matvec_fn mv[3];  /* by enum fsk_vnni_path; NULL where not built */
+    matmul_fn mm[3];
+    matvec_fn mv_op;
+    matmul_fn mm_op;
+};
+
+#ifdef FSK_HAVE_AVX512VNNI
+#define EVEX(f) f##_vnni512
+#else
+#define EVEX(f) NULL
+#endif
+#ifdef FSK_HAVE_AVXVNNI
+#define VEX(f) f##_avxvnni
+#else
+#define VEX(f) NULL
+#endif
+#define PATHS(T, t, A)                                                                             \
+    {FSK_TYPE_##T, FSK_TYPE_##T##_R8, FSK_TYPE_##A,                                                \
+     {fsk_matvec_##t##_r8__avx2_base, EVEX(fsk_matvec_##t##_r8__avx2), VEX(fsk_matvec_##t##_r8__avx2)}, \
+     {fsk_matmul_##t##_r8__avx2_base, EVEX(fsk_matmul_##t##_r8__avx2), VEX(fsk_matmul_##t##_r8__avx2)}, \
+     fsk_matvec_##t##_r8__avx2, fsk_matmul_##t##_r8__avx2}
+static const struct kernel_paths kp[] = {
+    PATHS(Q4_1, q4_1, Q8_1), PATHS(Q8_0, q8_0, Q8_0), PATHS(Q4_0, q4_0, Q8_0),
+};
+#undef PATHS
+enum { NKP = sizeof kp / sizeof *kp };
+static const char *const path_names[3] = {"maddubs", "vpdpbusd (EVEX)", "vpdpbusd (VEX)"};
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint32_t next32(void)
+{
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng >> 32);
+}
+
+static float rndf(float lo, float hi)
+{
+    return lo + (hi - lo) * (float)(next32() >> 8) * (1.0f / 16777216.0f);
+}
+
+/* Whether the CPU can run path p (and this build has it). */
+static int runnable(enum fsk_vnni_path p)
+{
+    const struct fsk_cpu *c = fsk_cpu_get();
+    switch (p) {
+    case FSK_VNNI_NONE: return 1;
+    case FSK_VNNI_EVEX:
+#ifdef FSK_HAVE_AVX512VNNI
+        return fsk_cpu_has(c, FSK_CPU_AVX512VNNI) && fsk_cpu_has(c, FSK_CPU_AVX512VL) &&
+               fsk_cpu_has(c, FSK_CPU_OS_ZMM);
+#else
+        return 0;
+#endif
+    case FSK_VNNI_VEX:
+#ifdef FSK_HAVE_AVXVNNI
+        return fsk_cpu_has(c, FSK_CPU_AVXVNNI) && fsk_cpu_has(c, FSK_CPU_OS_YMM);
+#else
+        return 0;
+#endif
+    }
+    return 0;
+}
+
+enum { ROWS = 24, NB = 18, NCOLS = NB * 32, NTOK = 5 };
+
+/* Weight rows of the plain type: kind 0 random bytes, 1 every quant at its most negative (codes 0
+ * for the 4-bit types, -128 for Q8_0), 2 at its largest (15, 127); half scales small and finite. */
+static void weights(const struct kernel_paths *p, unsigned char *w, size_t row_bytes, int kind)
+{
+    const struct fsk_type_traits *tr = fsk_type_traits(p->plain);
+    for (size_t r = 0; r < ROWS; r++)
+        for (size_t b = 0; b < NB; b++) {
+            unsigned char *blk = w + r * row_bytes + b * tr->block_bytes;
+            const size_t scales = p->plain == FSK_TYPE_Q4_1 ? 2 : 1;
+            for (size_t i = 0; i < tr->block_bytes; i++)
+                blk[i] = kind == 0 ? (unsigned char)next32() : kind == 1 ? (p->plain == FSK_TYPE_Q8_0 ? 0x80 : 0) : (p->plain == FSK_TYPE_Q8_0 ? 0x7f : 0xff);
+            for (size_t s = 0; s < scales; s++) {
+                fsk_half h = fsk_f32_to_f16(rndf(-1e-2f, 1e-2f));
+                memcpy(blk + 2 * s, &h, sizeof h);
+            }
+        }
+}
+
+/* Activations: kind 0 random, 1 every quant -127, 2 every quant 127 (the quantizers' limits). */
+static void activations(const struct kernel_paths *p, unsigned char *x, size_t x_stride, int kind)
+{
+    float *f = malloc(NCOLS * sizeof *f);
+    ck_assert_ptr_nonnull(f);
+    for (int t = 0; t < NTOK; t++) {
+        for (size_t i = 0; i < NCOLS; i++)
+            f[i] = kind == 0 ? rndf(-3.0f, 3.0f) : kind == 1 ? -2.5f : 2.5f;
+        if (p->act == FSK_TYPE_Q8_1)
+            fsk_quantize_q8_1__ref(x + t * x_stride, f, NCOLS);
+        else
+            fsk_quantize_q8_0__ref(x + t * x_stride, f, NCOLS);
+    }
+    free(f);
+}
+
+static int same_bits(const float *a, const float *b, size_t n, size_t *at)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof *a) != 0) {
+            *at = i;
+            return 0;
+        }
+    return 1;
+}
+
+START_TEST(test_paths_agree)
+{
+    const struct kernel_paths *p = &kp[_i / 3];
+    const int kind = _i % 3;
+    const size_t row_bytes = fsk_type_row_bytes(p->plain, NCOLS);
+    const size_t x_stride = fsk_type_row_bytes(p->act, NCOLS);
+    unsigned char *w = malloc(ROWS * row_bytes), *wr = malloc(ROWS * row_bytes);
+    unsigned char *x = malloc(NTOK * x_stride);
+    float *y[3], *z[3];
+    ck_assert(w && wr && x);
+    weights(p, w, row_bytes, kind);
+    activations(p, x, x_stride, kind);
+    ck_assert_int_eq(fsk_repack_r8(wr, w, ROWS, row_bytes, NCOLS, p->r8), 0);
+    int ran = 0;
+    for (int q = 0; q < 3; q++) {
+        y[q] = calloc(NTOK * ROWS, sizeof(float));
+        z[q] = calloc(NTOK * ROWS, sizeof(float));
+        ck_assert(y[q] && z[q]);
+        if (!p->mv[q] || !runnable((enum fsk_vnni_path)q))
+            continue;
+        ran++;
+        for (int t = 0; t < NTOK; t++) /* rows 8..ROWS only, so the matvec's r0 is used */
+            p->mv[q](y[q] + t * ROWS, wr, row_bytes, x + t * x_stride, NCOLS, 8, ROWS);
+        p->mm[q](z[q], ROWS, wr, row_bytes, x, x_stride, NCOLS, NTOK, 8, ROWS);
+        for (int t = 0; t < NTOK; t++) {
+            size_t at;
+            ck_assert_msg(same_bits(y[q] + t * ROWS + 8, y[0] + t * ROWS + 8, ROWS - 8, &at),
+                          "%s matvec, %s path, inputs %d, token %d row %zu: %.9g against maddubs %.9g",
+                          fsk_type_traits(p->plain)->name, path_names[q], kind, t, at + 8,
+                          y[q][t * ROWS + 8 + at], y[0][t * ROWS + 8 + at]);
+            ck_assert_msg(same_bits(z[q] + t * ROWS + 8, y[0] + t * ROWS + 8, ROWS - 8, &at),
+                          "%s matmul, %s path, inputs %d, token %d row %zu: %.9g against maddubs %.9g",
+                          fsk_type_traits(p->plain)->name, path_names[q], kind, t, at + 8,
+                          z[q][t * ROWS + 8 + at], y[0][t * ROWS + 8 + at]);
+            ck_assert_float_eq(y[q][t * ROWS], 0.0f); /* rows before r0 untouched */
+        }
+    }
+    ck_assert_int_ge(ran, 2); /* main() adds this test only where a VNNI path runs */
+    /* the exported ops are the path the dispatcher names, bit for bit */
+    const enum fsk_vnni_path chosen = fsk_avx2_vnni_path();
+    ck_assert(runnable(chosen));
+    float *yo = calloc(NTOK * ROWS, sizeof(float));
+    ck_assert_ptr_nonnull(yo);
+    p->mm_op(yo, ROWS, wr, row_bytes, x, x_stride, NCOLS, NTOK, 8, ROWS);
+    size_t at;
+    ck_assert_msg(same_bits(yo, z[chosen], NTOK * ROWS, &at), "op differs from the %s path at %zu",
+                  path_names[chosen], at);
+    p->mv_op(yo, wr, row_bytes, x, NCOLS, 8, ROWS);
+    ck_assert_msg(same_bits(yo + 8, y[chosen] + 8, ROWS - 8, &at), "matvec op differs at %zu", at);
+    for (int q = 0; q < 3; q++) {
+        free(y[q]);
+        free(z[q]);
+    }
+    free(yo);
+    free(w);
+    free(wr);
+    free(x);
+}
+END_TEST
+
+int main(void)
+{
+    const char *why;
+    if (!fsk_isa_usable(FSK_ISA_AVX2, &why)) {
+        fprintf(stderr, "SKIP: the AVX2 kernels' VNNI paths not tested: %s\n", why);
+        return 77;
+    }
+    if (!runnable(FSK_VNNI_EVEX) && !runnable(FSK_VNNI_VEX)) {
+        fprintf(stderr, "SKIP: this CPU (or build) has neither AVX512-VNNI with VL nor AVX-VNNI: only "
+                        "the maddubs path runs here (test_kernels_avx2 checks it against ref)\n");
+        return 77;
+    }
+    for (int q = 1; q < 3; q++)
+        if (!runnable((enum fsk_vnni_path)q))
+            fprintf(stderr, "note: the %s path is not run here (CPU or build lacks it)\n", path_names[q]);
+    Suite *s = suite_create("x86_vnni");
+    TCase *tc = tcase_create("paths");
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, test_paths_agree, 0, NKP * 3);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
