@@ -86,8 +86,9 @@ const struct fsk_cpu *fsk_cpu_get(void)
 /* The features a variant's kernels may use; all must be present. */
 static const enum fsk_cpu_feature avx2_needs[] = {FSK_CPU_AVX2, FSK_CPU_FMA, FSK_CPU_F16C,
                                                   FSK_CPU_OS_YMM};
+/* -mavx512f lets the compiler use AVX2 too, and the AVX2 variant fills in under this one. */
 static const enum fsk_cpu_feature avx512_needs[] = {
-    FSK_CPU_AVX512F, FSK_CPU_AVX512BW, FSK_CPU_AVX512DQ, FSK_CPU_AVX512VL,
+    FSK_CPU_AVX512F, FSK_CPU_AVX512BW, FSK_CPU_AVX512DQ, FSK_CPU_AVX512VL, FSK_CPU_AVX2,
     FSK_CPU_FMA,     FSK_CPU_F16C,     FSK_CPU_OS_YMM,   FSK_CPU_OS_ZMM};
 static const enum fsk_cpu_feature neon_needs[] = {FSK_CPU_NEON};
 

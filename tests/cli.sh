@@ -52,6 +52,19 @@ esac
 expect_status 1 "FSK_ISA=$foreign (foreign ISA)" env FSK_ISA=$foreign $FFNSKIP selftest
 grep -q "cannot be used here" cli.err && ok || bad "foreign ISA gives no clear error"
 expect_status 0 "selftest" $FFNSKIP selftest
+# FSK_CPU_OFF masks features at detection: the masked one leaves the feature list, and the
+# variant that needs it is refused with the reason
+case $(uname -m) in
+    x86_64) feat=avx2 isa=avx2 ;;
+    aarch64) feat=neon isa=neon ;;
+    *) feat= ;;
+esac
+if [ -n "$feat" ]; then
+    expect_status 0 "FSK_CPU_OFF=bogus,$feat info" env FSK_CPU_OFF=bogus,$feat $FFNSKIP info
+    grep "^features:" cli.out | grep -qw "$feat" && bad "FSK_CPU_OFF=$feat left $feat in the features" || ok
+    grep -q "^  $isa *not usable: the CPU lacks" cli.out && ok || bad "FSK_CPU_OFF=$feat: $isa not refused"
+    expect_status 0 "FSK_CPU_OFF=$feat selftest" env FSK_CPU_OFF=$feat $FFNSKIP selftest
+fi
 
 rm -f cli.out cli.err
 echo "cli: $pass passed, $fail failed"
