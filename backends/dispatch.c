@@ -8,8 +8,8 @@
 
 #include "cpu.h"
 #include "dispatch.h"
-#ifdef FSK_BUILD_AVX2
-#include "x86/avx2/vnni.h"
+#if defined(FSK_BUILD_AVX2) || defined(FSK_BUILD_AVX512)
+#include "x86/vnni.h"
 #endif
 
 #if !defined(__x86_64__) && !defined(__i386__) && !defined(__aarch64__)
@@ -344,6 +344,16 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     case FSK_OP_matmul_q8_0: case FSK_OP_matmul_q4_k: case FSK_OP_matmul_q5_k: case FSK_OP_matmul_q6_k:
         if (isa == FSK_ISA_NEON) /* kernels/arm/neon/qdot.h */
             return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_DOTPROD) ? "sdot" : "smull";
+#ifdef FSK_BUILD_AVX512
+        if (isa == FSK_ISA_AVX512 && op != FSK_OP_matvec_q4_k && op != FSK_OP_matvec_q5_k &&
+            op != FSK_OP_matvec_q6_k && op != FSK_OP_matmul_q4_k && op != FSK_OP_matmul_q5_k &&
+            op != FSK_OP_matmul_q6_k)
+#ifdef FSK_HAVE_AVX512VNNI
+            return fsk_avx512_has_vnni() ? "vpdpbusd, AVX512-VNNI" : "maddubs";
+#else
+            return "maddubs";
+#endif
+#endif
         return NULL;
     default:
         return NULL;

@@ -1,6 +1,6 @@
-/* test_x86_vnni.c: the paths of each repacked AVX2 integer kernel (maddubs, and vpdpbusd in its
- * EVEX and VEX encodings where the CPU has them) agree bit for bit, at the integer limits too, and
- * the exported op takes the path fsk_avx2_vnni_path names. */
+/* test_x86_vnni.c: the paths of each x86 integer kernel that has several (maddubs, and vpdpbusd
+ * where the CPU has VNNI: the repacked AVX2 kernels in EVEX and VEX encodings, the AVX-512 32-element
+ * formats) agree bit for bit, at the integer limits too, and the exported op takes the path named. */
 #include "config.h"
 
 #include <check.h>
@@ -12,17 +12,18 @@
 #include "f16.h"
 #include "kernels.h"
 #include "quant.h"
-#include "x86/avx2/vnni.h"
+#include "x86/vnni.h"
 
-/* test_kernels_avx2 checks the path this CPU dispatches to against ref; the paths do the same
- * integer sums and then the same float operations in the same order, so equality here carries
- * that check over to the others. */
+/* test_kernels_avx2 and test_kernels_avx512 check the path this CPU dispatches to against ref;
+ * the paths do the same integer sums and then the same float operations in the same order, so
+ * equality here carries that check over to the others. */
 typedef void (*matmul_fn)(float *, size_t, const void *, size_t, const void *, size_t, size_t, size_t,
                           size_t, size_t);
 typedef void (*matvec_fn)(float *, const void *, size_t, const void *, size_t, size_t, size_t);
 struct kernel_paths {
-    enum fsk_type plain, r8, act;
-    matvec_fn mv[3];  /* by enum fsk_vnni_path; NULL where not built */
+    enum fsk_isa isa;
+    enum fsk_type plain, layout, act; /* layout: the plain type or its repacked form */
+    matvec_fn mv[3];                  /* by enum fsk_vnni_path; NULL where not built */
     matmul_fn mm[3];
     matvec_fn mv_op;
     matmul_fn mm_op;
@@ -30,23 +31,37 @@ struct kernel_paths {
 
 #ifdef FSK_HAVE_AVX512VNNI
 #define EVEX(f) f##_vnni512
+#define Z(f) f##_vnni
 #else
 #define EVEX(f) NULL
+#define Z(f) NULL
 #endif
 #ifdef FSK_HAVE_AVXVNNI
 #define VEX(f) f##_avxvnni
 #else
 #define VEX(f) NULL
 #endif
-#define PATHS(T, t, A)                                                                             \
-    {FSK_TYPE_##T, FSK_TYPE_##T##_R8, FSK_TYPE_##A,                                                \
+#define R8(T, t, A)                                                                                \
+    {FSK_ISA_AVX2, FSK_TYPE_##T, FSK_TYPE_##T##_R8, FSK_TYPE_##A,                                  \
      {fsk_matvec_##t##_r8__avx2_base, EVEX(fsk_matvec_##t##_r8__avx2), VEX(fsk_matvec_##t##_r8__avx2)}, \
      {fsk_matmul_##t##_r8__avx2_base, EVEX(fsk_matmul_##t##_r8__avx2), VEX(fsk_matmul_##t##_r8__avx2)}, \
      fsk_matvec_##t##_r8__avx2, fsk_matmul_##t##_r8__avx2}
+#ifdef FSK_BUILD_AVX512
+#define V512(T, t, A)                                                                              \
+    {FSK_ISA_AVX512, FSK_TYPE_##T, FSK_TYPE_##T, FSK_TYPE_##A,                                     \
+     {fsk_matvec_##t##__avx512_base, Z(fsk_matvec_##t##__avx512), NULL},                           \
+     {fsk_matmul_##t##__avx512_base, Z(fsk_matmul_##t##__avx512), NULL},                           \
+     fsk_matvec_##t##__avx512, fsk_matmul_##t##__avx512},
+#else
+#define V512(T, t, A)
+#endif
 static const struct kernel_paths kp[] = {
-    PATHS(Q4_1, q4_1, Q8_1), PATHS(Q8_0, q8_0, Q8_0), PATHS(Q4_0, q4_0, Q8_0),
+    R8(Q4_1, q4_1, Q8_1), R8(Q8_0, q8_0, Q8_0), R8(Q4_0, q4_0, Q8_0),
+    V512(Q4_0, q4_0, Q8_0) V512(Q4_1, q4_1, Q8_1) V512(Q5_0, q5_0, Q8_0) V512(Q5_1, q5_1, Q8_1)
+    V512(Q8_0, q8_0, Q8_0)
 };
-#undef PATHS
+#undef R8
+#undef V512
 enum { NKP = sizeof kp / sizeof *kp };
 static const char *const path_names[3] = {"maddubs", "vpdpbusd (EVEX)", "vpdpbusd (VEX)"};
 
@@ -63,10 +78,12 @@ static float rndf(float lo, float hi)
     return lo + (hi - lo) * (float)(next32() >> 8) * (1.0f / 16777216.0f);
 }
 
-/* Whether the CPU can run path p (and this build has it). */
-static int runnable(enum fsk_vnni_path p)
+/* Whether the CPU can run path p of an isa kernel (and this build has it). */
+static int runnable(enum fsk_isa isa, enum fsk_vnni_path p)
 {
     const struct fsk_cpu *c = fsk_cpu_get();
+    if (!fsk_isa_usable(isa, NULL))
+        return 0;
     switch (p) {
     case FSK_VNNI_NONE: return 1;
     case FSK_VNNI_EVEX:
@@ -78,7 +95,7 @@ static int runnable(enum fsk_vnni_path p)
 #endif
     case FSK_VNNI_VEX:
 #ifdef FSK_HAVE_AVXVNNI
-        return fsk_cpu_has(c, FSK_CPU_AVXVNNI) && fsk_cpu_has(c, FSK_CPU_OS_YMM);
+        return isa == FSK_ISA_AVX2 && fsk_cpu_has(c, FSK_CPU_AVXVNNI) && fsk_cpu_has(c, FSK_CPU_OS_YMM);
 #else
         return 0;
 #endif
@@ -86,17 +103,26 @@ static int runnable(enum fsk_vnni_path p)
     return 0;
 }
 
+/* The path the exported op of an isa kernel takes here. */
+static enum fsk_vnni_path chosen_path(enum fsk_isa isa)
+{
+    if (isa == FSK_ISA_AVX2)
+        return fsk_avx2_vnni_path();
+    return runnable(isa, FSK_VNNI_EVEX) ? FSK_VNNI_EVEX : FSK_VNNI_NONE;
+}
+
 enum { ROWS = 24, NB = 18, NCOLS = NB * 32, NTOK = 5 };
 
 /* Weight rows of the plain type: kind 0 random bytes, 1 every quant at its most negative (codes 0
- * for the 4-bit types, -128 for Q8_0), 2 at its largest (15, 127); half scales small and finite. */
+ * for the 4- and 5-bit types, -128 for Q8_0), 2 at its largest (15 or 31, 127); half scales small
+ * and finite. */
 static void weights(const struct kernel_paths *p, unsigned char *w, size_t row_bytes, int kind)
 {
     const struct fsk_type_traits *tr = fsk_type_traits(p->plain);
     for (size_t r = 0; r < ROWS; r++)
         for (size_t b = 0; b < NB; b++) {
             unsigned char *blk = w + r * row_bytes + b * tr->block_bytes;
-            const size_t scales = p->plain == FSK_TYPE_Q4_1 ? 2 : 1;
+            const size_t scales = p->plain == FSK_TYPE_Q4_1 || p->plain == FSK_TYPE_Q5_1 ? 2 : 1;
             for (size_t i = 0; i < tr->block_bytes; i++)
                 blk[i] = kind == 0 ? (unsigned char)next32() : kind == 1 ? (p->plain == FSK_TYPE_Q8_0 ? 0x80 : 0) : (p->plain == FSK_TYPE_Q8_0 ? 0x7f : 0xff);
             for (size_t s = 0; s < scales; s++) {
@@ -144,13 +170,16 @@ START_TEST(test_paths_agree)
     ck_assert(w && wr && x);
     weights(p, w, row_bytes, kind);
     activations(p, x, x_stride, kind);
-    ck_assert_int_eq(fsk_repack_r8(wr, w, ROWS, row_bytes, NCOLS, p->r8), 0);
+    if (p->layout != p->plain)
+        ck_assert_int_eq(fsk_repack_r8(wr, w, ROWS, row_bytes, NCOLS, p->layout), 0);
+    else
+        memcpy(wr, w, ROWS * row_bytes);
     int ran = 0;
     for (int q = 0; q < 3; q++) {
         y[q] = calloc(NTOK * ROWS, sizeof(float));
         z[q] = calloc(NTOK * ROWS, sizeof(float));
         ck_assert(y[q] && z[q]);
-        if (!p->mv[q] || !runnable((enum fsk_vnni_path)q))
+        if (!p->mv[q] || !runnable(p->isa, (enum fsk_vnni_path)q))
             continue;
         ran++;
         for (int t = 0; t < NTOK; t++) /* rows 8..ROWS only, so the matvec's r0 is used */
@@ -159,20 +188,20 @@ START_TEST(test_paths_agree)
         for (int t = 0; t < NTOK; t++) {
             size_t at;
             ck_assert_msg(same_bits(y[q] + t * ROWS + 8, y[0] + t * ROWS + 8, ROWS - 8, &at),
-                          "%s matvec, %s path, inputs %d, token %d row %zu: %.9g against maddubs %.9g",
-                          fsk_type_traits(p->plain)->name, path_names[q], kind, t, at + 8,
-                          y[q][t * ROWS + 8 + at], y[0][t * ROWS + 8 + at]);
+                          "%s %s matvec, %s path, inputs %d, token %d row %zu: %.9g against maddubs %.9g",
+                          fsk_isa_name(p->isa), fsk_type_traits(p->plain)->name, path_names[q], kind, t,
+                          at + 8, y[q][t * ROWS + 8 + at], y[0][t * ROWS + 8 + at]);
             ck_assert_msg(same_bits(z[q] + t * ROWS + 8, y[0] + t * ROWS + 8, ROWS - 8, &at),
-                          "%s matmul, %s path, inputs %d, token %d row %zu: %.9g against maddubs %.9g",
-                          fsk_type_traits(p->plain)->name, path_names[q], kind, t, at + 8,
-                          z[q][t * ROWS + 8 + at], y[0][t * ROWS + 8 + at]);
+                          "%s %s matmul, %s path, inputs %d, token %d row %zu: %.9g against maddubs %.9g",
+                          fsk_isa_name(p->isa), fsk_type_traits(p->plain)->name, path_names[q], kind, t,
+                          at + 8, z[q][t * ROWS + 8 + at], y[0][t * ROWS + 8 + at]);
             ck_assert_float_eq(y[q][t * ROWS], 0.0f); /* rows before r0 untouched */
         }
     }
     ck_assert_int_ge(ran, 2); /* main() adds this test only where a VNNI path runs */
     /* the exported ops are the path the dispatcher names, bit for bit */
-    const enum fsk_vnni_path chosen = fsk_avx2_vnni_path();
-    ck_assert(runnable(chosen));
+    const enum fsk_vnni_path chosen = chosen_path(p->isa);
+    ck_assert(runnable(p->isa, chosen));
     float *yo = calloc(NTOK * ROWS, sizeof(float));
     ck_assert_ptr_nonnull(yo);
     p->mm_op(yo, ROWS, wr, row_bytes, x, x_stride, NCOLS, NTOK, 8, ROWS);
@@ -194,23 +223,33 @@ END_TEST
 
 int main(void)
 {
-    const char *why;
-    if (!fsk_isa_usable(FSK_ISA_AVX2, &why)) {
-        fprintf(stderr, "SKIP: the AVX2 kernels' VNNI paths not tested: %s\n", why);
+    int loops[NKP * 3], n = 0, vnni = 0;
+    for (int i = 0; i < NKP; i++) {
+        if (!runnable(kp[i].isa, FSK_VNNI_NONE))
+            continue;
+        int any = 0;
+        for (int q = 1; q < 3; q++)
+            any |= kp[i].mv[q] && runnable(kp[i].isa, (enum fsk_vnni_path)q);
+        if (!any)
+            continue;
+        vnni = 1;
+        for (int k = 0; k < 3; k++)
+            loops[n++] = 3 * i + k;
+    }
+    if (!vnni) {
+        fprintf(stderr, "SKIP: this CPU (or build) has neither AVX512-VNNI nor AVX-VNNI: only the "
+                        "maddubs paths run here (test_kernels_avx2/avx512 check them against ref)\n");
         return 77;
     }
-    if (!runnable(FSK_VNNI_EVEX) && !runnable(FSK_VNNI_VEX)) {
-        fprintf(stderr, "SKIP: this CPU (or build) has neither AVX512-VNNI with VL nor AVX-VNNI: only "
-                        "the maddubs path runs here (test_kernels_avx2 checks it against ref)\n");
-        return 77;
-    }
-    for (int q = 1; q < 3; q++)
-        if (!runnable((enum fsk_vnni_path)q))
-            fprintf(stderr, "note: the %s path is not run here (CPU or build lacks it)\n", path_names[q]);
+    if (!runnable(FSK_ISA_AVX2, FSK_VNNI_VEX))
+        fprintf(stderr, "note: the %s path is not run here (CPU or build lacks it)\n", path_names[2]);
+    if (!runnable(FSK_ISA_AVX512, FSK_VNNI_EVEX))
+        fprintf(stderr, "note: the AVX-512 kernels' vpdpbusd path is not run here (CPU or build lacks it)\n");
     Suite *s = suite_create("x86_vnni");
     TCase *tc = tcase_create("paths");
     tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, test_paths_agree, 0, NKP * 3);
+    for (int i = 0; i < n; i++)
+        tcase_add_loop_test(tc, test_paths_agree, loops[i], loops[i] + 1);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

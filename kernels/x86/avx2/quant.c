@@ -6,7 +6,7 @@
 #include "../prefetch.h"
 #include "unroll.h"
 #include "quant.h"
-#include "vnni.h"
+#include "../vnni.h"
 
 /* The block loops below are written once for several formats; forcing them inline lets the
  * compiler fold the format and the row count into straight-line code per caller. */
@@ -893,7 +893,7 @@ void fsk_matmul_q8_0__avx2(float *y, size_t ldy, const void *w, size_t row_strid
  * 1 thread: 21-29 GB/s, against 15-23 for the file layout's four rows side by side). The matmul
  * is the matvec token by token per group, the group's records then coming from L1 cache.
  *
- * Each repacked kernel has two paths (kernels/x86/avx2/vnni.h): this one, and one for CPUs with
+ * Each repacked kernel has two paths (kernels/x86/vnni.h): this one, and one for CPUs with
  * VNNI, whose vpdpbusd adds the four unsigned-by-signed byte products of each 32-bit lane into
  * that lane in int32, in place of maddubs, madd and the add. The integer sums are the same
  * (maddubs never saturates at the bounds given here), so the paths agree bit for bit. The

@@ -6,6 +6,7 @@
 #include "../prefetch.h"
 #include "unroll.h"
 #include "quant.h"
+#include "../vnni.h"
 
 /* The block loops below are written once for several formats; forcing them inline lets the
  * compiler fold the format and the row count into straight-line code per caller. */
@@ -273,19 +274,53 @@ QINLINE void weight_quad(enum fmt f, const unsigned char *b, size_t nbytes,
     *wd = _mm256_cvtph_ps(_mm512_castsi512_si128(sv));
 }
 
+/* The integer sums of a weight quad (codes lo, hi) against an activation quad (alo, ahi), less
+ * the offset correction for the signed formats: sixteen int32 lanes, each the sum over four
+ * byte positions of lo and the same four of hi. Two paths (kernels/x86/vnni.h): maddubs pairs in
+ * int16 then madd with ones, or vpdpbusd (AVX512-VNNI) adding the four products of each 32-bit
+ * lane in int32; the same integers (no int16 lane of the first overflows, bounds below), so the
+ * same values bit for bit. The templates below take one as a parameter and are forced inline. */
+typedef __m512i (*quad_isum_fn)(__m512i lo, __m512i hi, __m512i alo, __m512i ahi, __m512i corr, int sgn);
+/* Q8_0's: |w| (unsigned) against a with w's sign, 32-bit lanes of four products. */
+typedef __m512i (*pair_isum_fn)(__m512i av, __m512i an);
+
+QINLINE __m512i quad_isum_base(__m512i lo, __m512i hi, __m512i alo, __m512i ahi, __m512i corr, int sgn)
+{
+    __m512i p = _mm512_add_epi16(_mm512_maddubs_epi16(lo, alo), _mm512_maddubs_epi16(hi, ahi));
+    if (sgn)
+        p = _mm512_sub_epi16(p, corr);
+    return _mm512_madd_epi16(p, _mm512_set1_epi16(1));
+}
+
+QINLINE __m512i pair_isum_base(__m512i av, __m512i an)
+{
+    return _mm512_madd_epi16(_mm512_maddubs_epi16(av, an), _mm512_set1_epi16(1));
+}
+
+#ifdef FSK_HAVE_AVX512VNNI
+QINLINE FSK_TARGET_VNNI512Z __m512i quad_isum_vnni(__m512i lo, __m512i hi, __m512i alo, __m512i ahi,
+                                                   __m512i corr, int sgn)
+{
+    const __m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, alo), hi, ahi);
+    return sgn ? _mm512_sub_epi32(s, _mm512_madd_epi16(corr, _mm512_set1_epi16(1))) : s;
+}
+
+QINLINE FSK_TARGET_VNNI512Z __m512i pair_isum_vnni(__m512i av, __m512i an)
+{
+    return _mm512_dpbusd_epi32(_mm512_setzero_si512(), av, an);
+}
+#endif
+
 /* One row's quad of nbytes (4 blocks, or fewer for the last): acc += (d_w d_a) * isum per lane;
  * accm's odd lanes gather m * s. Every int16 fits: codes <= 31 give |pair| <= 2 * 31 * 127, two
  * pairs 15748; the corrected sum is the exact sum of four signed products, |.| <= 4 * 16 * 127. */
 QINLINE void row_quad(enum fmt f, const unsigned char *b, size_t nbytes, const struct wperm *pm,
-                      const struct aquad *a, __m512 *acc, __m256 *accm)
+                      const struct aquad *a, __m512 *acc, __m256 *accm, quad_isum_fn qsum)
 {
     __m512i lo, hi;
     __m256 wd;
     weight_quad(f, b, nbytes, pm, &lo, &hi, &wd);
-    __m512i p = _mm512_add_epi16(_mm512_maddubs_epi16(lo, a->lo), _mm512_maddubs_epi16(hi, a->hi));
-    if (!fmt_min(f))
-        p = _mm512_sub_epi16(p, a->corr);
-    const __m512i isum = _mm512_madd_epi16(p, _mm512_set1_epi16(1));
+    const __m512i isum = qsum(lo, hi, a->lo, a->hi, fmt_min(f) ? _mm512_setzero_si512() : a->corr, !fmt_min(f));
     const __m256 sc = _mm256_mul_ps(wd, a->ds);
     if (fmt_min(f))
         *accm = _mm256_add_ps(*accm, sc);
@@ -297,7 +332,7 @@ QINLINE void row_quad(enum fmt f, const unsigned char *b, size_t nbytes, const s
 /* y[j] = row w[j] . x for nr rows (ROWS, or 1 for the last few). */
 QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr,
                      const unsigned char *x, const struct aquad *aq, size_t nb,
-                     const struct wperm *pm, struct fsk_pf_plan pf)
+                     const struct wperm *pm, struct fsk_pf_plan pf, quad_isum_fn qsum)
 {
     const size_t bb = 2 * (size_t)fmt_words(f);
     const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
@@ -317,7 +352,7 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
         if (pf.dist)
             FSK_PF_STEP(w[0], pf, i / 4);
         UNROLL for (int j = 0; j < nr; j++)
-            row_quad(f, w[j] + i * bb, 4 * bb, pm, &a, &acc[j], &accm[j]);
+            row_quad(f, w[j] + i * bb, 4 * bb, pm, &a, &acc[j], &accm[j], qsum);
     }
     if (i < nb) { /* a last partial quad, as if padded with zero blocks */
         struct aquad a;
@@ -329,7 +364,7 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
             act_quad(f, xa, &a);
         }
         UNROLL for (int j = 0; j < nr; j++)
-            row_quad(f, w[j] + i * bb, (nb - i) * bb, pm, &a, &acc[j], &accm[j]);
+            row_quad(f, w[j] + i * bb, (nb - i) * bb, pm, &a, &acc[j], &accm[j], qsum);
     }
     UNROLL for (int j = 0; j < nr; j++) {
         float s = _mm512_reduce_add_ps(acc[j]);
@@ -346,7 +381,7 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
 #define MV_QUADS 64 /* 256 blocks: 8192 columns; 14 KiB of stack */
 
 QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, const void *x,
-                       size_t ncols, size_t r0, size_t r1)
+                       size_t ncols, size_t r0, size_t r1, quad_isum_fn qsum)
 {
     const size_t nb = ncols / FSK_QK;
     const struct wperm pm = {qs_index(f), scale_index(f), fmt_tail(f), scale_mask(f)};
@@ -375,42 +410,23 @@ QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, c
         const unsigned char *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
             rows[j] = (const unsigned char *)w + (r + (size_t)j) * row_stride;
-        rows_32(f, y + r, rows, ROWS, x, aq, nb, &pm, pf);
+        rows_32(f, y + r, rows, ROWS, x, aq, nb, &pm, pf, qsum);
     }
     for (; r < r1; r++) {
         const unsigned char *row = (const unsigned char *)w + r * row_stride;
-        rows_32(f, y + r, &row, 1, x, aq, nb, &pm, none);
+        rows_32(f, y + r, &row, 1, x, aq, nb, &pm, none, qsum);
     }
 }
 
-void fsk_matvec_q4_0__avx512(float *y, const void *w, size_t row_stride, const void *x,
-                             size_t ncols, size_t r0, size_t r1)
-{
-    matvec_32(F_Q4_0, y, w, row_stride, x, ncols, r0, r1);
-}
 
-void fsk_matvec_q4_1__avx512(float *y, const void *w, size_t row_stride, const void *x,
-                             size_t ncols, size_t r0, size_t r1)
-{
-    matvec_32(F_Q4_1, y, w, row_stride, x, ncols, r0, r1);
-}
 
-void fsk_matvec_q5_0__avx512(float *y, const void *w, size_t row_stride, const void *x,
-                             size_t ncols, size_t r0, size_t r1)
-{
-    matvec_32(F_Q5_0, y, w, row_stride, x, ncols, r0, r1);
-}
 
-void fsk_matvec_q5_1__avx512(float *y, const void *w, size_t row_stride, const void *x,
-                             size_t ncols, size_t r0, size_t r1)
-{
-    matvec_32(F_Q5_1, y, w, row_stride, x, ncols, r0, r1);
-}
 
 /* Q8_0: two blocks (68 bytes, 34 words: d then 16 words of quants each) per step, one per
  * 256-bit half. Signed times signed, so maddubs gets |w| and a negated where w < 0
  * (|pair| <= 2 * 128 * 127 fits int16 even for a -128 weight). */
-QINLINE void row_q8_0(const unsigned char *b, __m512i qidx, __m512i a, __m128 da, __m512 *acc)
+QINLINE void row_q8_0(const unsigned char *b, __m512i qidx, __m512i a, __m128 da, __m512 *acc,
+                       pair_isum_fn psum)
 {
     const __m512i w0 = _mm512_loadu_si512((const void *)b);
     const __m512i w1 = _mm512_maskz_loadu_epi16(0x3, b + 64);
@@ -422,8 +438,7 @@ QINLINE void row_q8_0(const unsigned char *b, __m512i qidx, __m512i a, __m128 da
     const __m512 s16 = _mm512_permutexvar_ps(
         _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2), _mm512_castps128_ps512(sc));
     const __m512i an = _mm512_mask_sub_epi8(a, _mm512_movepi8_mask(v), _mm512_setzero_si512(), a);
-    const __m512i p = _mm512_maddubs_epi16(_mm512_abs_epi8(v), an);
-    *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(p, _mm512_set1_epi16(1))), s16, *acc);
+    *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(psum(_mm512_abs_epi8(v), an)), s16, *acc);
 }
 
 /* The activation pair: both blocks' quants, and [d_0, 0, d_1, 0]. */
@@ -435,7 +450,7 @@ static inline __m512i act_q8_0(const fsk_block_q8_0 *a, __m128 *da)
 }
 
 QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fsk_block_q8_0 *a,
-                       size_t nb, __m512i qidx, struct fsk_pf_plan pf)
+                       size_t nb, __m512i qidx, struct fsk_pf_plan pf, pair_isum_fn psum)
 {
     const size_t bb = sizeof(fsk_block_q8_0);
     __m512 acc[ROWS];
@@ -448,7 +463,7 @@ QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fs
         if (pf.dist)
             FSK_PF_STEP(w[0], pf, i / 2);
         UNROLL for (int j = 0; j < nr; j++)
-            row_q8_0(w[j] + i * bb, qidx, av, da, &acc[j]);
+            row_q8_0(w[j] + i * bb, qidx, av, da, &acc[j], psum);
     }
     if (i < nb) {
         fsk_block_q8_0 xa[2];
@@ -459,15 +474,15 @@ QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fs
         __m512i av = act_q8_0(xa, &da);
         UNROLL for (int j = 0; j < nr; j++) {
             memcpy(wb, w[j] + i * bb, bb);
-            row_q8_0(wb, qidx, av, da, &acc[j]);
+            row_q8_0(wb, qidx, av, da, &acc[j], psum);
         }
     }
     UNROLL for (int j = 0; j < nr; j++)
         y[j] = _mm512_reduce_add_ps(acc[j]);
 }
 
-void fsk_matvec_q8_0__avx512(float *y, const void *w, size_t row_stride, const void *x,
-                             size_t ncols, size_t r0, size_t r1)
+QINLINE void matvec_q8_0(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                        size_t r0, size_t r1, pair_isum_fn psum)
 {
     const size_t nb = ncols / FSK_QK;
     uint16_t idx[32];
@@ -482,11 +497,11 @@ void fsk_matvec_q8_0__avx512(float *y, const void *w, size_t row_stride, const v
         const unsigned char *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
             rows[j] = (const unsigned char *)w + (r + (size_t)j) * row_stride;
-        rows_q8_0(y + r, rows, ROWS, x, nb, qidx, pf);
+        rows_q8_0(y + r, rows, ROWS, x, nb, qidx, pf, psum);
     }
     for (; r < r1; r++) {
         const unsigned char *row = (const unsigned char *)w + r * row_stride;
-        rows_q8_0(y + r, &row, 1, x, nb, qidx, none);
+        rows_q8_0(y + r, &row, 1, x, nb, qidx, none, psum);
     }
 }
 
@@ -721,10 +736,9 @@ QINLINE void mm_shuffle(enum fmt f, __m512i *buf, const unsigned char *const *x,
 }
 
 QINLINE void mm_row_32(enum fmt f, float *y, size_t ldy, const unsigned char *w, const __m512i *buf,
-                       int nt, size_t nb, const struct wperm *pm)
+                       int nt, size_t nb, const struct wperm *pm, quad_isum_fn qsum)
 {
     const size_t bb = 2 * (size_t)fmt_words(f), u = mm_units(f, nt);
-    const __m512i ones = _mm512_set1_epi16(1);
     const __m512i lanes_a = _mm512_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2, 4, 4, 4, 4, 6, 6, 6, 6);
     const __m512i lanes_b = _mm512_add_epi32(lanes_a, _mm512_set1_epi32(8));
     __m512 acc[MM_TOK], accm[(MM_TOK + 1) / 2];
@@ -747,11 +761,8 @@ QINLINE void mm_row_32(enum fmt f, float *y, size_t ldy, const unsigned char *w,
                 const int t = 2 * q + h;
                 if (t >= nt)
                     break;
-                __m512i pr = _mm512_add_epi16(_mm512_maddubs_epi16(lo, e[t]),
-                                              _mm512_maddubs_epi16(hi, e[nt + t]));
-                if (!fmt_min(f))
-                    pr = _mm512_sub_epi16(pr, e[2 * nt + t]);
-                const __m512i isum = _mm512_madd_epi16(pr, ones);
+                const __m512i isum = qsum(lo, hi, e[t], e[nt + t],
+                                          fmt_min(f) ? _mm512_setzero_si512() : e[2 * nt + t], !fmt_min(f));
                 const __m512 s16 = _mm512_permutexvar_ps(h ? lanes_b : lanes_a, sc);
                 acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s16, acc[t]);
             }
@@ -772,19 +783,19 @@ QINLINE void mm_row_32(enum fmt f, float *y, size_t ldy, const unsigned char *w,
 
 QINLINE void mm_block_32(enum fmt f, __m512i *buf, float *y, size_t ldy, const unsigned char *w,
                          size_t row_stride, const unsigned char *x, size_t x_stride, int nt,
-                         size_t nb, size_t r0, size_t r1, const struct wperm *pm)
+                         size_t nb, size_t r0, size_t r1, const struct wperm *pm, quad_isum_fn qsum)
 {
     const unsigned char *xs[MM_TOK];
     for (int t = 0; t < nt; t++)
         xs[t] = x + (size_t)t * x_stride;
     mm_shuffle(f, buf, xs, nt, nb);
     for (size_t r = r0; r < r1; r++)
-        mm_row_32(f, y + r, ldy, w + r * row_stride, buf, nt, nb, pm);
+        mm_row_32(f, y + r, ldy, w + r * row_stride, buf, nt, nb, pm, qsum);
 }
 
 QINLINE void matmul_32(enum fmt f, float *y, size_t ldy, const void *w, size_t row_stride,
                        const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0,
-                       size_t r1)
+                       size_t r1, quad_isum_fn qsum)
 {
     const size_t nb = ncols / FSK_QK, nq = (nb + 3) / 4;
     const struct wperm pm = {qs_index(f), scale_index(f), fmt_tail(f), scale_mask(f)};
@@ -794,52 +805,27 @@ QINLINE void matmul_32(enum fmt f, float *y, size_t ldy, const void *w, size_t r
     if (nq * mm_units(f, MM_TOK) <= MM_BUF)
         for (; k + MM_TOK <= ntok; k += MM_TOK)
             mm_block_32(f, buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride,
-                        MM_TOK, nb, r0, r1, &pm);
+                        MM_TOK, nb, r0, r1, &pm, qsum);
     if (nq * mm_units(f, 1) <= MM_BUF) {
         for (; k < ntok; k++)
             mm_block_32(f, buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 1,
-                        nb, r0, r1, &pm);
+                        nb, r0, r1, &pm, qsum);
     } else { /* rows too long for the buffer: the matvec itself, token by token */
         for (; k < ntok; k++)
-            matvec_32(f, y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1);
+            matvec_32(f, y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1, qsum);
     }
 }
 
-void fsk_matmul_q4_0__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
-                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                             size_t r0, size_t r1)
-{
-    matmul_32(F_Q4_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
 
-void fsk_matmul_q4_1__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
-                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                             size_t r0, size_t r1)
-{
-    matmul_32(F_Q4_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
 
-void fsk_matmul_q5_0__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
-                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                             size_t r0, size_t r1)
-{
-    matmul_32(F_Q5_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
 
-void fsk_matmul_q5_1__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
-                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                             size_t r0, size_t r1)
-{
-    matmul_32(F_Q5_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
 
 /* Q8_0: per pair of blocks, the activation quants (act_q8_0, or its zero-filled last pair) and
  * [d_0, 0, d_1, 0] of two tokens per 256 bits; per (row, token) row_q8_0's operations. */
 QINLINE void mm_row_q8_0(float *y, size_t ldy, const unsigned char *w, const __m512i *buf, int nt,
-                         size_t nb, __m512i qidx)
+                         size_t nb, __m512i qidx, pair_isum_fn psum)
 {
     const size_t bb = sizeof(fsk_block_q8_0), u = (size_t)nt + (size_t)(nt + 1) / 2;
-    const __m512i ones = _mm512_set1_epi16(1);
     const __m512i lanes_a = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
     const __m512i lanes_b = _mm512_add_epi32(lanes_a, _mm512_set1_epi32(4));
     __m512 acc[MM_TOK];
@@ -870,8 +856,7 @@ QINLINE void mm_row_q8_0(float *y, size_t ldy, const unsigned char *w, const __m
                     break;
                 const __m512 s16 = _mm512_permutexvar_ps(h ? lanes_b : lanes_a, _mm512_castps256_ps512(sc));
                 const __m512i an = _mm512_mask_sub_epi8(e[t], neg, _mm512_setzero_si512(), e[t]);
-                const __m512i pr = _mm512_maddubs_epi16(av, an);
-                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(pr, ones)), s16, acc[t]);
+                acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(psum(av, an)), s16, acc[t]);
             }
         }
     }
@@ -881,7 +866,7 @@ QINLINE void mm_row_q8_0(float *y, size_t ldy, const unsigned char *w, const __m
 
 QINLINE void mm_block_q8_0(__m512i *buf, float *y, size_t ldy, const unsigned char *w,
                            size_t row_stride, const unsigned char *x, size_t x_stride, int nt,
-                           size_t nb, size_t r0, size_t r1, __m512i qidx)
+                           size_t nb, size_t r0, size_t r1, __m512i qidx, pair_isum_fn psum)
 {
     const size_t u = (size_t)nt + (size_t)(nt + 1) / 2;
     for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
@@ -903,12 +888,12 @@ QINLINE void mm_block_q8_0(__m512i *buf, float *y, size_t ldy, const unsigned ch
         }
     }
     for (size_t r = r0; r < r1; r++)
-        mm_row_q8_0(y + r, ldy, w + r * row_stride, buf, nt, nb, qidx);
+        mm_row_q8_0(y + r, ldy, w + r * row_stride, buf, nt, nb, qidx, psum);
 }
 
-void fsk_matmul_q8_0__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
-                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                             size_t r0, size_t r1)
+QINLINE void matmul_q8_0(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                        size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1,
+                        pair_isum_fn psum)
 {
     const size_t nb = ncols / FSK_QK, np = (nb + 1) / 2;
     uint16_t idx[32];
@@ -923,13 +908,59 @@ void fsk_matmul_q8_0__avx512(float *y, size_t ldy, const void *w, size_t row_str
     if (np * (MM_TOK + MM_TOK / 2) <= MM_BUF)
         for (; k + MM_TOK <= ntok; k += MM_TOK)
             mm_block_q8_0(buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride,
-                          MM_TOK, nb, r0, r1, qidx);
+                          MM_TOK, nb, r0, r1, qidx, psum);
     if (np * 2 <= MM_BUF) {
         for (; k < ntok; k++)
             mm_block_q8_0(buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 1,
-                          nb, r0, r1, qidx);
+                          nb, r0, r1, qidx, psum);
     } else { /* rows too long for the buffer: the matvec itself, token by token */
         for (; k < ntok; k++)
-            fsk_matvec_q8_0__avx512(y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1);
+            matvec_q8_0(y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1, psum);
     }
 }
+
+/* ------------------------------------------------------------------ the two paths
+ * Each integer kernel above, once with maddubs and once with vpdpbusd (where the compiler has
+ * AVX512-VNNI); the exported op takes the second where the CPU has it (fsk_avx512_has_vnni). */
+#define PATHS_32(t, F)                                                                             \
+    PATH_FN(fsk_matvec_##t##__avx512_base, , MV_ARGS, matvec_32(F, y, w, row_stride, x, ncols, r0, r1, quad_isum_base)) \
+    PATH_FN(fsk_matmul_##t##__avx512_base, , MM_ARGS,                                             \
+            matmul_32(F, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, quad_isum_base)) \
+    VNNI_FN(fsk_matvec_##t##__avx512_vnni, MV_ARGS, matvec_32(F, y, w, row_stride, x, ncols, r0, r1, quad_isum_vnni)) \
+    VNNI_FN(fsk_matmul_##t##__avx512_vnni, MM_ARGS,                                               \
+            matmul_32(F, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, quad_isum_vnni)) \
+    DISPATCH(t)
+#define MV_ARGS (float *y, const void *w, size_t row_stride, const void *x, size_t ncols, size_t r0, size_t r1)
+#define MM_ARGS                                                                                    \
+    (float *y, size_t ldy, const void *w, size_t row_stride, const void *x, size_t x_stride,       \
+     size_t ncols, size_t ntok, size_t r0, size_t r1)
+#define PATH_FN(name, attr, args, body) attr void name args { body; }
+#ifdef FSK_HAVE_AVX512VNNI
+#define VNNI_FN(name, args, body) PATH_FN(name, FSK_TARGET_VNNI512Z, args, body)
+#define PICK(t, kind, ...)                                                                         \
+    if (fsk_avx512_has_vnni())                                                                     \
+        fsk_##kind##_##t##__avx512_vnni(__VA_ARGS__);                                              \
+    else                                                                                           \
+        fsk_##kind##_##t##__avx512_base(__VA_ARGS__)
+#else
+#define VNNI_FN(name, args, body)
+#define PICK(t, kind, ...) fsk_##kind##_##t##__avx512_base(__VA_ARGS__)
+#endif
+#define DISPATCH(t)                                                                                \
+    void fsk_matvec_##t##__avx512 MV_ARGS { PICK(t, matvec, y, w, row_stride, x, ncols, r0, r1); } \
+    void fsk_matmul_##t##__avx512 MM_ARGS                                                          \
+    {                                                                                              \
+        PICK(t, matmul, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);                  \
+    }
+
+PATHS_32(q4_0, F_Q4_0)
+PATHS_32(q4_1, F_Q4_1)
+PATHS_32(q5_0, F_Q5_0)
+PATHS_32(q5_1, F_Q5_1)
+PATH_FN(fsk_matvec_q8_0__avx512_base, , MV_ARGS, matvec_q8_0(y, w, row_stride, x, ncols, r0, r1, pair_isum_base))
+PATH_FN(fsk_matmul_q8_0__avx512_base, , MM_ARGS,
+        matmul_q8_0(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, pair_isum_base))
+VNNI_FN(fsk_matvec_q8_0__avx512_vnni, MV_ARGS, matvec_q8_0(y, w, row_stride, x, ncols, r0, r1, pair_isum_vnni))
+VNNI_FN(fsk_matmul_q8_0__avx512_vnni, MM_ARGS,
+        matmul_q8_0(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, pair_isum_vnni))
+DISPATCH(q8_0)

@@ -1,6 +1,7 @@
-/* vnni.h (avx2): the VNNI paths of the repacked integer kernels, and the one this CPU takes. */
-#ifndef FSK_X86_AVX2_VNNI_H
-#define FSK_X86_AVX2_VNNI_H
+/* vnni.h (x86): the VNNI paths of the integer kernels (AVX2's repacked ones, AVX-512's 32-element
+ * formats), and the one this CPU takes. */
+#ifndef FSK_X86_VNNI_H
+#define FSK_X86_VNNI_H
 
 #include "config.h"
 
@@ -8,9 +9,10 @@
 
 #include "cpu.h"
 
-/* The paths are built with these targets (the file itself is built for AVX2); configure says
- * whether the compiler has each (FSK_HAVE_AVX512VNNI, FSK_HAVE_AVXVNNI). */
-#define FSK_TARGET_VNNI512 __attribute__((target("avx512vnni,avx512vl")))
+/* The paths are built with these targets (their files are built for AVX2 or AVX-512); configure
+ * says whether the compiler has each (FSK_HAVE_AVX512VNNI, FSK_HAVE_AVXVNNI). */
+#define FSK_TARGET_VNNI512 __attribute__((target("avx512vnni,avx512vl"))) /* ymm, from AVX2 code */
+#define FSK_TARGET_VNNI512Z __attribute__((target("avx512vnni")))         /* zmm, from AVX-512 code */
 #define FSK_TARGET_AVXVNNI __attribute__((target("avxvnni")))
 
 enum fsk_vnni_path {
@@ -38,7 +40,14 @@ static inline enum fsk_vnni_path fsk_avx2_vnni_path(void)
     return FSK_VNNI_NONE;
 }
 
-/* Each path of each repacked kernel, for tests and benchmarks: the same contract as the op. */
+/* Whether the AVX-512 kernels take their vpdpbusd path (the AVX-512 variant being usable, only
+ * the VNNI bit is left to test). */
+static inline int fsk_avx512_has_vnni(void)
+{
+    return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_AVX512VNNI);
+}
+
+/* Each path of each kernel, for tests and benchmarks: the same contract as the op. */
 #define FSK_R8_PATH_DECLS(path)                                                                    \
     void fsk_matvec_q4_1_r8__avx2_##path(float *y, const void *w, size_t row_stride, const void *x, \
                                          size_t ncols, size_t r0, size_t r1);                      \
@@ -63,5 +72,22 @@ FSK_R8_PATH_DECLS(vnni512)
 FSK_R8_PATH_DECLS(avxvnni)
 #endif
 #undef FSK_R8_PATH_DECLS
+
+#define FSK_AVX512_PATH_DECLS(t, path)                                                             \
+    void fsk_matvec_##t##__avx512_##path(float *y, const void *w, size_t row_stride, const void *x, \
+                                         size_t ncols, size_t r0, size_t r1);                      \
+    void fsk_matmul_##t##__avx512_##path(float *y, size_t ldy, const void *w, size_t row_stride,   \
+                                         const void *x, size_t x_stride, size_t ncols, size_t ntok, \
+                                         size_t r0, size_t r1);
+#define FSK_AVX512_PATHS(path)                                                                     \
+    FSK_AVX512_PATH_DECLS(q4_0, path) FSK_AVX512_PATH_DECLS(q4_1, path)                            \
+    FSK_AVX512_PATH_DECLS(q5_0, path) FSK_AVX512_PATH_DECLS(q5_1, path)                            \
+    FSK_AVX512_PATH_DECLS(q8_0, path)
+FSK_AVX512_PATHS(base)
+#ifdef FSK_HAVE_AVX512VNNI
+FSK_AVX512_PATHS(vnni)
+#endif
+#undef FSK_AVX512_PATHS
+#undef FSK_AVX512_PATH_DECLS
 
 #endif
