@@ -113,10 +113,20 @@ MM_INLINE void mm_rows(int f16, float *y, size_t ldy, const void *w, size_t row_
         for (size_t r = r0; r < r1; r++)
             mm_row(f16, y + k * ldy + r, ldy, (const char *)w + r * row_stride, xs, MM_TOK, ncols);
     }
-    for (; k < ntok; k++) {
-        xs[0] = (const float *)((const char *)x + k * x_stride);
-        for (size_t r = r0; r < r1; r++)
-            mm_row(f16, y + k * ldy + r, ldy, (const char *)w + r * row_stride, xs, 1, ncols);
+    /* the last 1-3 tokens as one tile (attention's query heads of a kv group come three or
+     * four at a time: each key row then is widened once for all of them) */
+    const int nt = (int)(ntok - k);
+    for (int t = 0; t < nt; t++)
+        xs[t] = (const float *)((const char *)x + (k + (size_t)t) * x_stride);
+    for (size_t r = r0; nt > 0 && r < r1; r++) {
+        float *yr = y + k * ldy + r;
+        const void *row = (const char *)w + r * row_stride;
+        if (nt == 3)
+            mm_row(f16, yr, ldy, row, xs, 3, ncols);
+        else if (nt == 2)
+            mm_row(f16, yr, ldy, row, xs, 2, ncols);
+        else
+            mm_row(f16, yr, ldy, row, xs, 1, ncols);
     }
 }
 
