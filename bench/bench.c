@@ -166,7 +166,7 @@ static void print_row_csv(const struct row *r)
     putchar('\n');
 }
 
-#define TABLE_FMT_HEAD "%-16s %-7s %-11s %7s %12s %9s %9s %7s\n"
+#define TABLE_FMT_HEAD "%-16s %-12s %-11s %7s %12s %9s %9s %7s\n"
 
 static void print_header(const struct opts *o)
 {
@@ -186,7 +186,7 @@ static void print_row(const struct opts *o, const struct row *r)
     char threads[16] = "-";
     if (r->threads > 0)
         snprintf(threads, sizeof threads, "%d", r->threads);
-    printf("%-16s %-7s %-11s %7s ", r->op, r->isa, r->shape, threads);
+    printf("%-16s %-12s %-11s %7s ", r->op, r->isa, r->shape, threads);
     if (r->skip) {
         printf("skipped: %s\n", r->skip);
         return;
@@ -238,14 +238,14 @@ static void note(const struct opts *o, const char *fmt, ...)
     putchar('\n');
 }
 
-static void time_variant(struct run_ctx *x, struct bcase *c, void *fn, enum fsk_isa isa)
+static void time_variant(struct run_ctx *x, struct bcase *c, void *fn, const char *label)
 {
     const struct opts *o = x->o;
     int threaded = c->h->kind == SHAPE_MATVEC; /* element-wise ops run on one thread in decode */
     for (int t = 0; t < (threaded ? o->n_threads : 1); t++) {
         fsk_pool *pool = threaded ? x->pools[t] : NULL;
         double ns = time_case(c, fn, pool, o->min_time, &x->sink);
-        struct row r = {c->op, fsk_isa_name(isa), c->shape, c->rows, c->cols,
+        struct row r = {c->op, label, c->shape, c->rows, c->cols,
                         threaded ? o->threads[t] : 1, ns, c->bytes / ns, c->flops / ns, -1, NULL};
         if (threaded && x->bw[t] > 0)
             r.pct = 100.0 * r.gbs / x->bw[t];
@@ -253,8 +253,12 @@ static void time_variant(struct run_ctx *x, struct bcase *c, void *fn, enum fsk_
     }
 }
 
-/* Fills fns/isas with op's variants to time and returns how many; reports the missing ones. */
-static int op_variants(struct run_ctx *x, enum fsk_op op, void **fns, enum fsk_isa *isas)
+/* Most functions to time per op: a path per variant or more (bench/paths.c). */
+#define MAX_FNS (3 * FSK_ISA_COUNT)
+
+/* Fills fns/labels with op's variants to time, and of a variant that picks among several paths
+ * per call each path the CPU can run, and returns how many; reports the missing ones. */
+static int op_variants(struct run_ctx *x, enum fsk_op op, void **fns, const char **labels)
 {
     int n = 0;
     for (int v = 0; v < x->n_variants; v++) {
@@ -267,8 +271,22 @@ static int op_variants(struct run_ctx *x, enum fsk_op op, void **fns, enum fsk_i
             print_skip(x->o, op_sigs[op].name, fsk_isa_name(isa), "-", why);
             continue;
         }
-        fns[n] = fn;
-        isas[n++] = isa;
+        struct bench_path ps[3];
+        int np = bench_op_paths(op, isa, ps, 3);
+        for (int k = 0; k < np && n < MAX_FNS; k++) {
+            if (ps[k].lacks) {
+                char why[96];
+                snprintf(why, sizeof why, "the CPU lacks %s", ps[k].lacks);
+                print_skip(x->o, op_sigs[op].name, ps[k].label, "-", why);
+                continue;
+            }
+            fns[n] = ps[k].fn;
+            labels[n++] = ps[k].label;
+        }
+        if (np == 0 && n < MAX_FNS) {
+            fns[n] = fn;
+            labels[n++] = fsk_isa_name(isa);
+        }
     }
     return n;
 }
@@ -303,9 +321,9 @@ static const struct handler *op_handler(const struct opts *o, enum fsk_op op)
 static void bench_op(struct run_ctx *x, enum fsk_op op)
 {
     const struct handler *h = op_handler(x->o, op);
-    void *fns[FSK_ISA_COUNT];
-    enum fsk_isa isas[FSK_ISA_COUNT];
-    int n = h ? op_variants(x, op, fns, isas) : 0;
+    void *fns[MAX_FNS];
+    const char *labels[MAX_FNS];
+    int n = h ? op_variants(x, op, fns, labels) : 0;
     for (size_t i = 0; n > 0; i++) {
         struct bcase c = {.h = h, .op = op_sigs[op].name};
         char why[256] = "";
@@ -319,7 +337,7 @@ static void bench_op(struct run_ctx *x, enum fsk_op op)
             print_row(x->o, &r);
         }
         for (int k = 0; st > 0 && k < n; k++)
-            time_variant(x, &c, fns[k], isas[k]);
+            time_variant(x, &c, fns[k], labels[k]);
         bench_case_free(&c);
     }
 }
@@ -344,7 +362,7 @@ static void probe_bandwidth(struct run_ctx *x)
         x->bw[t] = bench_read_bw(x->pools[t], buf, bytes, BW_PASSES);
         struct row r = {"read_bw", "c", shape, 0, 0, o->threads[t], -1, x->bw[t], -1, -1, NULL};
         if (!o->csv) {
-            printf("%-16s %-7s %-11s %7d %12s %9.2f %9s %7s\n", r.op, r.isa, r.shape, r.threads,
+            printf("%-16s %-12s %-11s %7d %12s %9.2f %9s %7s\n", r.op, r.isa, r.shape, r.threads,
                    "-", r.gbs, "-", "-");
             continue;
         }
@@ -461,7 +479,9 @@ static void usage(FILE *f)
             "\n"
             "Options:\n"
             "  --isa ISA         ref, avx2, avx512, neon, all, or best (default: best: each op's\n"
-            "                    variant in the dispatch table, honouring FSK_ISA)\n"
+            "                    variant in the dispatch table, honouring FSK_ISA); a variant\n"
+            "                    that picks a path per call from the CPU (VNNI, dotprod) is\n"
+            "                    timed path by path (avx2, avx2+vnni, ...)\n"
             "  --threads N[,M..] thread counts for matvec and the bandwidth probe\n"
             "                    (default: 1 and the number of physical cores)\n"
             "  --op NAME         only this op (may repeat)\n"

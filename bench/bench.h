@@ -89,4 +89,17 @@ double bench_read_bw(fsk_pool *pool, const unsigned char *buf, size_t bytes, int
 /* Seconds on a monotonic clock. */
 double bench_now(void);
 
+/* ---------------------------------------------------------------- paths.c */
+
+#include "kernels.h"
+
+/* One path of a kernel whose variant picks among several per call. */
+struct bench_path {
+    const char *label; /* "avx2", "avx2+vnni", "neon+sdot", ... */
+    void *fn;
+    const char *lacks; /* NULL, or the CPU feature this path needs and this CPU lacks */
+};
+/* The paths of op's isa variant (up to max), or 0 when that variant has one path only. */
+int bench_op_paths(enum fsk_op op, enum fsk_isa isa, struct bench_path *out, int max);
+
 #endif

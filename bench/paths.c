@@ -1,0 +1,87 @@
+/* paths.c: the kernels whose variant picks one of several paths per call from the CPU bits (VNNI
+ * on x86, dotprod on NEON), listed path by path so that fsk_bench times each side by side. */
+#include "config.h"
+
+#include <string.h>
+
+#include "bench.h"
+#include "cpu.h"
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(FSK_BUILD_AVX2) || defined(FSK_BUILD_AVX512))
+#include "x86/vnni.h"
+#define FSK_X86_PATHS 1
+#endif
+#ifdef FSK_BUILD_NEON
+#include "arm/neon/qdot.h"
+#endif
+
+struct path {
+    enum fsk_op op;
+    enum fsk_isa isa;
+    const char *label;   /* the variant's name, and for the second path what it uses */
+    void *fn;
+    enum fsk_cpu_feature need[3]; /* features it needs beyond its variant's; FEATURE_COUNT ends */
+};
+
+#define END FSK_CPU_FEATURE_COUNT
+#define NONE {END, END, END}
+static const struct path paths[] = {
+#if defined(FSK_X86_PATHS) && defined(FSK_BUILD_AVX2)
+#define R8(op)                                                                                     \
+    {FSK_OP_##op, FSK_ISA_AVX2, "avx2", (void *)fsk_##op##__avx2_base, NONE},                      \
+    R8_EVEX(op) R8_VEX(op)
+#ifdef FSK_HAVE_AVX512VNNI
+#define R8_EVEX(op)                                                                                \
+    {FSK_OP_##op, FSK_ISA_AVX2, "avx2+vnni", (void *)fsk_##op##__avx2_vnni512,                     \
+     {FSK_CPU_AVX512VNNI, FSK_CPU_AVX512VL, FSK_CPU_OS_ZMM}},
+#else
+#define R8_EVEX(op)
+#endif
+#ifdef FSK_HAVE_AVXVNNI
+#define R8_VEX(op)                                                                                 \
+    {FSK_OP_##op, FSK_ISA_AVX2, "avx2+avxvnni", (void *)fsk_##op##__avx2_avxvnni, {FSK_CPU_AVXVNNI, END, END}},
+#else
+#define R8_VEX(op)
+#endif
+    R8(matvec_q4_1_r8) R8(matmul_q4_1_r8) R8(matvec_q8_0_r8) R8(matmul_q8_0_r8)
+    R8(matvec_q4_0_r8) R8(matmul_q4_0_r8)
+#endif
+#if defined(FSK_X86_PATHS) && defined(FSK_BUILD_AVX512)
+#ifdef FSK_HAVE_AVX512VNNI
+#define Z_VNNI(op) {FSK_OP_##op, FSK_ISA_AVX512, "avx512+vnni", (void *)fsk_##op##__avx512_vnni, {FSK_CPU_AVX512VNNI, END, END}},
+#else
+#define Z_VNNI(op)
+#endif
+#define Z(t)                                                                                       \
+    {FSK_OP_matvec_##t, FSK_ISA_AVX512, "avx512", (void *)fsk_matvec_##t##__avx512_base, NONE},    \
+    Z_VNNI(matvec_##t)                                                                             \
+    {FSK_OP_matmul_##t, FSK_ISA_AVX512, "avx512", (void *)fsk_matmul_##t##__avx512_base, NONE},    \
+    Z_VNNI(matmul_##t)
+    Z(q4_0) Z(q4_1) Z(q5_0) Z(q5_1) Z(q8_0)
+#endif
+#ifdef FSK_BUILD_NEON
+#define N(t)                                                                                       \
+    {FSK_OP_matvec_##t, FSK_ISA_NEON, "neon", (void *)fsk_matvec_##t##__neon_base, NONE},          \
+    {FSK_OP_matvec_##t, FSK_ISA_NEON, "neon+sdot", (void *)fsk_matvec_##t##__neon_dotprod, {FSK_CPU_DOTPROD, END, END}},
+    N(q4_0) N(q4_1) N(q5_0) N(q5_1) N(q8_0) N(q4_k) N(q5_k) N(q6_k)
+#endif
+    {FSK_OP_COUNT, FSK_ISA_COUNT, NULL, NULL, NONE},
+};
+
+int bench_op_paths(enum fsk_op op, enum fsk_isa isa, struct bench_path *out, int max)
+{
+    int n = 0;
+    for (const struct path *p = paths; p->label && n < max; p++) {
+        if (p->op != op || p->isa != isa)
+            continue;
+        out[n].label = p->label;
+        out[n].fn = p->fn;
+        out[n].lacks = NULL;
+        for (int k = 0; k < 3 && p->need[k] != END; k++)
+            if (!fsk_cpu_has(fsk_cpu_get(), p->need[k])) {
+                out[n].lacks = fsk_cpu_feature_name(p->need[k]);
+                break;
+            }
+        n++;
+    }
+    return n;
+}
