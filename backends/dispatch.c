@@ -345,14 +345,15 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
         if (isa == FSK_ISA_NEON) /* kernels/arm/neon/qdot.h */
             return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_DOTPROD) ? "sdot" : "smull";
 #ifdef FSK_BUILD_AVX512
-        if (isa == FSK_ISA_AVX512 && op != FSK_OP_matvec_q4_k && op != FSK_OP_matvec_q5_k &&
-            op != FSK_OP_matvec_q6_k && op != FSK_OP_matmul_q4_k && op != FSK_OP_matmul_q5_k &&
-            op != FSK_OP_matmul_q6_k)
+        if (isa == FSK_ISA_AVX512) {
+            const int k = op == FSK_OP_matvec_q4_k || op == FSK_OP_matvec_q5_k || op == FSK_OP_matvec_q6_k ||
+                          op == FSK_OP_matmul_q4_k || op == FSK_OP_matmul_q5_k || op == FSK_OP_matmul_q6_k;
 #ifdef FSK_HAVE_AVX512VNNI
-            return fsk_avx512_has_vnni() ? "vpdpbusd, AVX512-VNNI" : "maddubs";
-#else
-            return "maddubs";
+            if (fsk_avx512_has_vnni())
+                return k ? "vpdpwssd, AVX512-VNNI" : "vpdpbusd, AVX512-VNNI";
 #endif
+            return k ? "madd" : "maddubs";
+        }
 #endif
         return NULL;
     default:

@@ -56,7 +56,7 @@ static const struct path paths[] = {
     Z_VNNI(matvec_##t)                                                                             \
     {FSK_OP_matmul_##t, FSK_ISA_AVX512, "avx512", (void *)fsk_matmul_##t##__avx512_base, NONE},    \
     Z_VNNI(matmul_##t)
-    Z(q4_0) Z(q4_1) Z(q5_0) Z(q5_1) Z(q8_0)
+    Z(q4_0) Z(q4_1) Z(q5_0) Z(q5_1) Z(q8_0) Z(q4_k) Z(q5_k) Z(q6_k)
 #endif
 #ifdef FSK_BUILD_NEON
 #define N(t)                                                                                       \

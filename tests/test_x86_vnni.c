@@ -1,9 +1,11 @@
 /* test_x86_vnni.c: the paths of each x86 integer kernel that has several (maddubs, and vpdpbusd
- * where the CPU has VNNI: the repacked AVX2 kernels in EVEX and VEX encodings, the AVX-512 32-element
- * formats) agree bit for bit, at the integer limits too, and the exported op takes the path named. */
+ * or vpdpwssd where the CPU has VNNI: the repacked AVX2 kernels in EVEX and VEX encodings, the
+ * AVX-512 32-element and K formats) agree bit for bit, at the integer limits too, and the
+ * exported op takes the path named. */
 #include "config.h"
 
 #include <check.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +60,7 @@ struct kernel_paths {
 static const struct kernel_paths kp[] = {
     R8(Q4_1, q4_1, Q8_1), R8(Q8_0, q8_0, Q8_0), R8(Q4_0, q4_0, Q8_0),
     V512(Q4_0, q4_0, Q8_0) V512(Q4_1, q4_1, Q8_1) V512(Q5_0, q5_0, Q8_0) V512(Q5_1, q5_1, Q8_1)
-    V512(Q8_0, q8_0, Q8_0)
+    V512(Q8_0, q8_0, Q8_0) V512(Q4_K, q4_k, Q8_K) V512(Q5_K, q5_k, Q8_K) V512(Q6_K, q6_k, Q8_K)
 };
 #undef R8
 #undef V512
@@ -111,23 +113,36 @@ static enum fsk_vnni_path chosen_path(enum fsk_isa isa)
     return runnable(isa, FSK_VNNI_EVEX) ? FSK_VNNI_EVEX : FSK_VNNI_NONE;
 }
 
-enum { ROWS = 24, NB = 18, NCOLS = NB * 32, NTOK = 5 };
+/* 18 blocks of 32 (the AVX-512 kernels' last quad partial), 3 super-blocks of 256 */
+enum { ROWS = 24, NCOLS = 18 * 32, NCOLS_K = 3 * 256, NTOK = 5 };
 
-/* Weight rows of the plain type: kind 0 random bytes, 1 every quant at its most negative (codes 0
- * for the 4- and 5-bit types, -128 for Q8_0), 2 at its largest (15 or 31, 127); half scales small
- * and finite. */
+static size_t ncols_of(const struct kernel_paths *p)
+{
+    return fsk_type_traits(p->plain)->block == 256 ? NCOLS_K : NCOLS;
+}
+
+/* Weight rows of the plain type: kind 0 random bytes, 1 every byte at its most negative quant
+ * (codes 0; -128 for Q8_0), 2 at its largest (all bits set: codes 15, 31 or 63, K sub-block
+ * scales at their largest; 127 for Q8_0); the half scales (d, and m or dmin) small and finite. */
 static void weights(const struct kernel_paths *p, unsigned char *w, size_t row_bytes, int kind)
 {
     const struct fsk_type_traits *tr = fsk_type_traits(p->plain);
+    const size_t nb = ncols_of(p) / tr->block;
+    const int q8 = p->plain == FSK_TYPE_Q8_0;
     for (size_t r = 0; r < ROWS; r++)
-        for (size_t b = 0; b < NB; b++) {
+        for (size_t b = 0; b < nb; b++) {
             unsigned char *blk = w + r * row_bytes + b * tr->block_bytes;
-            const size_t scales = p->plain == FSK_TYPE_Q4_1 || p->plain == FSK_TYPE_Q5_1 ? 2 : 1;
             for (size_t i = 0; i < tr->block_bytes; i++)
-                blk[i] = kind == 0 ? (unsigned char)next32() : kind == 1 ? (p->plain == FSK_TYPE_Q8_0 ? 0x80 : 0) : (p->plain == FSK_TYPE_Q8_0 ? 0x7f : 0xff);
+                blk[i] = kind == 0 ? (unsigned char)next32() : kind == 1 ? (q8 ? 0x80 : 0) : (q8 ? 0x7f : 0xff);
+            size_t at = 0, scales = 1; /* d (then m or dmin) lead the block, but Q6_K's d ends it */
+            if (p->plain == FSK_TYPE_Q4_1 || p->plain == FSK_TYPE_Q5_1 || p->plain == FSK_TYPE_Q4_K ||
+                p->plain == FSK_TYPE_Q5_K)
+                scales = 2;
+            if (p->plain == FSK_TYPE_Q6_K)
+                at = offsetof(fsk_block_q6_K, d);
             for (size_t s = 0; s < scales; s++) {
                 fsk_half h = fsk_f32_to_f16(rndf(-1e-2f, 1e-2f));
-                memcpy(blk + 2 * s, &h, sizeof h);
+                memcpy(blk + at + 2 * s, &h, sizeof h);
             }
         }
 }
@@ -135,15 +150,18 @@ static void weights(const struct kernel_paths *p, unsigned char *w, size_t row_b
 /* Activations: kind 0 random, 1 every quant -127, 2 every quant 127 (the quantizers' limits). */
 static void activations(const struct kernel_paths *p, unsigned char *x, size_t x_stride, int kind)
 {
-    float *f = malloc(NCOLS * sizeof *f);
+    const size_t n = ncols_of(p);
+    float *f = malloc(n * sizeof *f);
     ck_assert_ptr_nonnull(f);
     for (int t = 0; t < NTOK; t++) {
-        for (size_t i = 0; i < NCOLS; i++)
+        for (size_t i = 0; i < n; i++)
             f[i] = kind == 0 ? rndf(-3.0f, 3.0f) : kind == 1 ? -2.5f : 2.5f;
         if (p->act == FSK_TYPE_Q8_1)
-            fsk_quantize_q8_1__ref(x + t * x_stride, f, NCOLS);
+            fsk_quantize_q8_1__ref(x + t * x_stride, f, n);
+        else if (p->act == FSK_TYPE_Q8_K)
+            fsk_quantize_q8_k__ref(x + t * x_stride, f, n);
         else
-            fsk_quantize_q8_0__ref(x + t * x_stride, f, NCOLS);
+            fsk_quantize_q8_0__ref(x + t * x_stride, f, n);
     }
     free(f);
 }
@@ -162,8 +180,9 @@ START_TEST(test_paths_agree)
 {
     const struct kernel_paths *p = &kp[_i / 3];
     const int kind = _i % 3;
-    const size_t row_bytes = fsk_type_row_bytes(p->plain, NCOLS);
-    const size_t x_stride = fsk_type_row_bytes(p->act, NCOLS);
+    const size_t ncols = ncols_of(p);
+    const size_t row_bytes = fsk_type_row_bytes(p->plain, ncols);
+    const size_t x_stride = fsk_type_row_bytes(p->act, ncols);
     unsigned char *w = malloc(ROWS * row_bytes), *wr = malloc(ROWS * row_bytes);
     unsigned char *x = malloc(NTOK * x_stride);
     float *y[3], *z[3];
@@ -171,7 +190,7 @@ START_TEST(test_paths_agree)
     weights(p, w, row_bytes, kind);
     activations(p, x, x_stride, kind);
     if (p->layout != p->plain)
-        ck_assert_int_eq(fsk_repack_r8(wr, w, ROWS, row_bytes, NCOLS, p->layout), 0);
+        ck_assert_int_eq(fsk_repack_r8(wr, w, ROWS, row_bytes, ncols, p->layout), 0);
     else
         memcpy(wr, w, ROWS * row_bytes);
     int ran = 0;
@@ -183,8 +202,8 @@ START_TEST(test_paths_agree)
             continue;
         ran++;
         for (int t = 0; t < NTOK; t++) /* rows 8..ROWS only, so the matvec's r0 is used */
-            p->mv[q](y[q] + t * ROWS, wr, row_bytes, x + t * x_stride, NCOLS, 8, ROWS);
-        p->mm[q](z[q], ROWS, wr, row_bytes, x, x_stride, NCOLS, NTOK, 8, ROWS);
+            p->mv[q](y[q] + t * ROWS, wr, row_bytes, x + t * x_stride, ncols, 8, ROWS);
+        p->mm[q](z[q], ROWS, wr, row_bytes, x, x_stride, ncols, NTOK, 8, ROWS);
         for (int t = 0; t < NTOK; t++) {
             size_t at;
             ck_assert_msg(same_bits(y[q] + t * ROWS + 8, y[0] + t * ROWS + 8, ROWS - 8, &at),
@@ -204,11 +223,11 @@ START_TEST(test_paths_agree)
     ck_assert(runnable(p->isa, chosen));
     float *yo = calloc(NTOK * ROWS, sizeof(float));
     ck_assert_ptr_nonnull(yo);
-    p->mm_op(yo, ROWS, wr, row_bytes, x, x_stride, NCOLS, NTOK, 8, ROWS);
+    p->mm_op(yo, ROWS, wr, row_bytes, x, x_stride, ncols, NTOK, 8, ROWS);
     size_t at;
     ck_assert_msg(same_bits(yo, z[chosen], NTOK * ROWS, &at), "op differs from the %s path at %zu",
                   path_names[chosen], at);
-    p->mv_op(yo, wr, row_bytes, x, NCOLS, 8, ROWS);
+    p->mv_op(yo, wr, row_bytes, x, ncols, 8, ROWS);
     ck_assert_msg(same_bits(yo + 8, y[chosen] + 8, ROWS - 8, &at), "matvec op differs at %zu", at);
     for (int q = 0; q < 3; q++) {
         free(y[q]);

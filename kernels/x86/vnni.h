@@ -1,5 +1,5 @@
 /* vnni.h (x86): the VNNI paths of the integer kernels (AVX2's repacked ones, AVX-512's 32-element
- * formats), and the one this CPU takes. */
+ * and K formats), and the one this CPU takes. */
 #ifndef FSK_X86_VNNI_H
 #define FSK_X86_VNNI_H
 
@@ -82,7 +82,8 @@ FSK_R8_PATH_DECLS(avxvnni)
 #define FSK_AVX512_PATHS(path)                                                                     \
     FSK_AVX512_PATH_DECLS(q4_0, path) FSK_AVX512_PATH_DECLS(q4_1, path)                            \
     FSK_AVX512_PATH_DECLS(q5_0, path) FSK_AVX512_PATH_DECLS(q5_1, path)                            \
-    FSK_AVX512_PATH_DECLS(q8_0, path)
+    FSK_AVX512_PATH_DECLS(q8_0, path) FSK_AVX512_PATH_DECLS(q4_k, path)                            \
+    FSK_AVX512_PATH_DECLS(q5_k, path) FSK_AVX512_PATH_DECLS(q6_k, path)
 FSK_AVX512_PATHS(base)
 #ifdef FSK_HAVE_AVX512VNNI
 FSK_AVX512_PATHS(vnni)

@@ -5,6 +5,7 @@
 #include "kernels.h"
 #include "unroll.h"
 #include "quant.h"
+#include "../vnni.h"
 
 #define QINLINE FSK_FORCE_INLINE
 
@@ -91,6 +92,24 @@ static inline __m512i split16(int v0, int v1)
  * the very operations ref does. A vector holds two 32-element sub-blocks, one per 256-bit half;
  * the activation is arranged to match once per super-block for four rows. */
 
+/* acc + the sub-block-scaled sums of one vector: maddubs pairs (int16) times the scale words s,
+ * adjacent products summed into int32 lanes. Two paths: madd then add, or vpdpwssd (AVX512-VNNI)
+ * doing both; the same integers (no lane of either overflows), so the same values bit for bit.
+ * The templates below take one as a parameter and are forced inline. */
+typedef __m512i (*kdot_fn)(__m512i acc, __m512i q, __m512i a, __m512i s);
+
+QINLINE __m512i kdot_base(__m512i acc, __m512i q, __m512i a, __m512i s)
+{
+    return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(q, a), s));
+}
+
+#ifdef FSK_HAVE_AVX512VNNI
+QINLINE FSK_TARGET_VNNI512Z __m512i kdot_vnni(__m512i acc, __m512i q, __m512i a, __m512i s)
+{
+    return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q, a), s);
+}
+#endif
+
 /* Q4_K/Q5_K: vector v holds sub-blocks (sb[v][0], sb[v][1]): the low and high nibbles of the
  * first 64 bytes of qs (sub-blocks 0..3) give (0, 2) and (1, 3), of the next 64 (4, 6), (5, 7). */
 static const int sb[4][2] = {{0, 2}, {1, 3}, {4, 6}, {5, 7}};
@@ -109,7 +128,8 @@ static inline void kact_scale_min(const fsk_block_q8_K *a, struct kact *k)
 }
 
 QINLINE float block_scale_min(const unsigned char *qs, const unsigned char *qh, const uint8_t *sc12,
-                              fsk_half dh, fsk_half dminh, float da, const struct kact *k, int five)
+                              fsk_half dh, fsk_half dminh, float da, const struct kact *k, int five,
+                              kdot_fn kdot)
 {
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     const __m128i scm = k_scales(sc12);
@@ -131,7 +151,7 @@ QINLINE float block_scale_min(const unsigned char *qs, const unsigned char *qh, 
         /* word s of every 128-bit lane: bytes 2s, 2s + 1 */
         const __m512i pick = split16(2 * s0 | (2 * s0 + 1) << 8, 2 * s1 | (2 * s1 + 1) << 8);
         const __m512i s = _mm512_shuffle_epi8(sc16, pick);
-        sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q, k->q[v]), s));
+        sumi = kdot(sumi, q, k->q[v], s);
     }
     const __m128i mm = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(scm, scm)), k->pairs);
     const int32_t summ = hsum128_epi32(mm);
@@ -140,7 +160,7 @@ QINLINE float block_scale_min(const unsigned char *qs, const unsigned char *qh, 
 }
 
 QINLINE void matvec_scale_min(float *y, const void *w, size_t row_stride, const void *x,
-                              size_t ncols, size_t r0, size_t r1, int five)
+                              size_t ncols, size_t r0, size_t r1, int five, kdot_fn kdot)
 {
     const fsk_block_q8_K *a = x;
     const size_t nb = ncols / FSK_QK_K, chunk = prefetch_chunk(row_stride, nb);
@@ -158,10 +178,10 @@ QINLINE void matvec_scale_min(float *y, const void *w, size_t row_stride, const 
                 const char *row = (const char *)w + (r + (size_t)j) * row_stride;
                 if (five) {
                     const fsk_block_q5_K *b = (const fsk_block_q5_K *)row + i;
-                    s[j] += block_scale_min(b->qs, b->qh, b->scales, b->d, b->dmin, a[i].d, &k, 1);
+                    s[j] += block_scale_min(b->qs, b->qh, b->scales, b->d, b->dmin, a[i].d, &k, 1, kdot);
                 } else {
                     const fsk_block_q4_K *b = (const fsk_block_q4_K *)row + i;
-                    s[j] += block_scale_min(b->qs, NULL, b->scales, b->d, b->dmin, a[i].d, &k, 0);
+                    s[j] += block_scale_min(b->qs, NULL, b->scales, b->d, b->dmin, a[i].d, &k, 0, kdot);
                 }
             }
         }
@@ -171,17 +191,6 @@ QINLINE void matvec_scale_min(float *y, const void *w, size_t row_stride, const 
     }
 }
 
-void fsk_matvec_q4_k__avx512(float *y, const void *w, size_t row_stride, const void *x,
-                             size_t ncols, size_t r0, size_t r1)
-{
-    matvec_scale_min(y, w, row_stride, x, ncols, r0, r1, 0);
-}
-
-void fsk_matvec_q5_k__avx512(float *y, const void *w, size_t row_stride, const void *x,
-                             size_t ncols, size_t r0, size_t r1)
-{
-    matvec_scale_min(y, w, row_stride, x, ncols, r0, r1, 1);
-}
 
 /* Q6_K codes 0..63 (layout in kernels/ref/quant_k.c): vector k holds code k of quants
  * 32k + l (low half) and 128 + 32k + l (high half), qh's bits 2k, 2k+1 as its bits 4, 5. */
@@ -202,7 +211,8 @@ static inline void q6_codes(const fsk_block_q6_K *b, __m512i q[4])
 
 /* One Q6_K super-block: sumi = sum_g sc_g isum_g with the codes' offset 32 taken out as
  * 32 * sum_g sc_g bsums[g], all in int32 (|sumi| <= 16 * 128 * 16 * 32 * 127, as ref notes). */
-QINLINE float block_q6_k(const fsk_block_q6_K *b, const fsk_block_q8_K *a, const __m512i aq[4])
+QINLINE float block_q6_k(const fsk_block_q6_K *b, const fsk_block_q8_K *a, const __m512i aq[4],
+                         kdot_fn kdot)
 {
     const __m128i sc8 = _mm_loadu_si128((const __m128i *)b->scales);
     const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
@@ -217,7 +227,7 @@ QINLINE float block_q6_k(const fsk_block_q6_K *b, const fsk_block_q8_K *a, const
             W2(g), W2(g), W2(g), W2(g), W2(g + 1), W2(g + 1), W2(g + 1), W2(g + 1), W2(g + 8),
             W2(g + 8), W2(g + 8), W2(g + 8), W2(g + 9), W2(g + 9), W2(g + 9), W2(g + 9));
         const __m512i s = _mm512_permutexvar_epi16(pick, scz);
-        sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q[k], aq[k]), s));
+        sumi = kdot(sumi, q[k], aq[k], s);
     }
     const __m256i corr = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a->bsums));
     const __m128i c4 = _mm_add_epi32(_mm256_castsi256_si128(corr), _mm256_extracti128_si256(corr, 1));
@@ -225,8 +235,8 @@ QINLINE float block_q6_k(const fsk_block_q6_K *b, const fsk_block_q8_K *a, const
     return (half_f32(b->d) * a->d) * (float)isum;
 }
 
-void fsk_matvec_q6_k__avx512(float *y, const void *w, size_t row_stride, const void *x,
-                             size_t ncols, size_t r0, size_t r1)
+QINLINE void matvec_q6_k(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                        size_t r0, size_t r1, kdot_fn kdot)
 {
     const fsk_block_q8_K *a = x;
     const size_t nb = ncols / FSK_QK_K, chunk = prefetch_chunk(row_stride, nb);
@@ -243,7 +253,7 @@ void fsk_matvec_q6_k__avx512(float *y, const void *w, size_t row_stride, const v
                 aq[k] = halves(a[i].qs + 32 * k, a[i].qs + 128 + 32 * k);
             for (int j = 0; j < nr; j++) {
                 const char *row = (const char *)w + (r + (size_t)j) * row_stride;
-                s[j] += block_q6_k((const fsk_block_q6_K *)row + i, &a[i], aq);
+                s[j] += block_q6_k((const fsk_block_q6_K *)row + i, &a[i], aq, kdot);
             }
         }
         for (int j = 0; j < nr; j++)
@@ -269,16 +279,16 @@ static inline void kact_q6_k(const fsk_block_q8_K *a, struct kact *k)
 }
 
 QINLINE float kblock(int kind, const unsigned char *row, size_t i, const fsk_block_q8_K *a,
-                     const struct kact *k)
+                     const struct kact *k, kdot_fn kdot)
 {
     if (kind == 6)
-        return block_q6_k((const fsk_block_q6_K *)row + i, a, k->q);
+        return block_q6_k((const fsk_block_q6_K *)row + i, a, k->q, kdot);
     if (kind == 5) {
         const fsk_block_q5_K *b = (const fsk_block_q5_K *)row + i;
-        return block_scale_min(b->qs, b->qh, b->scales, b->d, b->dmin, a->d, k, 1);
+        return block_scale_min(b->qs, b->qh, b->scales, b->d, b->dmin, a->d, k, 1, kdot);
     }
     const fsk_block_q4_K *b = (const fsk_block_q4_K *)row + i;
-    return block_scale_min(b->qs, NULL, b->scales, b->d, b->dmin, a->d, k, 0);
+    return block_scale_min(b->qs, NULL, b->scales, b->d, b->dmin, a->d, k, 0, kdot);
 }
 
 QINLINE void kact_of(int kind, const fsk_block_q8_K *a, struct kact *k)
@@ -290,7 +300,8 @@ QINLINE void kact_of(int kind, const fsk_block_q8_K *a, struct kact *k)
 }
 
 QINLINE void matmul_k(int kind, float *y, size_t ldy, const void *w, size_t row_stride,
-                      const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+                      const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1,
+                      kdot_fn kdot)
 {
     const size_t nb = ncols / FSK_QK_K;
     const int arranged = nb <= MK_BLOCKS;
@@ -315,7 +326,7 @@ QINLINE void matmul_k(int kind, float *y, size_t ldy, const void *w, size_t row_
                         kp = &tile[(size_t)t * MK_BLOCKS + i];
                     else
                         kact_of(kind, &a[t][i], &own);
-                    s[t] += kblock(kind, row, i, &a[t][i], kp);
+                    s[t] += kblock(kind, row, i, &a[t][i], kp, kdot);
                 }
             for (int t = 0; t < nt; t++)
                 y[(k + (size_t)t) * ldy + r] = s[t];
@@ -323,26 +334,46 @@ QINLINE void matmul_k(int kind, float *y, size_t ldy, const void *w, size_t row_
     }
 }
 
-void fsk_matmul_q4_k__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
-                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                             size_t r0, size_t r1)
-{
-    matmul_k(4, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
 
-void fsk_matmul_q5_k__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
-                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                             size_t r0, size_t r1)
-{
-    matmul_k(5, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
 
-void fsk_matmul_q6_k__avx512(float *y, size_t ldy, const void *w, size_t row_stride,
-                             const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                             size_t r0, size_t r1)
-{
-    matmul_k(6, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
+
+/* ------------------------------------------------------------------ the two paths
+ * Each kernel above once with madd + add and once with vpdpwssd (where the compiler has
+ * AVX512-VNNI); the exported op takes the second where the CPU has it (fsk_avx512_has_vnni). */
+#define MV_ARGS (float *y, const void *w, size_t row_stride, const void *x, size_t ncols, size_t r0, size_t r1)
+#define MM_ARGS                                                                                    \
+    (float *y, size_t ldy, const void *w, size_t row_stride, const void *x, size_t x_stride,       \
+     size_t ncols, size_t ntok, size_t r0, size_t r1)
+#define MV_CALL(t, path) fsk_matvec_##t##__avx512_##path(y, w, row_stride, x, ncols, r0, r1)
+#define MM_CALL(t, path) fsk_matmul_##t##__avx512_##path(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1)
+#define K_PATH(t, attr, path, kd, mv, mm)                                                          \
+    attr void fsk_matvec_##t##__avx512_##path MV_ARGS { mv; }                                      \
+    attr void fsk_matmul_##t##__avx512_##path MM_ARGS { mm; }
+#define K_PATHS(t, attr, path, kd)                                                                 \
+    K_PATH(q4_k, attr, path, kd, matvec_scale_min(y, w, row_stride, x, ncols, r0, r1, 0, kd),       \
+           matmul_k(4, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, kd))               \
+    K_PATH(q5_k, attr, path, kd, matvec_scale_min(y, w, row_stride, x, ncols, r0, r1, 1, kd),       \
+           matmul_k(5, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, kd))               \
+    K_PATH(q6_k, attr, path, kd, matvec_q6_k(y, w, row_stride, x, ncols, r0, r1, kd),               \
+           matmul_k(6, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, kd))
+#define FSK_NO_ATTR
+K_PATHS(t, FSK_NO_ATTR, base, kdot_base)
+#ifdef FSK_HAVE_AVX512VNNI
+K_PATHS(t, FSK_TARGET_VNNI512Z, vnni, kdot_vnni)
+#define PICK(call_vnni, call_base)                                                                 \
+    if (fsk_avx512_has_vnni())                                                                     \
+        call_vnni;                                                                                 \
+    else                                                                                           \
+        call_base
+#else
+#define PICK(call_vnni, call_base) call_base
+#endif
+#define K_DISPATCH(t)                                                                              \
+    void fsk_matvec_##t##__avx512 MV_ARGS { PICK(MV_CALL(t, vnni), MV_CALL(t, base)); }            \
+    void fsk_matmul_##t##__avx512 MM_ARGS { PICK(MM_CALL(t, vnni), MM_CALL(t, base)); }
+K_DISPATCH(q4_k)
+K_DISPATCH(q5_k)
+K_DISPATCH(q6_k)
 
 /* ------------------------------------------------------------------ dequantize
  * Bit for bit as ref: the scale products rounded once each, then d1 * q - m1 rounded twice (a
