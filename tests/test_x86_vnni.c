@@ -216,6 +216,20 @@ START_TEST(test_paths_agree)
                           at + 8, z[q][t * ROWS + 8 + at], y[0][t * ROWS + 8 + at]);
             ck_assert_float_eq(y[q][t * ROWS], 0.0f); /* rows before r0 untouched */
         }
+        /* fewer tokens per call: every tail of a matmul's tile of tokens (1 to 3 left over) */
+        for (size_t nt = 1; nt < NTOK; nt++) {
+            float *zz = calloc(nt * ROWS, sizeof(float));
+            ck_assert_ptr_nonnull(zz);
+            p->mm[q](zz, ROWS, wr, row_bytes, x, x_stride, ncols, nt, 8, ROWS);
+            for (size_t t = 0; t < nt; t++) {
+                size_t at;
+                ck_assert_msg(same_bits(zz + t * ROWS + 8, y[0] + t * ROWS + 8, ROWS - 8, &at),
+                              "%s %s matmul of %zu tokens, %s path, inputs %d, token %zu row %zu",
+                              fsk_isa_name(p->isa), fsk_type_traits(p->plain)->name, nt, path_names[q],
+                              kind, t, at + 8);
+            }
+            free(zz);
+        }
     }
     ck_assert_int_ge(ran, 2); /* main() adds this test only where a VNNI path runs */
     /* the exported ops are the path the dispatcher names, bit for bit */

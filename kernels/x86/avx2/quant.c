@@ -970,12 +970,15 @@ QINLINE void r8_scale(const fsk_block_q4_1_r8 *b, const fsk_block_q8_1 *a, __m25
     *accm = _mm256_fmadd_ps(m, sa, *accm);
 }
 
-/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 or 2) activations. */
+/* Tokens per pass of a matmul over a group's records, at most: 2 with AVX2's sixteen vector
+ * registers, 4 in the EVEX path, which has thirty-two (the records' codes stay in registers). */
+#define R8_TOK 4
+
+/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations. */
 QINLINE void r8_group(int nt, float *const *y, const fsk_block_q4_1_r8 *g,
-                      const fsk_block_q8_1 *const *x, size_t nb, r8_isum_fn isum, dot4_fn dot)
+                      const fsk_block_q8_1 *const *x, size_t nb, r8_isum_fn isum)
 {
-    (void)dot;
-    __m256 acc[2], accm[2];
+    __m256 acc[R8_TOK], accm[R8_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = accm[t] = _mm256_setzero_ps();
     for (size_t i = 0; i < nb; i++) {
@@ -993,16 +996,15 @@ QINLINE void r8_group(int nt, float *const *y, const fsk_block_q4_1_r8 *g,
  * 4k..4k+3, against the activation's bytes 4k..4k+3 broadcast; signed times signed as |w| times
  * a * sign(w) (maddubs: |pair| <= 2 * 128 * 127 fits int16, so each goes to int32 at once). */
 
-/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 or 2) activations. */
+/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations. */
 QINLINE void r8q8_group(int nt, float *const *y, const fsk_block_q8_0_r8 *g,
-                        const fsk_block_q8_0 *const *x, size_t nb, r8_isum_fn isum, dot4_fn dot)
+                        const fsk_block_q8_0 *const *x, size_t nb, dot4_fn dot)
 {
-    (void)isum;
-    __m256 acc[2];
+    __m256 acc[R8_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm256_setzero_ps();
     for (size_t i = 0; i < nb; i++) {
-        __m256i even[2], odd[2]; /* two chains per token */
+        __m256i even[R8_TOK], odd[R8_TOK]; /* two chains per token */
         UNROLL for (int t = 0; t < nt; t++)
             even[t] = odd[t] = _mm256_setzero_si256();
         UNROLL for (int k = 0; k < FSK_QK / 4; k++) {
@@ -1051,13 +1053,13 @@ static void q8_0_sums8(int32_t *s8, const fsk_block_q8_0 *a, size_t nb)
         s8[i] = _mm256_cvtsi256_si32(q8_0_sum8_lanes(&a[i]));
 }
 
-/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 or 2) activations whose
+/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations whose
  * blocks' 8 sum(a) are s8[t][i], or (s8 NULL) worked out here: the same integers either way. */
 QINLINE void r8q40_group(int nt, float *const *y, const fsk_block_q4_0_r8 *g,
                          const fsk_block_q8_0 *const *x, const int32_t *const *s8, size_t nb,
                          r8_isum_fn isum)
 {
-    __m256 acc[2];
+    __m256 acc[R8_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm256_setzero_ps();
     for (size_t i = 0; i < nb; i++) {
@@ -1079,30 +1081,45 @@ QINLINE void r8q40_group(int nt, float *const *y, const fsk_block_q4_0_r8 *g,
 /* Blocks of sums the stack table holds; longer rows work their sums out per group. */
 #define Q40_SUMS 4096
 
+/* A group function called with a literal token count (1 to 4), so that its loops over tokens
+ * unroll and its accumulators stay in registers. */
+#define R8_CALL_NT(nt, call)                                                                       \
+    do {                                                                                           \
+        switch (nt) {                                                                              \
+        case 4: call(4); break;                                                                    \
+        case 3: call(3); break;                                                                    \
+        case 2: call(2); break;                                                                    \
+        default: call(1); break;                                                                   \
+        }                                                                                          \
+    } while (0)
+
 QINLINE void q4_0_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1,
-                            r8_isum_fn isum)
+                            r8_isum_fn isum, int tok)
 {
     const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
     int32_t sums[Q40_SUMS];
-    const int table = nb > 0 && nb <= Q40_SUMS / 2;
-    const size_t per = table ? Q40_SUMS / nb / 2 * 2 : 2; /* tokens per table, even */
+    const int table = nb > 0 && nb <= Q40_SUMS / R8_TOK;
+    const size_t per = table ? Q40_SUMS / nb / R8_TOK * R8_TOK : R8_TOK; /* tokens per table */
     for (size_t k0 = 0; k0 < ntok; k0 += per) {
         const size_t kn = ntok - k0 < per ? ntok - k0 : per;
         for (size_t k = 0; table && k < kn; k++)
             q8_0_sums8(sums + k * nb, (const fsk_block_q8_0 *)((const char *)x + (k0 + k) * x_stride), nb);
         for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
             const fsk_block_q4_0_r8 *gw = (const fsk_block_q4_0_r8 *)((const char *)w + g * gs);
-            for (size_t k = 0; k < kn; k += 2) {
-                float *yt[2] = {y + (k0 + k) * ldy + g * FSK_R8, y + (k0 + k + 1) * ldy + g * FSK_R8};
-                const fsk_block_q8_0 *xt[2] = {
-                    (const fsk_block_q8_0 *)((const char *)x + (k0 + k) * x_stride),
-                    (const fsk_block_q8_0 *)((const char *)x + (k0 + k + 1) * x_stride)};
-                const int32_t *st[2] = {sums + k * nb, sums + (k + 1) * nb};
-                if (k + 2 <= kn)
-                    r8q40_group(2, yt, gw, xt, table ? st : NULL, nb, isum);
-                else
-                    r8q40_group(1, yt, gw, xt, table ? st : NULL, nb, isum);
+            for (size_t k = 0; k < kn; k += (size_t)tok) {
+                const int nt = kn - k < (size_t)tok ? (int)(kn - k) : tok;
+                float *yt[R8_TOK];
+                const fsk_block_q8_0 *xt[R8_TOK];
+                const int32_t *st[R8_TOK];
+                for (int t = 0; t < nt; t++) {
+                    yt[t] = y + (k0 + k + (size_t)t) * ldy + g * FSK_R8;
+                    xt[t] = (const fsk_block_q8_0 *)((const char *)x + (k0 + k + (size_t)t) * x_stride);
+                    st[t] = sums + (k + (size_t)t) * nb;
+                }
+#define Q40_GROUP(n) r8q40_group(n, yt, gw, xt, table ? st : NULL, nb, isum)
+                R8_CALL_NT(nt, Q40_GROUP);
+#undef Q40_GROUP
             }
         }
     }
@@ -1125,8 +1142,8 @@ QINLINE void q4_0_r8_matvec(float *y, const void *w, size_t row_stride, const vo
 }
 
 /* The matvec and the matmul over whole groups of eight rows, from a group function: the matmul
- * takes two tokens per pass over a group (sharing the unpacking of its records), and each
- * token's sums are the matvec's. */
+ * takes tok tokens per pass over a group (sharing the loads and unpacking of its records), and
+ * each token's sums are the matvec's. */
 QINLINE void r8_matvec(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                        size_t r0, size_t r1, int type, r8_isum_fn isum, dot4_fn dot)
 {
@@ -1136,43 +1153,46 @@ QINLINE void r8_matvec(float *y, const void *w, size_t row_stride, const void *x
         const void *gw = (const char *)w + g * gs;
         if (type == FSK_TYPE_Q4_1_R8) {
             const fsk_block_q8_1 *xa = x;
-            r8_group(1, &yg, gw, &xa, nb, isum, dot);
+            r8_group(1, &yg, gw, &xa, nb, isum);
         } else {
             const fsk_block_q8_0 *xa = x;
-            r8q8_group(1, &yg, gw, &xa, nb, isum, dot);
+            r8q8_group(1, &yg, gw, &xa, nb, dot);
         }
     }
 }
 
 QINLINE void r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                        size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1, int type,
-                       r8_isum_fn isum, dot4_fn dot)
+                       r8_isum_fn isum, dot4_fn dot, int tok)
 {
     const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
     for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
         const void *gw = (const char *)w + g * gs;
-        for (size_t k = 0; k < ntok; k += 2) {
-            float *yt[2] = {y + k * ldy + g * FSK_R8, y + (k + 1) * ldy + g * FSK_R8};
-            const void *xt[2] = {(const char *)x + k * x_stride, (const char *)x + (k + 1) * x_stride};
-            if (type == FSK_TYPE_Q4_1_R8) {
-                const fsk_block_q8_1 *xq[2] = {xt[0], xt[1]};
-                if (k + 2 <= ntok)
-                    r8_group(2, yt, gw, xq, nb, isum, dot);
-                else
-                    r8_group(1, yt, gw, xq, nb, isum, dot);
-            } else {
-                const fsk_block_q8_0 *xq[2] = {xt[0], xt[1]};
-                if (k + 2 <= ntok)
-                    r8q8_group(2, yt, gw, xq, nb, isum, dot);
-                else
-                    r8q8_group(1, yt, gw, xq, nb, isum, dot);
+        for (size_t k = 0; k < ntok; k += (size_t)tok) {
+            const int nt = ntok - k < (size_t)tok ? (int)(ntok - k) : tok;
+            float *yt[R8_TOK];
+            const fsk_block_q8_1 *x1[R8_TOK];
+            const fsk_block_q8_0 *x0[R8_TOK];
+            for (int t = 0; t < nt; t++) {
+                yt[t] = y + (k + (size_t)t) * ldy + g * FSK_R8;
+                const void *xt = (const char *)x + (k + (size_t)t) * x_stride;
+                x1[t] = xt;
+                x0[t] = xt;
             }
+#define Q41_GROUP(n) r8_group(n, yt, gw, x1, nb, isum)
+#define Q80_GROUP(n) r8q8_group(n, yt, gw, x0, nb, dot)
+            if (type == FSK_TYPE_Q4_1_R8)
+                R8_CALL_NT(nt, Q41_GROUP);
+            else
+                R8_CALL_NT(nt, Q80_GROUP);
+#undef Q41_GROUP
+#undef Q80_GROUP
         }
     }
 }
 
 /* One path's six kernels. */
-#define R8_PATH(path, attr)                                                                        \
+#define R8_PATH(path, attr, tok)                                                                   \
     attr void fsk_matvec_q4_1_r8__avx2_##path(float *y, const void *w, size_t row_stride,          \
                                               const void *x, size_t ncols, size_t r0, size_t r1)   \
     {                                                                                              \
@@ -1193,29 +1213,29 @@ QINLINE void r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, c
                                               size_t ncols, size_t ntok, size_t r0, size_t r1)     \
     {                                                                                              \
         r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q4_1_R8,      \
-                  r8_isum_##path, dot4_##path);                                                    \
+                  r8_isum_##path, dot4_##path, tok);                                               \
     }                                                                                              \
     attr void fsk_matmul_q8_0_r8__avx2_##path(float *y, size_t ldy, const void *w,                 \
                                               size_t row_stride, const void *x, size_t x_stride,   \
                                               size_t ncols, size_t ntok, size_t r0, size_t r1)     \
     {                                                                                              \
         r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q8_0_R8,      \
-                  r8_isum_##path, dot4_##path);                                                    \
+                  r8_isum_##path, dot4_##path, tok);                                               \
     }                                                                                              \
     attr void fsk_matmul_q4_0_r8__avx2_##path(float *y, size_t ldy, const void *w,                 \
                                               size_t row_stride, const void *x, size_t x_stride,   \
                                               size_t ncols, size_t ntok, size_t r0, size_t r1)     \
     {                                                                                              \
-        q4_0_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, r8_isum_##path);   \
+        q4_0_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, r8_isum_##path, tok); \
     }
 
 #define FSK_NO_ATTR
-R8_PATH(base, FSK_NO_ATTR)
+R8_PATH(base, FSK_NO_ATTR, 2)
 #ifdef FSK_HAVE_AVX512VNNI
-R8_PATH(vnni512, FSK_TARGET_VNNI512)
+R8_PATH(vnni512, FSK_TARGET_VNNI512, 4)
 #endif
 #ifdef FSK_HAVE_AVXVNNI
-R8_PATH(avxvnni, FSK_TARGET_AVXVNNI)
+R8_PATH(avxvnni, FSK_TARGET_AVXVNNI, 2)
 #endif
 
 /* The exported kernels: the path fsk_avx2_vnni_path names, looked up per call (a load and a

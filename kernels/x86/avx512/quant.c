@@ -131,10 +131,11 @@ void fsk_quantize_q8_k__avx512(void *y, const float *x, size_t n)
  * per pass. Four weight blocks are 72..96 contiguous bytes whose fields all sit on 16-bit
  * boundaries, so one full and one masked load and a two-source word permute gather their quants,
  * and a second permute their scales (and Q5 high bits). maddubs (unsigned codes times signed
- * activations, pairs in int16) and madd with ones give sixteen int32 partial sums, four per
- * block, converted exactly and multiplied by the block's d_w * d_a in one FMA. The signed
- * formats use their unsigned codes and subtract offset * sum(a) in int16; the min formats add
- * m * s. A last partial quad goes through zero-filled copies: zero blocks add exactly zero. */
+ * activations, pairs in int16) and madd with ones, or vpdpbusd where the CPU has VNNI (the
+ * same integers; quad_isum below), give sixteen int32 partial sums, four per block, converted
+ * exactly and multiplied by the block's d_w * d_a in one FMA. The signed formats use their
+ * unsigned codes and subtract offset * sum(a); the min formats add m * s. A last partial quad
+ * goes through zero-filled copies: zero blocks add exactly zero. */
 
 enum fmt { F_Q4_0, F_Q4_1, F_Q5_0, F_Q5_1 };
 
@@ -417,10 +418,6 @@ QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, c
         rows_32(f, y + r, &row, 1, x, aq, nb, &pm, none, qsum);
     }
 }
-
-
-
-
 
 /* Q8_0: two blocks (68 bytes, 34 words: d then 16 words of quants each) per step, one per
  * 256-bit half. Signed times signed, so maddubs gets |w| and a negated where w < 0
@@ -815,10 +812,6 @@ QINLINE void matmul_32(enum fmt f, float *y, size_t ldy, const void *w, size_t r
             matvec_32(f, y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1, qsum);
     }
 }
-
-
-
-
 
 /* Q8_0: per pair of blocks, the activation quants (act_q8_0, or its zero-filled last pair) and
  * [d_0, 0, d_1, 0] of two tokens per 256 bits; per (row, token) row_q8_0's operations. */

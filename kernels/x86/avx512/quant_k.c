@@ -191,7 +191,6 @@ QINLINE void matvec_scale_min(float *y, const void *w, size_t row_stride, const 
     }
 }
 
-
 /* Q6_K codes 0..63 (layout in kernels/ref/quant_k.c): vector k holds code k of quants
  * 32k + l (low half) and 128 + 32k + l (high half), qh's bits 2k, 2k+1 as its bits 4, 5. */
 static inline void q6_codes(const fsk_block_q6_K *b, __m512i q[4])
@@ -333,9 +332,6 @@ QINLINE void matmul_k(int kind, float *y, size_t ldy, const void *w, size_t row_
         }
     }
 }
-
-
-
 
 /* ------------------------------------------------------------------ the two paths
  * Each kernel above once with madd + add and once with vpdpwssd (where the compiler has
