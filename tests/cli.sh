@@ -65,6 +65,18 @@ if [ -n "$feat" ]; then
     grep -q "^  $isa *not usable: the CPU lacks" cli.out && ok || bad "FSK_CPU_OFF=$feat: $isa not refused"
     expect_status 0 "FSK_CPU_OFF=$feat selftest" env FSK_CPU_OFF=$feat $FFNSKIP selftest
 fi
+# info names the path of a kernel that picks one per call, and FSK_CPU_OFF moves it
+$FFNSKIP info >cli.out 2>&1
+if [ "$(uname -m)" = x86_64 ] && grep -q "^  avx2 *usable" cli.out; then
+    vnni=no
+    grep "^features:" cli.out | grep -qwE "avx512vnni|avxvnni" && vnni=yes
+    expect_status 0 "info, VNNI off" env FSK_CPU_OFF=avx512vnni,avxvnni $FFNSKIP info
+    grep -q "^  matmul_q8_0_r8 avx2 (maddubs)" cli.out && ok || bad "info: no maddubs path with VNNI off"
+    expect_status 0 "info" $FFNSKIP info
+    if [ "$vnni" = yes ]; then
+        grep -q "^  matmul_q8_0_r8 avx2 (vpdpbusd" cli.out && ok || bad "info: the CPU has VNNI, no vpdpbusd path named"
+    fi
+fi
 
 rm -f cli.out cli.err
 echo "cli: $pass passed, $fail failed"
