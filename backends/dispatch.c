@@ -344,6 +344,16 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     case FSK_OP_matmul_q8_0: case FSK_OP_matmul_q4_k: case FSK_OP_matmul_q5_k: case FSK_OP_matmul_q6_k:
         if (isa == FSK_ISA_NEON) /* kernels/arm/neon/qdot.h */
             return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_DOTPROD) ? "sdot" : "smull";
+#ifdef FSK_BUILD_AVX2
+        if (isa == FSK_ISA_AVX2 && (op == FSK_OP_matvec_q4_k || op == FSK_OP_matvec_q5_k ||
+                                    op == FSK_OP_matvec_q6_k || op == FSK_OP_matmul_q4_k ||
+                                    op == FSK_OP_matmul_q5_k || op == FSK_OP_matmul_q6_k))
+            switch (fsk_avx2_vnni_path()) {
+            case FSK_VNNI_EVEX: return "vpdpwssd, AVX512-VNNI";
+            case FSK_VNNI_VEX: return "vpdpwssd, AVX-VNNI";
+            default: return "madd";
+            }
+#endif
 #ifdef FSK_BUILD_AVX512
         if (isa == FSK_ISA_AVX512) {
             const int k = op == FSK_OP_matvec_q4_k || op == FSK_OP_matvec_q5_k || op == FSK_OP_matvec_q6_k ||

@@ -44,6 +44,7 @@ static const struct path paths[] = {
 #endif
     R8(matvec_q4_1_r8) R8(matmul_q4_1_r8) R8(matvec_q8_0_r8) R8(matmul_q8_0_r8)
     R8(matvec_q4_0_r8) R8(matmul_q4_0_r8)
+    R8(matvec_q4_k) R8(matmul_q4_k) R8(matvec_q5_k) R8(matmul_q5_k) R8(matvec_q6_k) R8(matmul_q6_k)
 #endif
 #if defined(FSK_X86_PATHS) && defined(FSK_BUILD_AVX512)
 #ifdef FSK_HAVE_AVX512VNNI

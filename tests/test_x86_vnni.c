@@ -1,7 +1,7 @@
 /* test_x86_vnni.c: the paths of each x86 integer kernel that has several (maddubs, and vpdpbusd
- * or vpdpwssd where the CPU has VNNI: the repacked AVX2 kernels in EVEX and VEX encodings, the
- * AVX-512 32-element and K formats) agree bit for bit, at the integer limits too, and the
- * exported op takes the path named. */
+ * or vpdpwssd where the CPU has VNNI: the repacked and K-format AVX2 kernels in EVEX and VEX
+ * encodings, the AVX-512 32-element and K formats) agree bit for bit, at the integer limits too,
+ * and the exported op takes the path named. */
 #include "config.h"
 
 #include <check.h>
@@ -57,15 +57,22 @@ struct kernel_paths {
 #else
 #define V512(T, t, A)
 #endif
+#define K2(T, t)                                                                                   \
+    {FSK_ISA_AVX2, FSK_TYPE_##T, FSK_TYPE_##T, FSK_TYPE_Q8_K,                                      \
+     {fsk_matvec_##t##__avx2_base, EVEX(fsk_matvec_##t##__avx2), VEX(fsk_matvec_##t##__avx2)},     \
+     {fsk_matmul_##t##__avx2_base, EVEX(fsk_matmul_##t##__avx2), VEX(fsk_matmul_##t##__avx2)},     \
+     fsk_matvec_##t##__avx2, fsk_matmul_##t##__avx2}
 static const struct kernel_paths kp[] = {
     R8(Q4_1, q4_1, Q8_1), R8(Q8_0, q8_0, Q8_0), R8(Q4_0, q4_0, Q8_0),
+    K2(Q4_K, q4_k), K2(Q5_K, q5_k), K2(Q6_K, q6_k),
     V512(Q4_0, q4_0, Q8_0) V512(Q4_1, q4_1, Q8_1) V512(Q5_0, q5_0, Q8_0) V512(Q5_1, q5_1, Q8_1)
     V512(Q8_0, q8_0, Q8_0) V512(Q4_K, q4_k, Q8_K) V512(Q5_K, q5_k, Q8_K) V512(Q6_K, q6_k, Q8_K)
 };
 #undef R8
+#undef K2
 #undef V512
 enum { NKP = sizeof kp / sizeof *kp };
-static const char *const path_names[3] = {"maddubs", "vpdpbusd (EVEX)", "vpdpbusd (VEX)"};
+static const char *const path_names[3] = {"base", "VNNI (EVEX)", "VNNI (VEX)"};
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -207,11 +214,11 @@ START_TEST(test_paths_agree)
         for (int t = 0; t < NTOK; t++) {
             size_t at;
             ck_assert_msg(same_bits(y[q] + t * ROWS + 8, y[0] + t * ROWS + 8, ROWS - 8, &at),
-                          "%s %s matvec, %s path, inputs %d, token %d row %zu: %.9g against maddubs %.9g",
+                          "%s %s matvec, %s path, inputs %d, token %d row %zu: %.9g against the base path %.9g",
                           fsk_isa_name(p->isa), fsk_type_traits(p->plain)->name, path_names[q], kind, t,
                           at + 8, y[q][t * ROWS + 8 + at], y[0][t * ROWS + 8 + at]);
             ck_assert_msg(same_bits(z[q] + t * ROWS + 8, y[0] + t * ROWS + 8, ROWS - 8, &at),
-                          "%s %s matmul, %s path, inputs %d, token %d row %zu: %.9g against maddubs %.9g",
+                          "%s %s matmul, %s path, inputs %d, token %d row %zu: %.9g against the base path %.9g",
                           fsk_isa_name(p->isa), fsk_type_traits(p->plain)->name, path_names[q], kind, t,
                           at + 8, z[q][t * ROWS + 8 + at], y[0][t * ROWS + 8 + at]);
             ck_assert_float_eq(y[q][t * ROWS], 0.0f); /* rows before r0 untouched */
@@ -271,7 +278,7 @@ int main(void)
     }
     if (!vnni) {
         fprintf(stderr, "SKIP: this CPU (or build) has neither AVX512-VNNI nor AVX-VNNI: only the "
-                        "maddubs paths run here (test_kernels_avx2/avx512 check them against ref)\n");
+                        "base paths run here (test_kernels_avx2/avx512 check them against ref)\n");
         return 77;
     }
     if (!runnable(FSK_ISA_AVX2, FSK_VNNI_VEX))

@@ -71,6 +71,25 @@ FSK_R8_PATH_DECLS(vnni512)
 #ifdef FSK_HAVE_AVXVNNI
 FSK_R8_PATH_DECLS(avxvnni)
 #endif
+
+/* The AVX2 K-quant kernels' paths (madd + add, or vpdpwssd), chosen as the repacked ones are. */
+#define FSK_AVX2_K_DECLS(t, path)                                                                  \
+    void fsk_matvec_##t##__avx2_##path(float *y, const void *w, size_t row_stride, const void *x,   \
+                                       size_t ncols, size_t r0, size_t r1);                        \
+    void fsk_matmul_##t##__avx2_##path(float *y, size_t ldy, const void *w, size_t row_stride,     \
+                                       const void *x, size_t x_stride, size_t ncols, size_t ntok,  \
+                                       size_t r0, size_t r1);
+#define FSK_AVX2_K_PATHS(path)                                                                     \
+    FSK_AVX2_K_DECLS(q4_k, path) FSK_AVX2_K_DECLS(q5_k, path) FSK_AVX2_K_DECLS(q6_k, path)
+FSK_AVX2_K_PATHS(base)
+#ifdef FSK_HAVE_AVX512VNNI
+FSK_AVX2_K_PATHS(vnni512)
+#endif
+#ifdef FSK_HAVE_AVXVNNI
+FSK_AVX2_K_PATHS(avxvnni)
+#endif
+#undef FSK_AVX2_K_PATHS
+#undef FSK_AVX2_K_DECLS
 #undef FSK_R8_PATH_DECLS
 
 #define FSK_AVX512_PATH_DECLS(t, path)                                                             \

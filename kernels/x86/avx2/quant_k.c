@@ -5,6 +5,7 @@
 #include "kernels.h"
 #include "unroll.h"
 #include "quant.h"
+#include "../vnni.h"
 
 #define QINLINE FSK_FORCE_INLINE
 
@@ -93,9 +94,35 @@ QINLINE float sm_value(float dw, float dminw, float da, int32_t sumi, int32_t su
     return d * (float)sumi - dmin * (float)summ;
 }
 
+/* acc + the sub-block-scaled sums of one vector: maddubs pairs (int16) times the scale words s,
+ * adjacent products summed into int32 lanes. Paths (kernels/x86/vnni.h): madd then add, or
+ * vpdpwssd doing both (EVEX with AVX512-VNNI + VL, VEX with AVX-VNNI); the same integers (no lane
+ * overflows either way), so the same values bit for bit. The templates below take one as a
+ * parameter and are forced inline. */
+typedef __m256i (*kdot_fn)(__m256i acc, __m256i q, __m256i a, __m256i s);
+
+QINLINE __m256i kdot_base(__m256i acc, __m256i q, __m256i a, __m256i s)
+{
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), s));
+}
+
+#ifdef FSK_HAVE_AVX512VNNI
+QINLINE FSK_TARGET_VNNI512 __m256i kdot_vnni512(__m256i acc, __m256i q, __m256i a, __m256i s)
+{
+    return _mm256_dpwssd_epi32(acc, _mm256_maddubs_epi16(q, a), s);
+}
+#endif
+#ifdef FSK_HAVE_AVXVNNI
+QINLINE FSK_TARGET_AVXVNNI __m256i kdot_avxvnni(__m256i acc, __m256i q, __m256i a, __m256i s)
+{
+    return _mm256_dpwssd_avx_epi32(acc, _mm256_maddubs_epi16(q, a), s);
+}
+#endif
+
 /* Q4_K or Q5_K (five set): one super-block of one row. */
 QINLINE float block_scale_min(const unsigned char *qs, const unsigned char *qh, const uint8_t *sc12,
-                              fsk_half dh, fsk_half dminh, const fsk_block_q8_K *a, int five)
+                              fsk_half dh, fsk_half dminh, const fsk_block_q8_K *a, int five,
+                              kdot_fn kdot)
 {
     const __m128i scm = k_scales(sc12);
     /* scales as int16, each replicated over both 128-bit lanes for bcast_word */
@@ -107,35 +134,33 @@ QINLINE float block_scale_min(const unsigned char *qs, const unsigned char *qh, 
         sm_chunk(qs, c, five, &hb, &lo, &hi);
         __m256i a0 = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c));
         __m256i a1 = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c + 32));
-        __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, a0), bcast_word(sc16, 2 * c));
-        __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, a1), bcast_word(sc16, 2 * c + 1));
-        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        sumi = kdot(kdot(sumi, lo, a0, bcast_word(sc16, 2 * c)), hi, a1, bcast_word(sc16, 2 * c + 1));
     }
     return sm_value(half_f32(dh), half_f32(dminh), a->d, hsum_epi32(sumi), sm_summ(scm, a));
 }
 
-void fsk_matvec_q4_k__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                           size_t r0, size_t r1)
+QINLINE void matvec_q4_k(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                        size_t r0, size_t r1, kdot_fn kdot)
 {
     const fsk_block_q8_K *a = x;
     for (size_t r = r0; r < r1; r++) {
         const fsk_block_q4_K *b = (const fsk_block_q4_K *)((const char *)w + r * row_stride);
         float s = 0.0f;
         for (size_t i = 0; i < ncols / FSK_QK_K; i++)
-            s += block_scale_min(b[i].qs, NULL, b[i].scales, b[i].d, b[i].dmin, &a[i], 0);
+            s += block_scale_min(b[i].qs, NULL, b[i].scales, b[i].d, b[i].dmin, &a[i], 0, kdot);
         y[r] = s;
     }
 }
 
-void fsk_matvec_q5_k__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                           size_t r0, size_t r1)
+QINLINE void matvec_q5_k(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                        size_t r0, size_t r1, kdot_fn kdot)
 {
     const fsk_block_q8_K *a = x;
     for (size_t r = r0; r < r1; r++) {
         const fsk_block_q5_K *b = (const fsk_block_q5_K *)((const char *)w + r * row_stride);
         float s = 0.0f;
         for (size_t i = 0; i < ncols / FSK_QK_K; i++)
-            s += block_scale_min(b[i].qs, b[i].qh, b[i].scales, b[i].d, b[i].dmin, &a[i], 1);
+            s += block_scale_min(b[i].qs, b[i].qh, b[i].scales, b[i].d, b[i].dmin, &a[i], 1, kdot);
         y[r] = s;
     }
 }
@@ -157,7 +182,7 @@ static inline void q6_codes(const uint8_t *ql, const uint8_t *qh, __m256i q[4])
 
 /* One Q6_K super-block: sumi = sum_g sc_g isum_g with the codes' offset 32 taken out as
  * 32 * sum_g sc_g bsums[g], all in int32 (|sumi| <= 16 * 128 * 16 * 32 * 127, as ref notes). */
-static inline float block_q6_k(const fsk_block_q6_K *b, const fsk_block_q8_K *a)
+QINLINE float block_q6_k(const fsk_block_q6_K *b, const fsk_block_q8_K *a, kdot_fn kdot)
 {
     /* group scales as int16: words 0..7 of both lanes sc 0..7 (lo), sc 8..15 (hi) */
     const __m128i sc8 = _mm_loadu_si128((const __m128i *)b->scales);
@@ -177,7 +202,7 @@ static inline float block_q6_k(const fsk_block_q6_K *b, const fsk_block_q8_K *a)
                 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2, 4 * k + 3, 4 * k + 2,
                 4 * k + 3));
             __m256i av = _mm256_loadu_si256((const __m256i *)(a->qs + 128 * h + 32 * k));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], av), s));
+            sumi = kdot(sumi, q[k], av, s);
         }
     }
     /* the offset: 32 * sum_g sc_g bsums[g] */
@@ -187,15 +212,15 @@ static inline float block_q6_k(const fsk_block_q6_K *b, const fsk_block_q8_K *a)
     return (half_f32(b->d) * a->d) * (float)isum;
 }
 
-void fsk_matvec_q6_k__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                           size_t r0, size_t r1)
+QINLINE void matvec_q6_k(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                        size_t r0, size_t r1, kdot_fn kdot)
 {
     const fsk_block_q8_K *a = x;
     for (size_t r = r0; r < r1; r++) {
         const fsk_block_q6_K *b = (const fsk_block_q6_K *)((const char *)w + r * row_stride);
         float s = 0.0f;
         for (size_t i = 0; i < ncols / FSK_QK_K; i++)
-            s += block_q6_k(&b[i], &a[i]);
+            s += block_q6_k(&b[i], &a[i], kdot);
         y[r] = s;
     }
 }
@@ -230,15 +255,14 @@ QINLINE void sm_unpack(struct sm_block *u, const unsigned char *qs, const unsign
 }
 
 /* The block's value against one activation block: (d_w d_a) sumi - (dmin_w d_a) summ. */
-QINLINE float sm_dot(const struct sm_block *u, const fsk_block_q8_K *a)
+QINLINE float sm_dot(const struct sm_block *u, const fsk_block_q8_K *a, kdot_fn kdot)
 {
     __m256i sumi = _mm256_setzero_si256();
     UNROLL for (int c = 0; c < FSK_QK_K / 64; c++) {
         __m256i a0 = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c));
         __m256i a1 = _mm256_loadu_si256((const __m256i *)(a->qs + 64 * c + 32));
-        __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(u->lo[c], a0), bcast_word(u->sc16, 2 * c));
-        __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(u->hi[c], a1), bcast_word(u->sc16, 2 * c + 1));
-        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        sumi = kdot(kdot(sumi, u->lo[c], a0, bcast_word(u->sc16, 2 * c)), u->hi[c], a1,
+                    bcast_word(u->sc16, 2 * c + 1));
     }
     return sm_value(u->d, u->dmin, a->d, hsum_epi32(sumi), sm_summ(u->scm, a));
 }
@@ -285,12 +309,12 @@ QINLINE void q6_unpack(struct q6_block *u, const fsk_block_q6_K *b)
 
 /* sumi = sum_g sc_g isum_g with the codes' offset 32 taken out as 32 * sum_g sc_g bsums[g], all
  * in int32 (|sumi| <= 16 * 128 * 16 * 32 * 127, as ref notes). */
-QINLINE float q6_dot(const struct q6_block *u, const fsk_block_q8_K *a)
+QINLINE float q6_dot(const struct q6_block *u, const fsk_block_q8_K *a, kdot_fn kdot)
 {
     __m256i sumi = _mm256_setzero_si256();
     UNROLL for (int v = 0; v < 8; v++) {
         __m256i av = _mm256_loadu_si256((const __m256i *)(a->qs + 32 * v));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(u->q[v], av), u->sc[v]));
+        sumi = kdot(sumi, u->q[v], av, u->sc[v]);
     }
     __m256i bs = _mm256_loadu_si256((const __m256i *)a->bsums);
     __m256i corr = _mm256_madd_epi16(_mm256_cvtepi8_epi16(u->sc8), bs);
@@ -301,7 +325,8 @@ QINLINE float q6_dot(const struct q6_block *u, const fsk_block_q8_K *a)
 #define MK_TOK 8
 
 QINLINE void matmul_k(int kind, float *y, size_t ldy, const void *w, size_t row_stride,
-                      const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+                      const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1,
+                      kdot_fn kdot)
 {
     const size_t nb = ncols / FSK_QK_K;
     for (size_t k = 0; k < ntok; k += MK_TOK) {
@@ -317,12 +342,12 @@ QINLINE void matmul_k(int kind, float *y, size_t ldy, const void *w, size_t row_
                     struct q6_block u;
                     q6_unpack(&u, (const fsk_block_q6_K *)row + i);
                     for (int t = 0; t < nt; t++)
-                        s[t] += q6_dot(&u, &a[t][i]);
+                        s[t] += q6_dot(&u, &a[t][i], kdot);
                 } else {
                     struct sm_block u;
                     sm_unpack_at(&u, row, i, kind == 5);
                     for (int t = 0; t < nt; t++)
-                        s[t] += sm_dot(&u, &a[t][i]);
+                        s[t] += sm_dot(&u, &a[t][i], kdot);
                 }
             }
             for (int t = 0; t < nt; t++)
@@ -331,23 +356,60 @@ QINLINE void matmul_k(int kind, float *y, size_t ldy, const void *w, size_t row_
     }
 }
 
-void fsk_matmul_q4_k__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    matmul_k(4, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
 
-void fsk_matmul_q5_k__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    matmul_k(5, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
 
-void fsk_matmul_q6_k__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    matmul_k(6, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
+
+/* ------------------------------------------------------------------ the paths
+ * Each kernel above with madd + add, and with vpdpwssd where the compiler has the instruction
+ * set; the exported op takes the path fsk_avx2_vnni_path names, as the repacked kernels do. */
+#define MV_ARGS (float *y, const void *w, size_t row_stride, const void *x, size_t ncols, size_t r0, size_t r1)
+#define MM_ARGS                                                                                    \
+    (float *y, size_t ldy, const void *w, size_t row_stride, const void *x, size_t x_stride,       \
+     size_t ncols, size_t ntok, size_t r0, size_t r1)
+#define K_PATH(t, kind, attr, path)                                                                \
+    attr void fsk_matvec_##t##__avx2_##path MV_ARGS                                                \
+    {                                                                                              \
+        matvec_##t(y, w, row_stride, x, ncols, r0, r1, kdot_##path);                               \
+    }                                                                                              \
+    attr void fsk_matmul_##t##__avx2_##path MM_ARGS                                                \
+    {                                                                                              \
+        matmul_k(kind, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, kdot_##path);      \
+    }
+#define K_PATHS(attr, path) K_PATH(q4_k, 4, attr, path) K_PATH(q5_k, 5, attr, path) K_PATH(q6_k, 6, attr, path)
+#define FSK_NO_ATTR
+K_PATHS(FSK_NO_ATTR, base)
+#ifdef FSK_HAVE_AVX512VNNI
+K_PATHS(FSK_TARGET_VNNI512, vnni512)
+#define K_CASE_512(call) case FSK_VNNI_EVEX: call; break;
+#else
+#define K_CASE_512(call)
+#endif
+#ifdef FSK_HAVE_AVXVNNI
+K_PATHS(FSK_TARGET_AVXVNNI, avxvnni)
+#define K_CASE_VEX(call) case FSK_VNNI_VEX: call; break;
+#else
+#define K_CASE_VEX(call)
+#endif
+#define K_DISPATCH(t)                                                                              \
+    void fsk_matvec_##t##__avx2 MV_ARGS                                                            \
+    {                                                                                              \
+        switch (fsk_avx2_vnni_path()) {                                                            \
+        K_CASE_512(fsk_matvec_##t##__avx2_vnni512(y, w, row_stride, x, ncols, r0, r1))             \
+        K_CASE_VEX(fsk_matvec_##t##__avx2_avxvnni(y, w, row_stride, x, ncols, r0, r1))             \
+        default: fsk_matvec_##t##__avx2_base(y, w, row_stride, x, ncols, r0, r1); break;           \
+        }                                                                                          \
+    }                                                                                              \
+    void fsk_matmul_##t##__avx2 MM_ARGS                                                            \
+    {                                                                                              \
+        switch (fsk_avx2_vnni_path()) {                                                            \
+        K_CASE_512(fsk_matmul_##t##__avx2_vnni512(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1)) \
+        K_CASE_VEX(fsk_matmul_##t##__avx2_avxvnni(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1)) \
+        default: fsk_matmul_##t##__avx2_base(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1); break; \
+        }                                                                                          \
+    }
+K_DISPATCH(q4_k)
+K_DISPATCH(q5_k)
+K_DISPATCH(q6_k)
 
 /* ------------------------------------------------------------------ dequantize
  * Bit for bit as ref: the scale products rounded once each, then d1 * q - m1 rounded twice (a
