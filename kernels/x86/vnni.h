@@ -47,67 +47,36 @@ static inline int fsk_avx512_has_vnni(void)
     return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_AVX512VNNI);
 }
 
-/* Each path of each kernel, for tests and benchmarks: the same contract as the op. */
-#define FSK_R8_PATH_DECLS(path)                                                                    \
-    void fsk_matvec_q4_1_r8__avx2_##path(float *y, const void *w, size_t row_stride, const void *x, \
-                                         size_t ncols, size_t r0, size_t r1);                      \
-    void fsk_matvec_q8_0_r8__avx2_##path(float *y, const void *w, size_t row_stride, const void *x, \
-                                         size_t ncols, size_t r0, size_t r1);                      \
-    void fsk_matvec_q4_0_r8__avx2_##path(float *y, const void *w, size_t row_stride, const void *x, \
-                                         size_t ncols, size_t r0, size_t r1);                      \
-    void fsk_matmul_q4_1_r8__avx2_##path(float *y, size_t ldy, const void *w, size_t row_stride,   \
-                                         const void *x, size_t x_stride, size_t ncols, size_t ntok, \
-                                         size_t r0, size_t r1);                                    \
-    void fsk_matmul_q8_0_r8__avx2_##path(float *y, size_t ldy, const void *w, size_t row_stride,   \
-                                         const void *x, size_t x_stride, size_t ncols, size_t ntok, \
-                                         size_t r0, size_t r1);                                    \
-    void fsk_matmul_q4_0_r8__avx2_##path(float *y, size_t ldy, const void *w, size_t row_stride,   \
-                                         const void *x, size_t x_stride, size_t ncols, size_t ntok, \
-                                         size_t r0, size_t r1);
-FSK_R8_PATH_DECLS(base)
-#ifdef FSK_HAVE_AVX512VNNI
-FSK_R8_PATH_DECLS(vnni512)
-#endif
-#ifdef FSK_HAVE_AVXVNNI
-FSK_R8_PATH_DECLS(avxvnni)
-#endif
-
-/* The AVX2 K-quant kernels' paths (madd + add, or vpdpwssd), chosen as the repacked ones are. */
-#define FSK_AVX2_K_DECLS(t, path)                                                                  \
-    void fsk_matvec_##t##__avx2_##path(float *y, const void *w, size_t row_stride, const void *x,   \
-                                       size_t ncols, size_t r0, size_t r1);                        \
-    void fsk_matmul_##t##__avx2_##path(float *y, size_t ldy, const void *w, size_t row_stride,     \
-                                       const void *x, size_t x_stride, size_t ncols, size_t ntok,  \
-                                       size_t r0, size_t r1);
-#define FSK_AVX2_K_PATHS(path)                                                                     \
-    FSK_AVX2_K_DECLS(q4_k, path) FSK_AVX2_K_DECLS(q5_k, path) FSK_AVX2_K_DECLS(q6_k, path)
-FSK_AVX2_K_PATHS(base)
-#ifdef FSK_HAVE_AVX512VNNI
-FSK_AVX2_K_PATHS(vnni512)
-#endif
-#ifdef FSK_HAVE_AVXVNNI
-FSK_AVX2_K_PATHS(avxvnni)
-#endif
-#undef FSK_AVX2_K_PATHS
-#undef FSK_AVX2_K_DECLS
-#undef FSK_R8_PATH_DECLS
-
-#define FSK_AVX512_PATH_DECLS(t, path)                                                             \
-    void fsk_matvec_##t##__avx512_##path(float *y, const void *w, size_t row_stride, const void *x, \
-                                         size_t ncols, size_t r0, size_t r1);                      \
-    void fsk_matmul_##t##__avx512_##path(float *y, size_t ldy, const void *w, size_t row_stride,   \
-                                         const void *x, size_t x_stride, size_t ncols, size_t ntok, \
-                                         size_t r0, size_t r1);
+/* Each path of each kernel, for tests and benchmarks (fsk_<op>__<isa>_<path>): the same contract
+ * as the op. */
+#define FSK_PATH_DECLS(t, isa, path)                                                               \
+    void fsk_matvec_##t##__##isa##_##path(float *y, const void *w, size_t row_stride,              \
+                                          const void *x, size_t ncols, size_t r0, size_t r1);      \
+    void fsk_matmul_##t##__##isa##_##path(float *y, size_t ldy, const void *w, size_t row_stride,  \
+                                          const void *x, size_t x_stride, size_t ncols,            \
+                                          size_t ntok, size_t r0, size_t r1);
+/* AVX2: the repacked kernels and the K-quant ones (paths base, vnni512, avxvnni). */
+#define FSK_AVX2_PATHS(path)                                                                       \
+    FSK_PATH_DECLS(q4_1_r8, avx2, path) FSK_PATH_DECLS(q8_0_r8, avx2, path)                        \
+    FSK_PATH_DECLS(q4_0_r8, avx2, path) FSK_PATH_DECLS(q4_k, avx2, path)                           \
+    FSK_PATH_DECLS(q5_k, avx2, path) FSK_PATH_DECLS(q6_k, avx2, path)
+/* AVX-512: the 32-element formats and the K-quant ones (paths base, vnni). */
 #define FSK_AVX512_PATHS(path)                                                                     \
-    FSK_AVX512_PATH_DECLS(q4_0, path) FSK_AVX512_PATH_DECLS(q4_1, path)                            \
-    FSK_AVX512_PATH_DECLS(q5_0, path) FSK_AVX512_PATH_DECLS(q5_1, path)                            \
-    FSK_AVX512_PATH_DECLS(q8_0, path) FSK_AVX512_PATH_DECLS(q4_k, path)                            \
-    FSK_AVX512_PATH_DECLS(q5_k, path) FSK_AVX512_PATH_DECLS(q6_k, path)
+    FSK_PATH_DECLS(q4_0, avx512, path) FSK_PATH_DECLS(q4_1, avx512, path)                          \
+    FSK_PATH_DECLS(q5_0, avx512, path) FSK_PATH_DECLS(q5_1, avx512, path)                          \
+    FSK_PATH_DECLS(q8_0, avx512, path) FSK_PATH_DECLS(q4_k, avx512, path)                          \
+    FSK_PATH_DECLS(q5_k, avx512, path) FSK_PATH_DECLS(q6_k, avx512, path)
+FSK_AVX2_PATHS(base)
 FSK_AVX512_PATHS(base)
 #ifdef FSK_HAVE_AVX512VNNI
+FSK_AVX2_PATHS(vnni512)
 FSK_AVX512_PATHS(vnni)
 #endif
+#ifdef FSK_HAVE_AVXVNNI
+FSK_AVX2_PATHS(avxvnni)
+#endif
 #undef FSK_AVX512_PATHS
-#undef FSK_AVX512_PATH_DECLS
+#undef FSK_AVX2_PATHS
+#undef FSK_PATH_DECLS
 
 #endif
