@@ -115,17 +115,33 @@ FSK_API size_t fsk_model_describe(const fsk_model *m, char *buf, size_t len)
         put(&t, "kernels: %s\n", msg);
         return t.pos;
     }
+    /* the types the matvecs read as loaded (a repacked matrix by its record layout) */
+    uint64_t used[FSK_TYPE_COUNT] = {0};
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        const struct fsk_layer *L = &m->layers[l];
+        const struct fsk_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
+        for (int i = 0; i < 7; i++)
+            if (ws[i]->type < FSK_TYPE_COUNT)
+                used[ws[i]->type]++;
+    }
+    if (m->output.type < FSK_TYPE_COUNT)
+        used[m->output.type]++;
     put(&t, "kernels for this model's weights:\n");
     for (uint32_t ty = 0; ty < FSK_TYPE_COUNT; ty++) {
         struct fsk_wops o;
-        if (!count[ty] || ty == FSK_TYPE_F32 || !fsk_wops_for(k, ty, &o))
+        if (!used[ty] || !fsk_wops_for(k, ty, &o))
             continue;
         enum fsk_isa isa = FSK_ISA_COUNT;
+        const char *path = NULL;
         for (int op = 0; op < FSK_OP_COUNT; op++)
-            if (fsk_kernels_op_fn(k, (enum fsk_op)op) == (const void *)o.matvec)
+            if (fsk_kernels_op_fn(k, (enum fsk_op)op) == (const void *)o.matvec) {
                 isa = fsk_kernels_op_isa(k, (enum fsk_op)op);
-        put(&t, "  %-6s matvec: %s, activations as %s\n", fsk_type_traits(ty)->name, fsk_isa_name(isa),
-            fsk_type_traits(o.act_type)->name);
+                path = fsk_kernels_op_path(k, (enum fsk_op)op);
+            }
+        put(&t, "  %-7s matvec: %s%s%s%s, activations as %s (%llu %s)\n", fsk_type_traits(ty)->name,
+            fsk_isa_name(isa), path ? " (" : "", path ? path : "", path ? ")" : "",
+            fsk_type_traits(o.act_type)->name, (unsigned long long)used[ty],
+            used[ty] == 1 ? "matrix" : "matrices");
     }
     size_t n_r8 = 0, r8_bytes = 0;
     for (uint32_t l = 0; l < hp->n_layer; l++) {
