@@ -1078,6 +1078,47 @@ QINLINE void r8q40_group(int nt, float *const *y, const fsk_block_q4_0_r8 *g,
         _mm256_storeu_ps(y[t], acc[t]);
 }
 
+/* Q8_0 records through vpdpbusd without the sign trick: each quant's sign bit flipped makes it
+ * w + 128 as an unsigned byte, so the lanes sum (w + 128) a, and the row's integer dot is that
+ * less 128 sum(a) (16 times the 8 sum(a) of the Q4_0 table): the same integers as r8q8_group's,
+ * with one xor per quant vector (shared by the tokens) in place of an abs and a sign per token.
+ * maddubs cannot take it (2 x 255 x 127 overflows int16), so only the VNNI paths' matmuls use
+ * it; their matvecs keep r8q8_group. */
+QINLINE void r8q8u_group(int nt, float *const *y, const fsk_block_q8_0_r8 *g,
+                         const fsk_block_q8_0 *const *x, const int32_t *const *s8, size_t nb,
+                         dot4_fn dot)
+{
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    __m256 acc[R8_TOK];
+    UNROLL for (int t = 0; t < nt; t++)
+        acc[t] = _mm256_setzero_ps();
+    for (size_t i = 0; i < nb; i++) {
+        __m256i even[R8_TOK], odd[R8_TOK];
+        UNROLL for (int t = 0; t < nt; t++)
+            even[t] = odd[t] = _mm256_setzero_si256();
+        UNROLL for (int k = 0; k < FSK_QK / 4; k++) {
+            const __m256i u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(g[i].qs + 32 * k)), flip);
+            UNROLL for (int t = 0; t < nt; t++) {
+                const __m256i a = _mm256_set1_epi32((int)load_u32(x[t][i].qs + 4 * k));
+                if (k & 1)
+                    odd[t] = dot(odd[t], u, a);
+                else
+                    even[t] = dot(even[t], u, a);
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g[i].d));
+        UNROLL for (int t = 0; t < nt; t++) {
+            const fsk_block_q8_0 *a = &x[t][i];
+            const __m256i corr = s8 ? _mm256_set1_epi32(s8[t][i] * 16) : _mm256_slli_epi32(q8_0_sum8_lanes(a), 4);
+            const __m256i is = _mm256_sub_epi32(_mm256_add_epi32(even[t], odd[t]), corr);
+            const __m256 da = _mm256_set1_ps(half_f32(load_u16(&a->d)));
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_mul_ps(d, da), acc[t]);
+        }
+    }
+    UNROLL for (int t = 0; t < nt; t++)
+        _mm256_storeu_ps(y[t], acc[t]);
+}
+
 /* Blocks of sums the stack table holds; longer rows work their sums out per group. */
 #define Q40_SUMS 4096
 
@@ -1093,9 +1134,12 @@ QINLINE void r8q40_group(int nt, float *const *y, const fsk_block_q4_0_r8 *g,
         }                                                                                          \
     } while (0)
 
-QINLINE void q4_0_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+/* The matmul of the layouts whose dots take the activations' block sums (Q4_0 records, or with
+ * dot set Q8_0 records through r8q8u_group): the sums of up to a table's worth of tokens, then
+ * every group against those tokens, tok at a time. */
+QINLINE void sums_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1,
-                            r8_isum_fn isum, int tok)
+                            r8_isum_fn isum, dot4_fn dot, int tok)
 {
     const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
     int32_t sums[Q40_SUMS];
@@ -1106,7 +1150,7 @@ QINLINE void q4_0_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stri
         for (size_t k = 0; table && k < kn; k++)
             q8_0_sums8(sums + k * nb, (const fsk_block_q8_0 *)((const char *)x + (k0 + k) * x_stride), nb);
         for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
-            const fsk_block_q4_0_r8 *gw = (const fsk_block_q4_0_r8 *)((const char *)w + g * gs);
+            const void *gw = (const char *)w + g * gs;
             for (size_t k = 0; k < kn; k += (size_t)tok) {
                 const int nt = kn - k < (size_t)tok ? (int)(kn - k) : tok;
                 float *yt[R8_TOK];
@@ -1118,8 +1162,13 @@ QINLINE void q4_0_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stri
                     st[t] = sums + (k + (size_t)t) * nb;
                 }
 #define Q40_GROUP(n) r8q40_group(n, yt, gw, xt, table ? st : NULL, nb, isum)
-                R8_CALL_NT(nt, Q40_GROUP);
+#define Q80U_GROUP(n) r8q8u_group(n, yt, gw, xt, table ? st : NULL, nb, dot)
+                if (dot)
+                    R8_CALL_NT(nt, Q80U_GROUP);
+                else
+                    R8_CALL_NT(nt, Q40_GROUP);
 #undef Q40_GROUP
+#undef Q80U_GROUP
             }
         }
     }
@@ -1192,7 +1241,7 @@ QINLINE void r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, c
 }
 
 /* One path's six kernels. */
-#define R8_PATH(path, attr, tok)                                                                   \
+#define R8_PATH(path, attr, tok, unsigned_q8)                                                      \
     attr void fsk_matvec_q4_1_r8__avx2_##path(float *y, const void *w, size_t row_stride,          \
                                               const void *x, size_t ncols, size_t r0, size_t r1)   \
     {                                                                                              \
@@ -1219,23 +1268,27 @@ QINLINE void r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, c
                                               size_t row_stride, const void *x, size_t x_stride,   \
                                               size_t ncols, size_t ntok, size_t r0, size_t r1)     \
     {                                                                                              \
-        r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q8_0_R8,      \
-                  r8_isum_##path, dot4_##path, tok);                                               \
+        if (unsigned_q8)                                                                           \
+            sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, r8_isum_##path, \
+                           dot4_##path, tok);                                                      \
+        else                                                                                       \
+            r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q8_0_R8,  \
+                      r8_isum_##path, dot4_##path, tok);                                           \
     }                                                                                              \
     attr void fsk_matmul_q4_0_r8__avx2_##path(float *y, size_t ldy, const void *w,                 \
                                               size_t row_stride, const void *x, size_t x_stride,   \
                                               size_t ncols, size_t ntok, size_t r0, size_t r1)     \
     {                                                                                              \
-        q4_0_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, r8_isum_##path, tok); \
+        sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, r8_isum_##path, NULL, tok); \
     }
 
 #define FSK_NO_ATTR
-R8_PATH(base, FSK_NO_ATTR, 2)
+R8_PATH(base, FSK_NO_ATTR, 2, 0)
 #ifdef FSK_HAVE_AVX512VNNI
-R8_PATH(vnni512, FSK_TARGET_VNNI512, 4)
+R8_PATH(vnni512, FSK_TARGET_VNNI512, 4, 1)
 #endif
 #ifdef FSK_HAVE_AVXVNNI
-R8_PATH(avxvnni, FSK_TARGET_AVXVNNI, 2)
+R8_PATH(avxvnni, FSK_TARGET_AVXVNNI, 2, 1)
 #endif
 
 /* The exported kernels: the path fsk_avx2_vnni_path names, looked up per call (a load and a
