@@ -47,14 +47,20 @@ static inline int fsk_avx512_has_vnni(void)
     return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_AVX512VNNI);
 }
 
-/* Each path of each kernel, for tests and benchmarks (fsk_<op>__<isa>_<path>): the same contract
+/* A matvec's and a matmul's parameters (kernels.def), and the arguments that pass them on. */
+#define FSK_MV_PARAMS                                                                              \
+    (float *y, const void *w, size_t row_stride, const void *x, size_t ncols, size_t r0, size_t r1)
+#define FSK_MM_PARAMS                                                                              \
+    (float *y, size_t ldy, const void *w, size_t row_stride, const void *x, size_t x_stride,       \
+     size_t ncols, size_t ntok, size_t r0, size_t r1)
+#define FSK_MV_ARGS (y, w, row_stride, x, ncols, r0, r1)
+#define FSK_MM_ARGS (y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1)
+
+/* Each path of each kernel, fsk_<op>__<isa>_<path>, for tests and benchmarks: the same contract
  * as the op. */
 #define FSK_PATH_DECLS(t, isa, path)                                                               \
-    void fsk_matvec_##t##__##isa##_##path(float *y, const void *w, size_t row_stride,              \
-                                          const void *x, size_t ncols, size_t r0, size_t r1);      \
-    void fsk_matmul_##t##__##isa##_##path(float *y, size_t ldy, const void *w, size_t row_stride,  \
-                                          const void *x, size_t x_stride, size_t ncols,            \
-                                          size_t ntok, size_t r0, size_t r1);
+    void fsk_matvec_##t##__##isa##_##path FSK_MV_PARAMS;                                           \
+    void fsk_matmul_##t##__##isa##_##path FSK_MM_PARAMS;
 /* AVX2: the repacked kernels and the K-quant ones (paths base, vnni512, avxvnni). */
 #define FSK_AVX2_PATHS(path)                                                                       \
     FSK_PATH_DECLS(q4_1_r8, avx2, path) FSK_PATH_DECLS(q8_0_r8, avx2, path)                        \
@@ -78,5 +84,45 @@ FSK_AVX2_PATHS(avxvnni)
 #undef FSK_AVX512_PATHS
 #undef FSK_AVX2_PATHS
 #undef FSK_PATH_DECLS
+
+/* The exported ops of the kernel files: fsk_<op>__avx2 (params, args: FSK_MV_* or FSK_MM_*)
+ * calls the path fsk_avx2_vnni_path names, fsk_<op>__avx512 its vnni path where
+ * fsk_avx512_has_vnni; each looked up per call (a load and a test). */
+#ifdef FSK_HAVE_AVX512VNNI
+#define FSK_CASE_EVEX(call) case FSK_VNNI_EVEX: call; break;
+#define FSK_AVX512_DISPATCH(op, params, args)                                                      \
+    void fsk_##op##__avx512 params                                                                 \
+    {                                                                                              \
+        if (fsk_avx512_has_vnni())                                                                 \
+            fsk_##op##__avx512_vnni args;                                                          \
+        else                                                                                       \
+            fsk_##op##__avx512_base args;                                                          \
+    }
+#else
+#define FSK_CASE_EVEX(call)
+#define FSK_AVX512_DISPATCH(op, params, args)                                                      \
+    void fsk_##op##__avx512 params { fsk_##op##__avx512_base args; }
+#endif
+#ifdef FSK_HAVE_AVXVNNI
+#define FSK_CASE_VEX(call) case FSK_VNNI_VEX: call; break;
+#else
+#define FSK_CASE_VEX(call)
+#endif
+#define FSK_AVX2_DISPATCH(op, params, args)                                                        \
+    void fsk_##op##__avx2 params                                                                   \
+    {                                                                                              \
+        switch (fsk_avx2_vnni_path()) {                                                            \
+        FSK_CASE_EVEX(fsk_##op##__avx2_vnni512 args)                                               \
+        FSK_CASE_VEX(fsk_##op##__avx2_avxvnni args)                                                \
+        default: fsk_##op##__avx2_base args; break;                                                \
+        }                                                                                          \
+    }
+/* Both ops of a type. */
+#define FSK_AVX2_DISPATCH_TYPE(t)                                                                  \
+    FSK_AVX2_DISPATCH(matvec_##t, FSK_MV_PARAMS, FSK_MV_ARGS)                                      \
+    FSK_AVX2_DISPATCH(matmul_##t, FSK_MM_PARAMS, FSK_MM_ARGS)
+#define FSK_AVX512_DISPATCH_TYPE(t)                                                                \
+    FSK_AVX512_DISPATCH(matvec_##t, FSK_MV_PARAMS, FSK_MV_ARGS)                                    \
+    FSK_AVX512_DISPATCH(matmul_##t, FSK_MM_PARAMS, FSK_MM_ARGS)
 
 #endif

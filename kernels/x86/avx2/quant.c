@@ -1242,31 +1242,24 @@ QINLINE void r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, c
 
 /* One path's six kernels. */
 #define R8_PATH(path, attr, tok, unsigned_q8)                                                      \
-    attr void fsk_matvec_q4_1_r8__avx2_##path(float *y, const void *w, size_t row_stride,          \
-                                              const void *x, size_t ncols, size_t r0, size_t r1)   \
+    attr void fsk_matvec_q4_1_r8__avx2_##path FSK_MV_PARAMS                                        \
     {                                                                                              \
         r8_matvec(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q4_1_R8, r8_isum_##path, dot4_##path); \
     }                                                                                              \
-    attr void fsk_matvec_q8_0_r8__avx2_##path(float *y, const void *w, size_t row_stride,          \
-                                              const void *x, size_t ncols, size_t r0, size_t r1)   \
+    attr void fsk_matvec_q8_0_r8__avx2_##path FSK_MV_PARAMS                                        \
     {                                                                                              \
         r8_matvec(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q8_0_R8, r8_isum_##path, dot4_##path); \
     }                                                                                              \
-    attr void fsk_matvec_q4_0_r8__avx2_##path(float *y, const void *w, size_t row_stride,          \
-                                              const void *x, size_t ncols, size_t r0, size_t r1)   \
+    attr void fsk_matvec_q4_0_r8__avx2_##path FSK_MV_PARAMS                                        \
     {                                                                                              \
         q4_0_r8_matvec(y, w, row_stride, x, ncols, r0, r1, r8_isum_##path);                        \
     }                                                                                              \
-    attr void fsk_matmul_q4_1_r8__avx2_##path(float *y, size_t ldy, const void *w,                 \
-                                              size_t row_stride, const void *x, size_t x_stride,   \
-                                              size_t ncols, size_t ntok, size_t r0, size_t r1)     \
+    attr void fsk_matmul_q4_1_r8__avx2_##path FSK_MM_PARAMS                                        \
     {                                                                                              \
         r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q4_1_R8,      \
                   r8_isum_##path, dot4_##path, tok);                                               \
     }                                                                                              \
-    attr void fsk_matmul_q8_0_r8__avx2_##path(float *y, size_t ldy, const void *w,                 \
-                                              size_t row_stride, const void *x, size_t x_stride,   \
-                                              size_t ncols, size_t ntok, size_t r0, size_t r1)     \
+    attr void fsk_matmul_q8_0_r8__avx2_##path FSK_MM_PARAMS                                        \
     {                                                                                              \
         if (unsigned_q8)                                                                           \
             sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, r8_isum_##path, \
@@ -1275,9 +1268,7 @@ QINLINE void r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, c
             r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q8_0_R8,  \
                       r8_isum_##path, dot4_##path, tok);                                           \
     }                                                                                              \
-    attr void fsk_matmul_q4_0_r8__avx2_##path(float *y, size_t ldy, const void *w,                 \
-                                              size_t row_stride, const void *x, size_t x_stride,   \
-                                              size_t ncols, size_t ntok, size_t r0, size_t r1)     \
+    attr void fsk_matmul_q4_0_r8__avx2_##path FSK_MM_PARAMS                                        \
     {                                                                                              \
         sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, r8_isum_##path, NULL, tok); \
     }
@@ -1291,41 +1282,8 @@ R8_PATH(vnni512, FSK_TARGET_VNNI512, 4, 1)
 R8_PATH(avxvnni, FSK_TARGET_AVXVNNI, 2, 1)
 #endif
 
-/* The exported kernels: the path fsk_avx2_vnni_path names, looked up per call (a load and a
- * test); a matvec and a matmul of one type always take the same path. */
-#define R8_DISPATCH_MV(op)                                                                         \
-    void fsk_##op##__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols, \
-                          size_t r0, size_t r1)                                                    \
-    {                                                                                              \
-        switch (fsk_avx2_vnni_path()) {                                                            \
-        R8_CASE_512(fsk_##op##__avx2_vnni512(y, w, row_stride, x, ncols, r0, r1))                  \
-        R8_CASE_VEX(fsk_##op##__avx2_avxvnni(y, w, row_stride, x, ncols, r0, r1))                  \
-        default: fsk_##op##__avx2_base(y, w, row_stride, x, ncols, r0, r1); break;                 \
-        }                                                                                          \
-    }
-#define R8_DISPATCH_MM(op)                                                                         \
-    void fsk_##op##__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,   \
-                          size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)        \
-    {                                                                                              \
-        switch (fsk_avx2_vnni_path()) {                                                            \
-        R8_CASE_512(fsk_##op##__avx2_vnni512(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1)) \
-        R8_CASE_VEX(fsk_##op##__avx2_avxvnni(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1)) \
-        default: fsk_##op##__avx2_base(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1); break; \
-        }                                                                                          \
-    }
-#ifdef FSK_HAVE_AVX512VNNI
-#define R8_CASE_512(call) case FSK_VNNI_EVEX: call; break;
-#else
-#define R8_CASE_512(call)
-#endif
-#ifdef FSK_HAVE_AVXVNNI
-#define R8_CASE_VEX(call) case FSK_VNNI_VEX: call; break;
-#else
-#define R8_CASE_VEX(call)
-#endif
-R8_DISPATCH_MV(matvec_q4_1_r8)
-R8_DISPATCH_MV(matvec_q8_0_r8)
-R8_DISPATCH_MV(matvec_q4_0_r8)
-R8_DISPATCH_MM(matmul_q4_1_r8)
-R8_DISPATCH_MM(matmul_q8_0_r8)
-R8_DISPATCH_MM(matmul_q4_0_r8)
+/* The exported kernels (kernels/x86/vnni.h): a matvec and a matmul of one type always take the
+ * same path. */
+FSK_AVX2_DISPATCH_TYPE(q4_1_r8)
+FSK_AVX2_DISPATCH_TYPE(q8_0_r8)
+FSK_AVX2_DISPATCH_TYPE(q4_0_r8)

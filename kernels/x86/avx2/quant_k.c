@@ -362,16 +362,12 @@ QINLINE void matmul_k(int kind, float *y, size_t ldy, const void *w, size_t row_
 /* ------------------------------------------------------------------ the paths
  * Each kernel above with madd + add, and with vpdpwssd where the compiler has the instruction
  * set; the exported op takes the path fsk_avx2_vnni_path names, as the repacked kernels do. */
-#define MV_ARGS (float *y, const void *w, size_t row_stride, const void *x, size_t ncols, size_t r0, size_t r1)
-#define MM_ARGS                                                                                    \
-    (float *y, size_t ldy, const void *w, size_t row_stride, const void *x, size_t x_stride,       \
-     size_t ncols, size_t ntok, size_t r0, size_t r1)
 #define K_PATH(t, kind, attr, path)                                                                \
-    attr void fsk_matvec_##t##__avx2_##path MV_ARGS                                                \
+    attr void fsk_matvec_##t##__avx2_##path FSK_MV_PARAMS                                          \
     {                                                                                              \
         matvec_##t(y, w, row_stride, x, ncols, r0, r1, kdot_##path);                               \
     }                                                                                              \
-    attr void fsk_matmul_##t##__avx2_##path MM_ARGS                                                \
+    attr void fsk_matmul_##t##__avx2_##path FSK_MM_PARAMS                                          \
     {                                                                                              \
         matmul_k(kind, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, kdot_##path);      \
     }
@@ -380,36 +376,13 @@ QINLINE void matmul_k(int kind, float *y, size_t ldy, const void *w, size_t row_
 K_PATHS(FSK_NO_ATTR, base)
 #ifdef FSK_HAVE_AVX512VNNI
 K_PATHS(FSK_TARGET_VNNI512, vnni512)
-#define K_CASE_512(call) case FSK_VNNI_EVEX: call; break;
-#else
-#define K_CASE_512(call)
 #endif
 #ifdef FSK_HAVE_AVXVNNI
 K_PATHS(FSK_TARGET_AVXVNNI, avxvnni)
-#define K_CASE_VEX(call) case FSK_VNNI_VEX: call; break;
-#else
-#define K_CASE_VEX(call)
 #endif
-#define K_DISPATCH(t)                                                                              \
-    void fsk_matvec_##t##__avx2 MV_ARGS                                                            \
-    {                                                                                              \
-        switch (fsk_avx2_vnni_path()) {                                                            \
-        K_CASE_512(fsk_matvec_##t##__avx2_vnni512(y, w, row_stride, x, ncols, r0, r1))             \
-        K_CASE_VEX(fsk_matvec_##t##__avx2_avxvnni(y, w, row_stride, x, ncols, r0, r1))             \
-        default: fsk_matvec_##t##__avx2_base(y, w, row_stride, x, ncols, r0, r1); break;           \
-        }                                                                                          \
-    }                                                                                              \
-    void fsk_matmul_##t##__avx2 MM_ARGS                                                            \
-    {                                                                                              \
-        switch (fsk_avx2_vnni_path()) {                                                            \
-        K_CASE_512(fsk_matmul_##t##__avx2_vnni512(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1)) \
-        K_CASE_VEX(fsk_matmul_##t##__avx2_avxvnni(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1)) \
-        default: fsk_matmul_##t##__avx2_base(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1); break; \
-        }                                                                                          \
-    }
-K_DISPATCH(q4_k)
-K_DISPATCH(q5_k)
-K_DISPATCH(q6_k)
+FSK_AVX2_DISPATCH_TYPE(q4_k)
+FSK_AVX2_DISPATCH_TYPE(q5_k)
+FSK_AVX2_DISPATCH_TYPE(q6_k)
 
 /* ------------------------------------------------------------------ dequantize
  * Bit for bit as ref: the scale products rounded once each, then d1 * q - m1 rounded twice (a

@@ -914,46 +914,32 @@ QINLINE void matmul_q8_0(float *y, size_t ldy, const void *w, size_t row_stride,
 
 /* ------------------------------------------------------------------ the two paths
  * Each integer kernel above, once with maddubs and once with vpdpbusd (where the compiler has
- * AVX512-VNNI); the exported op takes the second where the CPU has it (fsk_avx512_has_vnni). */
-#define PATHS_32(t, F)                                                                             \
-    PATH_FN(fsk_matvec_##t##__avx512_base, , MV_ARGS, matvec_32(F, y, w, row_stride, x, ncols, r0, r1, quad_isum_base)) \
-    PATH_FN(fsk_matmul_##t##__avx512_base, , MM_ARGS,                                             \
-            matmul_32(F, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, quad_isum_base)) \
-    VNNI_FN(fsk_matvec_##t##__avx512_vnni, MV_ARGS, matvec_32(F, y, w, row_stride, x, ncols, r0, r1, quad_isum_vnni)) \
-    VNNI_FN(fsk_matmul_##t##__avx512_vnni, MM_ARGS,                                               \
-            matmul_32(F, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, quad_isum_vnni)) \
-    DISPATCH(t)
-#define MV_ARGS (float *y, const void *w, size_t row_stride, const void *x, size_t ncols, size_t r0, size_t r1)
-#define MM_ARGS                                                                                    \
-    (float *y, size_t ldy, const void *w, size_t row_stride, const void *x, size_t x_stride,       \
-     size_t ncols, size_t ntok, size_t r0, size_t r1)
-#define PATH_FN(name, attr, args, body) attr void name args { body; }
+ * AVX512-VNNI); the exported op takes the second where the CPU has it (kernels/x86/vnni.h). */
+#define PATH_FN(name, attr, params, body) attr void name params { body; }
 #ifdef FSK_HAVE_AVX512VNNI
-#define VNNI_FN(name, args, body) PATH_FN(name, FSK_TARGET_VNNI512Z, args, body)
-#define PICK(t, kind, ...)                                                                         \
-    if (fsk_avx512_has_vnni())                                                                     \
-        fsk_##kind##_##t##__avx512_vnni(__VA_ARGS__);                                              \
-    else                                                                                           \
-        fsk_##kind##_##t##__avx512_base(__VA_ARGS__)
+#define VNNI_FN(name, params, body) PATH_FN(name, FSK_TARGET_VNNI512Z, params, body)
 #else
-#define VNNI_FN(name, args, body)
-#define PICK(t, kind, ...) fsk_##kind##_##t##__avx512_base(__VA_ARGS__)
+#define VNNI_FN(name, params, body)
 #endif
-#define DISPATCH(t)                                                                                \
-    void fsk_matvec_##t##__avx512 MV_ARGS { PICK(t, matvec, y, w, row_stride, x, ncols, r0, r1); } \
-    void fsk_matmul_##t##__avx512 MM_ARGS                                                          \
-    {                                                                                              \
-        PICK(t, matmul, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);                  \
-    }
+#define PATHS_32(t, F)                                                                             \
+    PATH_FN(fsk_matvec_##t##__avx512_base, , FSK_MV_PARAMS,                                        \
+            matvec_32(F, y, w, row_stride, x, ncols, r0, r1, quad_isum_base))                      \
+    PATH_FN(fsk_matmul_##t##__avx512_base, , FSK_MM_PARAMS,                                        \
+            matmul_32(F, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, quad_isum_base)) \
+    VNNI_FN(fsk_matvec_##t##__avx512_vnni, FSK_MV_PARAMS,                                          \
+            matvec_32(F, y, w, row_stride, x, ncols, r0, r1, quad_isum_vnni))                      \
+    VNNI_FN(fsk_matmul_##t##__avx512_vnni, FSK_MM_PARAMS,                                          \
+            matmul_32(F, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, quad_isum_vnni)) \
+    FSK_AVX512_DISPATCH_TYPE(t)
 
 PATHS_32(q4_0, F_Q4_0)
 PATHS_32(q4_1, F_Q4_1)
 PATHS_32(q5_0, F_Q5_0)
 PATHS_32(q5_1, F_Q5_1)
-PATH_FN(fsk_matvec_q8_0__avx512_base, , MV_ARGS, matvec_q8_0(y, w, row_stride, x, ncols, r0, r1, pair_isum_base))
-PATH_FN(fsk_matmul_q8_0__avx512_base, , MM_ARGS,
+PATH_FN(fsk_matvec_q8_0__avx512_base, , FSK_MV_PARAMS, matvec_q8_0(y, w, row_stride, x, ncols, r0, r1, pair_isum_base))
+PATH_FN(fsk_matmul_q8_0__avx512_base, , FSK_MM_PARAMS,
         matmul_q8_0(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, pair_isum_base))
-VNNI_FN(fsk_matvec_q8_0__avx512_vnni, MV_ARGS, matvec_q8_0(y, w, row_stride, x, ncols, r0, r1, pair_isum_vnni))
-VNNI_FN(fsk_matmul_q8_0__avx512_vnni, MM_ARGS,
+VNNI_FN(fsk_matvec_q8_0__avx512_vnni, FSK_MV_PARAMS, matvec_q8_0(y, w, row_stride, x, ncols, r0, r1, pair_isum_vnni))
+VNNI_FN(fsk_matmul_q8_0__avx512_vnni, FSK_MM_PARAMS,
         matmul_q8_0(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, pair_isum_vnni))
-DISPATCH(q8_0)
+FSK_AVX512_DISPATCH_TYPE(q8_0)

@@ -335,41 +335,25 @@ QINLINE void matmul_k(int kind, float *y, size_t ldy, const void *w, size_t row_
 
 /* ------------------------------------------------------------------ the two paths
  * Each kernel above once with madd + add and once with vpdpwssd (where the compiler has
- * AVX512-VNNI); the exported op takes the second where the CPU has it (fsk_avx512_has_vnni). */
-#define MV_ARGS (float *y, const void *w, size_t row_stride, const void *x, size_t ncols, size_t r0, size_t r1)
-#define MM_ARGS                                                                                    \
-    (float *y, size_t ldy, const void *w, size_t row_stride, const void *x, size_t x_stride,       \
-     size_t ncols, size_t ntok, size_t r0, size_t r1)
-#define MV_CALL(t, path) fsk_matvec_##t##__avx512_##path(y, w, row_stride, x, ncols, r0, r1)
-#define MM_CALL(t, path) fsk_matmul_##t##__avx512_##path(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1)
-#define K_PATH(t, attr, path, kd, mv, mm)                                                          \
-    attr void fsk_matvec_##t##__avx512_##path MV_ARGS { mv; }                                      \
-    attr void fsk_matmul_##t##__avx512_##path MM_ARGS { mm; }
-#define K_PATHS(t, attr, path, kd)                                                                 \
-    K_PATH(q4_k, attr, path, kd, matvec_scale_min(y, w, row_stride, x, ncols, r0, r1, 0, kd),       \
+ * AVX512-VNNI); the exported op takes the second where the CPU has it (kernels/x86/vnni.h). */
+#define K_PATH(t, attr, path, mv, mm)                                                              \
+    attr void fsk_matvec_##t##__avx512_##path FSK_MV_PARAMS { mv; }                                \
+    attr void fsk_matmul_##t##__avx512_##path FSK_MM_PARAMS { mm; }
+#define K_PATHS(attr, path, kd)                                                                    \
+    K_PATH(q4_k, attr, path, matvec_scale_min(y, w, row_stride, x, ncols, r0, r1, 0, kd),           \
            matmul_k(4, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, kd))               \
-    K_PATH(q5_k, attr, path, kd, matvec_scale_min(y, w, row_stride, x, ncols, r0, r1, 1, kd),       \
+    K_PATH(q5_k, attr, path, matvec_scale_min(y, w, row_stride, x, ncols, r0, r1, 1, kd),           \
            matmul_k(5, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, kd))               \
-    K_PATH(q6_k, attr, path, kd, matvec_q6_k(y, w, row_stride, x, ncols, r0, r1, kd),               \
+    K_PATH(q6_k, attr, path, matvec_q6_k(y, w, row_stride, x, ncols, r0, r1, kd),                   \
            matmul_k(6, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, kd))
 #define FSK_NO_ATTR
-K_PATHS(t, FSK_NO_ATTR, base, kdot_base)
+K_PATHS(FSK_NO_ATTR, base, kdot_base)
 #ifdef FSK_HAVE_AVX512VNNI
-K_PATHS(t, FSK_TARGET_VNNI512Z, vnni, kdot_vnni)
-#define PICK(call_vnni, call_base)                                                                 \
-    if (fsk_avx512_has_vnni())                                                                     \
-        call_vnni;                                                                                 \
-    else                                                                                           \
-        call_base
-#else
-#define PICK(call_vnni, call_base) call_base
+K_PATHS(FSK_TARGET_VNNI512Z, vnni, kdot_vnni)
 #endif
-#define K_DISPATCH(t)                                                                              \
-    void fsk_matvec_##t##__avx512 MV_ARGS { PICK(MV_CALL(t, vnni), MV_CALL(t, base)); }            \
-    void fsk_matmul_##t##__avx512 MM_ARGS { PICK(MM_CALL(t, vnni), MM_CALL(t, base)); }
-K_DISPATCH(q4_k)
-K_DISPATCH(q5_k)
-K_DISPATCH(q6_k)
+FSK_AVX512_DISPATCH_TYPE(q4_k)
+FSK_AVX512_DISPATCH_TYPE(q5_k)
+FSK_AVX512_DISPATCH_TYPE(q6_k)
 
 /* ------------------------------------------------------------------ dequantize
  * Bit for bit as ref: the scale products rounded once each, then d1 * q - m1 rounded twice (a
