@@ -325,50 +325,40 @@ enum fsk_isa fsk_kernels_op_isa(const struct fsk_kernels *t, enum fsk_op op)
 
 const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
 {
+    /* [K format][path]: path as enum fsk_vnni_path (AVX-512 kernels: none or EVEX) */
+    static const char *const x86[2][3] = {
+        {"maddubs", "vpdpbusd, AVX512-VNNI", "vpdpbusd, AVX-VNNI"},
+        {"madd", "vpdpwssd, AVX512-VNNI", "vpdpwssd, AVX-VNNI"},
+    };
     const enum fsk_isa isa = fsk_kernels_op_isa(t, op);
+    int r8 = 0, k = 0;
     switch (op) {
     case FSK_OP_matvec_q4_1_r8: case FSK_OP_matmul_q4_1_r8: case FSK_OP_matvec_q8_0_r8:
     case FSK_OP_matmul_q8_0_r8: case FSK_OP_matvec_q4_0_r8: case FSK_OP_matmul_q4_0_r8:
-#ifdef FSK_BUILD_AVX2
-        if (isa == FSK_ISA_AVX2)
-            switch (fsk_avx2_vnni_path()) {
-            case FSK_VNNI_EVEX: return "vpdpbusd, AVX512-VNNI";
-            case FSK_VNNI_VEX: return "vpdpbusd, AVX-VNNI";
-            default: return "maddubs";
-            }
-#endif
-        return NULL;
+        r8 = 1;
+        break;
+    case FSK_OP_matvec_q4_k: case FSK_OP_matvec_q5_k: case FSK_OP_matvec_q6_k:
+    case FSK_OP_matmul_q4_k: case FSK_OP_matmul_q5_k: case FSK_OP_matmul_q6_k:
+        k = 1;
+        break;
     case FSK_OP_matvec_q4_0: case FSK_OP_matvec_q4_1: case FSK_OP_matvec_q5_0: case FSK_OP_matvec_q5_1:
-    case FSK_OP_matvec_q8_0: case FSK_OP_matvec_q4_k: case FSK_OP_matvec_q5_k: case FSK_OP_matvec_q6_k:
-    case FSK_OP_matmul_q4_0: case FSK_OP_matmul_q4_1: case FSK_OP_matmul_q5_0: case FSK_OP_matmul_q5_1:
-    case FSK_OP_matmul_q8_0: case FSK_OP_matmul_q4_k: case FSK_OP_matmul_q5_k: case FSK_OP_matmul_q6_k:
-        if (isa == FSK_ISA_NEON) /* kernels/arm/neon/qdot.h */
-            return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_DOTPROD) ? "sdot" : "smull";
-#ifdef FSK_BUILD_AVX2
-        if (isa == FSK_ISA_AVX2 && (op == FSK_OP_matvec_q4_k || op == FSK_OP_matvec_q5_k ||
-                                    op == FSK_OP_matvec_q6_k || op == FSK_OP_matmul_q4_k ||
-                                    op == FSK_OP_matmul_q5_k || op == FSK_OP_matmul_q6_k))
-            switch (fsk_avx2_vnni_path()) {
-            case FSK_VNNI_EVEX: return "vpdpwssd, AVX512-VNNI";
-            case FSK_VNNI_VEX: return "vpdpwssd, AVX-VNNI";
-            default: return "madd";
-            }
-#endif
-#ifdef FSK_BUILD_AVX512
-        if (isa == FSK_ISA_AVX512) {
-            const int k = op == FSK_OP_matvec_q4_k || op == FSK_OP_matvec_q5_k || op == FSK_OP_matvec_q6_k ||
-                          op == FSK_OP_matmul_q4_k || op == FSK_OP_matmul_q5_k || op == FSK_OP_matmul_q6_k;
-#ifdef FSK_HAVE_AVX512VNNI
-            if (fsk_avx512_has_vnni())
-                return k ? "vpdpwssd, AVX512-VNNI" : "vpdpbusd, AVX512-VNNI";
-#endif
-            return k ? "madd" : "maddubs";
-        }
-#endif
-        return NULL;
+    case FSK_OP_matvec_q8_0: case FSK_OP_matmul_q4_0: case FSK_OP_matmul_q4_1: case FSK_OP_matmul_q5_0:
+    case FSK_OP_matmul_q5_1: case FSK_OP_matmul_q8_0:
+        break;
     default:
         return NULL;
     }
+    if (isa == FSK_ISA_NEON && !r8) /* kernels/arm/neon/qdot.h */
+        return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_DOTPROD) ? "sdot" : "smull";
+#ifdef FSK_BUILD_AVX2
+    if (isa == FSK_ISA_AVX2 && (r8 || k)) /* the AVX2 file layouts of the 32-element formats have one */
+        return x86[k][fsk_avx2_vnni_path()];
+#endif
+#ifdef FSK_BUILD_AVX512
+    if (isa == FSK_ISA_AVX512 && !r8)
+        return x86[k][fsk_avx512_has_vnni() ? FSK_VNNI_EVEX : FSK_VNNI_NONE];
+#endif
+    return NULL;
 }
 
 const void *fsk_kernels_op_fn(const struct fsk_kernels *t, enum fsk_op op)

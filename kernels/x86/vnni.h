@@ -40,11 +40,15 @@ static inline enum fsk_vnni_path fsk_avx2_vnni_path(void)
     return FSK_VNNI_NONE;
 }
 
-/* Whether the AVX-512 kernels take their vpdpbusd path (the AVX-512 variant being usable, only
- * the VNNI bit is left to test). */
+/* Whether the AVX-512 kernels take their VNNI path: the build has it and the CPU the VNNI bit
+ * (the AVX-512 variant being usable, that is all that is left to test). */
 static inline int fsk_avx512_has_vnni(void)
 {
+#ifdef FSK_HAVE_AVX512VNNI
     return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_AVX512VNNI);
+#else
+    return 0;
+#endif
 }
 
 /* A matvec's and a matmul's parameters (kernels.def), and the arguments that pass them on. */
