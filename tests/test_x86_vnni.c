@@ -43,11 +43,12 @@ struct kernel_paths {
 #else
 #define VEX(f) NULL
 #endif
-#define R8(T, t, A)                                                                                \
-    {FSK_ISA_AVX2, FSK_TYPE_##T, FSK_TYPE_##T##_R8, FSK_TYPE_##A,                                  \
-     {fsk_matvec_##t##_r8__avx2_base, EVEX(fsk_matvec_##t##_r8__avx2), VEX(fsk_matvec_##t##_r8__avx2)}, \
-     {fsk_matmul_##t##_r8__avx2_base, EVEX(fsk_matmul_##t##_r8__avx2), VEX(fsk_matmul_##t##_r8__avx2)}, \
-     fsk_matvec_##t##_r8__avx2, fsk_matmul_##t##_r8__avx2}
+/* An AVX2 kernel: plain type T, layout L as loaded, op stem t, activations A. */
+#define AVX2(T, L, t, A)                                                                           \
+    {FSK_ISA_AVX2, FSK_TYPE_##T, FSK_TYPE_##L, FSK_TYPE_##A,                                       \
+     {fsk_matvec_##t##__avx2_base, EVEX(fsk_matvec_##t##__avx2), VEX(fsk_matvec_##t##__avx2)},     \
+     {fsk_matmul_##t##__avx2_base, EVEX(fsk_matmul_##t##__avx2), VEX(fsk_matmul_##t##__avx2)},     \
+     fsk_matvec_##t##__avx2, fsk_matmul_##t##__avx2}
 #ifdef FSK_BUILD_AVX512
 #define V512(T, t, A)                                                                              \
     {FSK_ISA_AVX512, FSK_TYPE_##T, FSK_TYPE_##T, FSK_TYPE_##A,                                     \
@@ -57,19 +58,14 @@ struct kernel_paths {
 #else
 #define V512(T, t, A)
 #endif
-#define K2(T, t)                                                                                   \
-    {FSK_ISA_AVX2, FSK_TYPE_##T, FSK_TYPE_##T, FSK_TYPE_Q8_K,                                      \
-     {fsk_matvec_##t##__avx2_base, EVEX(fsk_matvec_##t##__avx2), VEX(fsk_matvec_##t##__avx2)},     \
-     {fsk_matmul_##t##__avx2_base, EVEX(fsk_matmul_##t##__avx2), VEX(fsk_matmul_##t##__avx2)},     \
-     fsk_matvec_##t##__avx2, fsk_matmul_##t##__avx2}
 static const struct kernel_paths kp[] = {
-    R8(Q4_1, q4_1, Q8_1), R8(Q8_0, q8_0, Q8_0), R8(Q4_0, q4_0, Q8_0),
-    K2(Q4_K, q4_k), K2(Q5_K, q5_k), K2(Q6_K, q6_k),
+    AVX2(Q4_1, Q4_1_R8, q4_1_r8, Q8_1), AVX2(Q8_0, Q8_0_R8, q8_0_r8, Q8_0),
+    AVX2(Q4_0, Q4_0_R8, q4_0_r8, Q8_0), AVX2(Q4_K, Q4_K, q4_k, Q8_K), AVX2(Q5_K, Q5_K, q5_k, Q8_K),
+    AVX2(Q6_K, Q6_K, q6_k, Q8_K),
     V512(Q4_0, q4_0, Q8_0) V512(Q4_1, q4_1, Q8_1) V512(Q5_0, q5_0, Q8_0) V512(Q5_1, q5_1, Q8_1)
     V512(Q8_0, q8_0, Q8_0) V512(Q4_K, q4_k, Q8_K) V512(Q5_K, q5_k, Q8_K) V512(Q6_K, q6_k, Q8_K)
 };
-#undef R8
-#undef K2
+#undef AVX2
 #undef V512
 enum { NKP = sizeof kp / sizeof *kp };
 static const char *const path_names[3] = {"base", "VNNI (EVEX)", "VNNI (VEX)"};
