@@ -26,25 +26,26 @@ struct path {
 #define NONE {END, END, END}
 static const struct path paths[] = {
 #if defined(FSK_X86_PATHS) && defined(FSK_BUILD_AVX2)
-#define R8(op)                                                                                     \
+#define AVX2_OP(op)                                                                                     \
     {FSK_OP_##op, FSK_ISA_AVX2, "avx2", (void *)fsk_##op##__avx2_base, NONE},                      \
-    R8_EVEX(op) R8_VEX(op)
+    AVX2_EVEX(op) AVX2_VEX(op)
 #ifdef FSK_HAVE_AVX512VNNI
-#define R8_EVEX(op)                                                                                \
+#define AVX2_EVEX(op)                                                                                \
     {FSK_OP_##op, FSK_ISA_AVX2, "avx2+vnni", (void *)fsk_##op##__avx2_vnni512,                     \
      {FSK_CPU_AVX512VNNI, FSK_CPU_AVX512VL, FSK_CPU_OS_ZMM}},
 #else
-#define R8_EVEX(op)
+#define AVX2_EVEX(op)
 #endif
 #ifdef FSK_HAVE_AVXVNNI
-#define R8_VEX(op)                                                                                 \
+#define AVX2_VEX(op)                                                                                 \
     {FSK_OP_##op, FSK_ISA_AVX2, "avx2+avxvnni", (void *)fsk_##op##__avx2_avxvnni, {FSK_CPU_AVXVNNI, END, END}},
 #else
-#define R8_VEX(op)
+#define AVX2_VEX(op)
 #endif
-    R8(matvec_q4_1_r8) R8(matmul_q4_1_r8) R8(matvec_q8_0_r8) R8(matmul_q8_0_r8)
-    R8(matvec_q4_0_r8) R8(matmul_q4_0_r8)
-    R8(matvec_q4_k) R8(matmul_q4_k) R8(matvec_q5_k) R8(matmul_q5_k) R8(matvec_q6_k) R8(matmul_q6_k)
+    /* the repacked kernels and the K-quant ones */
+    AVX2_OP(matvec_q4_1_r8) AVX2_OP(matmul_q4_1_r8) AVX2_OP(matvec_q8_0_r8) AVX2_OP(matmul_q8_0_r8)
+    AVX2_OP(matvec_q4_0_r8) AVX2_OP(matmul_q4_0_r8) AVX2_OP(matvec_q4_k) AVX2_OP(matmul_q4_k)
+    AVX2_OP(matvec_q5_k) AVX2_OP(matmul_q5_k) AVX2_OP(matvec_q6_k) AVX2_OP(matmul_q6_k)
 #endif
 #if defined(FSK_X86_PATHS) && defined(FSK_BUILD_AVX512)
 #ifdef FSK_HAVE_AVX512VNNI

@@ -64,6 +64,22 @@ static void put_kv(struct text *t, const struct fsk_gguf_kv *kv)
     put(t, "\n");
 }
 
+/* Matrices counted by the type their matvec reads, and the repacked ones' count and bytes. */
+struct weight_tally {
+    uint64_t used[FSK_TYPE_COUNT];
+    size_t n_r8, r8_bytes;
+};
+
+static void tally_weight(struct weight_tally *wt, const struct fsk_weight *w)
+{
+    if (w->type < FSK_TYPE_COUNT)
+        wt->used[w->type]++;
+    if (fsk_type_plain(w->type) != w->type) {
+        wt->n_r8++;
+        wt->r8_bytes += (size_t)w->rows * w->row_bytes;
+    }
+}
+
 FSK_API size_t fsk_model_describe(const fsk_model *m, char *buf, size_t len)
 {
     struct text t = {buf, buf ? len : 0, 0}; /* a NULL buffer: only the length is asked for */
@@ -115,17 +131,17 @@ FSK_API size_t fsk_model_describe(const fsk_model *m, char *buf, size_t len)
         put(&t, "kernels: %s\n", msg);
         return t.pos;
     }
-    /* the types the matvecs read as loaded (a repacked matrix by its record layout) */
-    uint64_t used[FSK_TYPE_COUNT] = {0};
+    /* the matrices by the type the matvecs read as loaded (a repacked one by its record layout),
+     * and the repacked ones' count and bytes */
+    struct weight_tally wt = {{0}, 0, 0};
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         const struct fsk_layer *L = &m->layers[l];
         const struct fsk_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
         for (int i = 0; i < 7; i++)
-            if (ws[i]->type < FSK_TYPE_COUNT)
-                used[ws[i]->type]++;
+            tally_weight(&wt, ws[i]);
     }
-    if (m->output.type < FSK_TYPE_COUNT)
-        used[m->output.type]++;
+    tally_weight(&wt, &m->output);
+    const uint64_t *used = wt.used;
     put(&t, "kernels for this model's weights:\n");
     for (uint32_t ty = 0; ty < FSK_TYPE_COUNT; ty++) {
         struct fsk_wops o;
@@ -143,24 +159,10 @@ FSK_API size_t fsk_model_describe(const fsk_model *m, char *buf, size_t len)
             fsk_type_traits(o.act_type)->name, (unsigned long long)used[ty],
             used[ty] == 1 ? "matrix" : "matrices");
     }
-    size_t n_r8 = 0, r8_bytes = 0;
-    for (uint32_t l = 0; l < hp->n_layer; l++) {
-        const struct fsk_layer *L = &m->layers[l];
-        const struct fsk_weight *ws[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
-        for (int i = 0; i < 7; i++)
-            if (fsk_type_plain(ws[i]->type) != ws[i]->type) {
-                n_r8++;
-                r8_bytes += (size_t)ws[i]->rows * ws[i]->row_bytes;
-            }
-    }
-    if (fsk_type_plain(m->output.type) != m->output.type) {
-        n_r8++;
-        r8_bytes += (size_t)m->output.rows * m->output.row_bytes;
-    }
-    if (n_r8)
+    if (wt.n_r8)
         put(&t, "  repacked at load: %zu matrices (%.1f MiB) into eight-row records (FSK_REPACK=0 keeps "
                 "the file layout)\n",
-            n_r8, r8_bytes / 1048576.0);
+            wt.n_r8, wt.r8_bytes / 1048576.0);
     if (m->huge_arena) {
         int eligible;
         long long hb = fsk_huge_bytes(m->repack_arena, m->repack_arena_bytes, &eligible);
