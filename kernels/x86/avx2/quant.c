@@ -1240,8 +1240,24 @@ QINLINE void r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, c
     }
 }
 
-/* One path's six kernels. */
-#define R8_PATH(path, attr, tok, unsigned_q8)                                                      \
+/* Q8_0's matmul with the sign trick (every path), or the sign bit flipped (VNNI paths only:
+ * r8q8u_group). */
+QINLINE void q8_0_r8_matmul_signed(float *y, size_t ldy, const void *w, size_t row_stride,
+                                   const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                                   size_t r0, size_t r1, r8_isum_fn isum, dot4_fn dot, int tok)
+{
+    r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q8_0_R8, isum, dot, tok);
+}
+
+QINLINE void q8_0_r8_matmul_flipped(float *y, size_t ldy, const void *w, size_t row_stride,
+                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                                    size_t r0, size_t r1, r8_isum_fn isum, dot4_fn dot, int tok)
+{
+    sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, isum, dot, tok);
+}
+
+/* One path's six kernels; q8_mm is one of the two above. */
+#define R8_PATH(path, attr, tok, q8_mm)                                                            \
     attr void fsk_matvec_q4_1_r8__avx2_##path FSK_MV_PARAMS                                        \
     {                                                                                              \
         r8_matvec(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q4_1_R8, r8_isum_##path, dot4_##path); \
@@ -1261,12 +1277,7 @@ QINLINE void r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, c
     }                                                                                              \
     attr void fsk_matmul_q8_0_r8__avx2_##path FSK_MM_PARAMS                                        \
     {                                                                                              \
-        if (unsigned_q8)                                                                           \
-            sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, r8_isum_##path, \
-                           dot4_##path, tok);                                                      \
-        else                                                                                       \
-            r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q8_0_R8,  \
-                      r8_isum_##path, dot4_##path, tok);                                           \
+        q8_mm(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, r8_isum_##path, dot4_##path, tok); \
     }                                                                                              \
     attr void fsk_matmul_q4_0_r8__avx2_##path FSK_MM_PARAMS                                        \
     {                                                                                              \
@@ -1274,12 +1285,12 @@ QINLINE void r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, c
     }
 
 #define FSK_NO_ATTR
-R8_PATH(base, FSK_NO_ATTR, 2, 0)
+R8_PATH(base, FSK_NO_ATTR, 2, q8_0_r8_matmul_signed)
 #ifdef FSK_HAVE_AVX512VNNI
-R8_PATH(vnni512, FSK_TARGET_VNNI512, 4, 1)
+R8_PATH(vnni512, FSK_TARGET_VNNI512, 4, q8_0_r8_matmul_flipped)
 #endif
 #ifdef FSK_HAVE_AVXVNNI
-R8_PATH(avxvnni, FSK_TARGET_AVXVNNI, 2, 1)
+R8_PATH(avxvnni, FSK_TARGET_AVXVNNI, 2, q8_0_r8_matmul_flipped)
 #endif
 
 /* The exported kernels (kernels/x86/vnni.h): a matvec and a matmul of one type always take the
