@@ -248,7 +248,7 @@ void fsk_matvec_f16__avx512(float *y, const void *w, size_t row_stride, const vo
         y[r] = dot1_f16(row_f16(w, row_stride, r), xf, ncols);
 }
 
-/* Four rows against every token: whole tiles of MM_TOK, then single tokens. */
+/* Four rows against every token: whole tiles of MM_TOK, then one tile of the rest. */
 MM_INLINE void group4(int f16, float *y, size_t ldy, const void *const *w, const void *x,
                       size_t x_stride, size_t ntok, size_t n)
 {
@@ -259,9 +259,23 @@ MM_INLINE void group4(int f16, float *y, size_t ldy, const void *const *w, const
             xs[t] = tok_f32(x, x_stride, k + (size_t)t);
         tile4(f16, y + k * ldy, ldy, w, xs, MM_TOK, n);
     }
-    for (; k < ntok; k++) {
-        const float *xs = tok_f32(x, x_stride, k);
-        tile4(f16, y + k * ldy, ldy, w, &xs, 1, n);
+    const float *xs[MM_TOK - 1];
+    for (int t = 0; k + (size_t)t < ntok; t++)
+        xs[t] = tok_f32(x, x_stride, k + (size_t)t);
+    /* the rest as one narrower tile (a kv group's three query heads: each value row widened once
+     * for the three, not once per head); each tile width its own unrolled copy */
+    switch (ntok - k) {
+    case 3:
+        tile4(f16, y + k * ldy, ldy, w, xs, 3, n);
+        break;
+    case 2:
+        tile4(f16, y + k * ldy, ldy, w, xs, 2, n);
+        break;
+    case 1:
+        tile4(f16, y + k * ldy, ldy, w, xs, 1, n);
+        break;
+    default:
+        break;
     }
 }
 
