@@ -983,7 +983,59 @@ static void verify_matmul(struct vctx *v, fsk_matmul_f32_fn ref, fsk_matmul_f32_
         verify_matmul(v, ref, var, FSK_TYPE_##T, FSK_OP_matvec_##t);                           \
     }
 VERIFY_MATMUL(f32, F32)
-VERIFY_MATMUL(f16, F16)
+#undef VERIFY_MATMUL
+
+/* Attention keys (short F16 rows, a head wide): the batched prefill scores a tile of tokens
+ * against the keys they all see, [0, a) with a a multiple of 16, and each token's rest [a, pos)
+ * apart (runtime/prefill.c). Each score must be bit for bit what one call over [0, pos) gives,
+ * for any number of queries on either side. */
+static void verify_matmul_key_split(struct vctx *v, fsk_matmul_f32_fn var)
+{
+    static const size_t widths[] = {16, 64};
+    static const size_t ends[] = {1, 15, 16, 17, 35, 50, 64, 70, 97};
+    enum { ROWS_MAX = 97, QMAX = 7 };
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        const size_t hd = widths[wi], stride = hd * 2;
+        uint16_t *w = malloc(ROWS_MAX * stride);
+        float *x = malloc(QMAX * hd * sizeof *x), *one = malloc(QMAX * ROWS_MAX * sizeof *one),
+              *two = malloc(QMAX * ROWS_MAX * sizeof *two);
+        if (!w || !x || !one || !two) { alloc_fail(v); goto out; }
+        for (size_t i = 0; i < ROWS_MAX * hd; i++)
+            w[i] = fsk_f32_to_f16(rnd(v, -1, 1));
+        for (size_t i = 0; i < QMAX * hd; i++)
+            x[i] = fsk_f16_to_f32(fsk_f32_to_f16(rnd(v, -1, 1)));
+        for (size_t ei = 0; ei < sizeof ends / sizeof *ends; ei++)
+            for (size_t a = 0; a <= ends[ei]; a += 16) {
+                const size_t pos = ends[ei], nq = 1 + (ei + a / 16) % QMAX, nrest = 1 + ei % 3;
+                var(one, ROWS_MAX, w, stride, x, hd * sizeof(float), hd, nq, 0, pos);
+                memset(two, 0, QMAX * ROWS_MAX * sizeof *two);
+                if (a > 0) /* all nq queries see [0, a) */
+                    var(two, ROWS_MAX, w, stride, x, hd * sizeof(float), hd, nq, 0, a);
+                for (size_t q = 0; q < nq; q += nrest) /* the rest a few queries at a time */
+                    var(two + q * ROWS_MAX, ROWS_MAX, w, stride, x + q * hd, hd * sizeof(float), hd,
+                        q + nrest <= nq ? nrest : nq - q, a, pos);
+                for (size_t q = 0; q < nq; q++)
+                    for (size_t r = 0; r < pos; r++)
+                        expect(v, memcmp(&one[q * ROWS_MAX + r], &two[q * ROWS_MAX + r], sizeof(float)) == 0,
+                               "keys %zu wide, rows 0..%zu split at %zu: query %zu row %zu got %.9g, "
+                               "one call %.9g", hd, pos, a, q, r, two[q * ROWS_MAX + r], one[q * ROWS_MAX + r]);
+            }
+    out:
+        free(w); free(x); free(one); free(two);
+    }
+}
+
+static void verify_matmul_f16(struct vctx *v, fsk_matmul_f16_fn ref, fsk_matmul_f16_fn var)
+{
+    verify_matmul(v, ref, var, FSK_TYPE_F16, FSK_OP_matvec_f16);
+    verify_matmul_key_split(v, var);
+}
+
+#define VERIFY_MATMUL(t, T)                                                                    \
+    static void verify_matmul_##t(struct vctx *v, fsk_matmul_##t##_fn ref, fsk_matmul_##t##_fn var) \
+    {                                                                                          \
+        verify_matmul(v, ref, var, FSK_TYPE_##T, FSK_OP_matvec_##t);                           \
+    }
 VERIFY_MATMUL(q4_0, Q4_0)
 VERIFY_MATMUL(q4_1, Q4_1)
 VERIFY_MATMUL(q5_0, Q5_0)

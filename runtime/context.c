@@ -157,7 +157,8 @@ FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *m, const fsk_co
         struct fsk_scratch *s = &c->scratch[i];
         s->xb = zalloc(hp->n_embd, sizeof(float), &failed);
         s->act = zalloc(act_bytes, 1, &failed);
-        s->att = zalloc((size_t)FSK_ATT_HEADS * n_ctx, sizeof(float), &failed);
+        s->att = zalloc((size_t)FSK_ATT_TILE * n_ctx, sizeof(float), &failed);
+        s->qtile = zalloc((size_t)FSK_ATT_TILE * hp->head_dim, sizeof(float), &failed);
         s->kloc = zalloc(hp->head_dim, sizeof(float), &failed);
         s->vloc = zalloc(hp->head_dim, sizeof(float), &failed);
     }
@@ -186,7 +187,7 @@ FSK_API void fsk_context_free(fsk_context *c)
     if (c->scratch && c->pool)
         for (int i = 0; i < fsk_pool_threads(c->pool); i++) {
             struct fsk_scratch *s = &c->scratch[i];
-            free(s->xb); free(s->act); free(s->att); free(s->kloc); free(s->vloc);
+            free(s->xb); free(s->act); free(s->att); free(s->qtile); free(s->kloc); free(s->vloc);
         }
     free(c->scratch);
     fsk_prefill_free(c);

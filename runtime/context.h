@@ -15,7 +15,9 @@
 struct fsk_scratch {
     float *xb;     /* [n_embd] normalised hidden state */
     void *act;     /* activation in the form of the next matvec's weights */
-    float *att;    /* [FSK_ATT_HEADS x n_ctx] attention scores of up to FSK_ATT_HEADS heads */
+    float *att;    /* [FSK_ATT_TILE x n_ctx] attention scores: FSK_ATT_HEADS heads when decoding,
+                    * a prefill tile's queries */
+    float *qtile;  /* [FSK_ATT_TILE x head_dim] a prefill tile's queries, side by side */
     float *kloc;   /* [head_dim] this position's key, after rope */
     float *vloc;   /* [head_dim] this position's value */
     double cos_parts[3]; /* this thread's share of dot(h, h+f), |h|^2, |h+f|^2 */
@@ -83,6 +85,13 @@ void fsk_forward_token(struct fsk_context *ctx, int32_t token, int want_logits, 
 #define FSK_ATT_HEADS 4
 void fsk_attend_heads(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
                       uint32_t nq, const float *kloc, const float *vloc, float *out, struct fsk_scratch *s);
+/* fsk_attend_heads after the scores: att holds each head's scores against the cache's positions
+ * < pos (rows n_ctx apart); adds this position's, then softmax and the sum of values. */
+void fsk_attend_finish(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
+                       uint32_t nq, const float *kloc, const float *vloc, float *out, float *att);
+/* Query rows of a prefill tile: consecutive prompt tokens of one kv group score the cache's keys
+ * they all see in one matmul_f16, so each key row is widened from F16 once for all of them. */
+#define FSK_ATT_TILE 16
 
 /* Prefill scratch for ctx's model and threads (prefill.c); freed by fsk_prefill_free. */
 fsk_status fsk_prefill_new(struct fsk_context *ctx, fsk_error *err);

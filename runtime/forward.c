@@ -86,36 +86,41 @@ static void qkv_phase(fsk_team *t, struct fsk_context *ctx, const struct fsk_lay
     fsk_team_barrier(t);
 }
 
-void fsk_attend_heads(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
-                      uint32_t nq, const float *kloc, const float *vloc, float *out, struct fsk_scratch *s)
+void fsk_attend_finish(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
+                       uint32_t nq, const float *kloc, const float *vloc, float *out, float *att)
 {
     const struct fsk_hparams *hp = &ctx->model->hp;
     const struct fsk_kernels *k = ctx->k;
     const uint32_t hd = hp->head_dim, n_ctx = ctx->n_ctx;
     const float scale = 1.0f / sqrtf((float)hd);
+    for (uint32_t h = 0; h < nq; h++) { /* this position's score from the local key */
+        float *a = att + (size_t)h * n_ctx;
+        a[pos] = k->dot_f32(q + (size_t)h * hd, kloc, hd);
+        for (uint32_t i = 0; i <= pos; i++)
+            a[i] *= scale;
+        k->softmax_f32(a, (size_t)pos + 1);
+        k->round_f16_f32(a, (size_t)pos + 1);
+    }
+    if (pos == 0)
+        memset(out, 0, (size_t)nq * hd * sizeof(float));
+    else
+        k->matmul_f16(out, hd, fsk_kv_vrow(&ctx->kv, l, g, 0), (size_t)n_ctx * 2, att, (size_t)n_ctx * sizeof(float),
+                      pos, nq, 0, hd);
+    for (uint32_t h = 0; h < nq; h++)
+        k->axpy_f32(out + (size_t)h * hd, att[(size_t)h * n_ctx + pos], vloc, hd);
+}
+
+void fsk_attend_heads(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
+                      uint32_t nq, const float *kloc, const float *vloc, float *out, struct fsk_scratch *s)
+{
+    const uint32_t hd = ctx->model->hp.head_dim, n_ctx = ctx->n_ctx;
     for (uint32_t h0 = 0; h0 < nq; h0 += FSK_ATT_HEADS) {
         const uint32_t nb = nq - h0 < FSK_ATT_HEADS ? nq - h0 : FSK_ATT_HEADS;
         const float *qb = q + (size_t)h0 * hd;
-        float *ob = out + (size_t)h0 * hd;
-        /* scores over earlier positions from the cache (row h of att for head h0 + h), this
-         * position's from the local key */
-        k->matmul_f16(s->att, n_ctx, fsk_kv_k(&ctx->kv, l, g, 0), (size_t)hd * 2, qb, (size_t)hd * sizeof(float),
-                      hd, nb, 0, pos);
-        for (uint32_t h = 0; h < nb; h++) {
-            float *att = s->att + (size_t)h * n_ctx;
-            att[pos] = k->dot_f32(qb + (size_t)h * hd, kloc, hd);
-            for (uint32_t i = 0; i <= pos; i++)
-                att[i] *= scale;
-            k->softmax_f32(att, (size_t)pos + 1);
-            k->round_f16_f32(att, (size_t)pos + 1);
-        }
-        if (pos == 0)
-            memset(ob, 0, (size_t)nb * hd * sizeof(float));
-        else
-            k->matmul_f16(ob, hd, fsk_kv_vrow(&ctx->kv, l, g, 0), (size_t)n_ctx * 2, s->att,
-                          (size_t)n_ctx * sizeof(float), pos, nb, 0, hd);
-        for (uint32_t h = 0; h < nb; h++)
-            k->axpy_f32(ob + (size_t)h * hd, s->att[(size_t)h * n_ctx + pos], vloc, hd);
+        /* scores over earlier positions from the cache, row h of att for head h0 + h */
+        ctx->k->matmul_f16(s->att, n_ctx, fsk_kv_k(&ctx->kv, l, g, 0), (size_t)hd * 2, qb,
+                           (size_t)hd * sizeof(float), hd, nb, 0, pos);
+        fsk_attend_finish(ctx, l, g, pos, qb, nb, kloc, vloc, out + (size_t)h0 * hd, s->att);
     }
 }
 

@@ -17,9 +17,10 @@
  *     same counts and alignment), and the kernels promise each value equals the matvec's over the
  *     same range; weight types without a matmul run the matvec once per token;
  *   - element-wise ops (add, silu_mul) run per token over the same row ranges;
- *   - attention per (token, kv group) is forward.c's own fsk_attend_heads, fed the same roped and
- *     F16-rounded query, key and value (rounded in place in the chunk's rows, which the cache
- *     then holds exactly).
+ *   - attention per (token, kv group) is forward.c's own, fed the same roped and F16-rounded
+ *     query, key and value (rounded in place in the chunk's rows, which the cache then holds
+ *     exactly); only the scores against the keys a tile of tokens all see are computed in one
+ *     call for the tile (attend_tile says why each is the same).
  * One parallel region per chunk; barriers between phases. Inputs of a phase (rmsnorm, activation
  * quantization) are split over threads by token, into buffers the whole team reads.
  */
@@ -253,21 +254,62 @@ static void kv_phase(fsk_team *t, const struct chunk *c, uint32_t l)
     fsk_team_barrier(t);
 }
 
-/* Every (token, kv group), strided over threads rather than in blocks: a token's attention costs
- * in proportion to its position. The group's query heads attend together (the cache read once
- * for them). Queries, keys and values come roped and rounded from kv_phase. */
+/* Tokens k0 .. k1 - 1 of the chunk in kv group g: their queries side by side in s->qtile, then
+ * the scores against the keys all of them see, [0, A) with A the first token's position rounded
+ * down to a multiple of 16, in one matmul_f16; each token's remaining keys [A, pos) and the rest
+ * of its attention as forward.c does it. Every kernel variant splits a key range from its start
+ * into blocks of 16, 8 or 4 rows and a tail of single rows, and its values do not depend on the
+ * number of queries: at a multiple of 16 both calls split as one call over [0, pos) does, so
+ * each score is bit for bit the one decoding computes. */
+static void attend_tile(const struct chunk *c, uint32_t l, uint32_t g, size_t k0, size_t k1, struct fsk_scratch *s)
+{
+    const struct fsk_context *ctx = c->ctx;
+    const struct fsk_hparams *hp = &ctx->model->hp;
+    const struct fsk_prefill *p = ctx->prefill;
+    const uint32_t hd = hp->head_dim, nkv = hp->n_head_kv, group = hp->n_head / nkv, n_ctx = ctx->n_ctx;
+    const size_t qd = (size_t)hp->n_head * hd, kvd = (size_t)nkv * hd, total = qd + 2 * kvd;
+    const size_t gq = (size_t)group * hd; /* a token's queries of group g */
+    for (size_t k = k0; k < k1; k++)
+        memcpy(s->qtile + (k - k0) * gq, p->qkv + k * total + g * gq, gq * sizeof(float));
+    const void *keys = fsk_kv_k(&ctx->kv, l, g, 0);
+    const uint32_t a = (c->p0 + (uint32_t)k0) & ~15u;
+    if (a > 0)
+        ctx->k->matmul_f16(s->att, n_ctx, keys, (size_t)hd * 2, s->qtile, (size_t)hd * sizeof(float), hd,
+                           (k1 - k0) * group, 0, a);
+    for (size_t k = k0; k < k1; k++) {
+        const uint32_t pos = c->p0 + (uint32_t)k;
+        float *att = s->att + (k - k0) * group * n_ctx;
+        const float *q = s->qtile + (k - k0) * gq, *kk = p->qkv + k * total + qd + (size_t)g * hd;
+        if (pos > a)
+            ctx->k->matmul_f16(att, n_ctx, keys, (size_t)hd * 2, q, (size_t)hd * sizeof(float), hd, group, a, pos);
+        fsk_attend_finish(ctx, l, g, pos, q, group, kk, kk + kvd, p->ao + k * qd + g * gq, att);
+    }
+}
+
+/* Tiles of FSK_ATT_TILE / group tokens by kv group, strided over threads rather than in blocks:
+ * a token's attention costs in proportion to its position. A group wider than a tile attends
+ * token by token, as forward.c does. Queries, keys and values come roped and rounded from
+ * kv_phase. */
 static void attention_phase(fsk_team *t, const struct chunk *c, uint32_t l, struct fsk_scratch *s)
 {
     const struct fsk_hparams *hp = &c->ctx->model->hp;
     struct fsk_prefill *p = c->ctx->prefill;
     const uint32_t hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv, group = nh / nkv;
     const size_t qd = (size_t)nh * hd, total = qd + 2 * (size_t)nkv * hd;
-    for (size_t i = (size_t)t->id; i < c->n * nkv; i += (size_t)t->n) {
-        size_t k = i / nkv;
-        uint32_t g = (uint32_t)(i % nkv), h = g * group;
-        const float *row = p->qkv + k * total, *kk = row + qd + (size_t)g * hd;
-        fsk_attend_heads(c->ctx, l, g, c->p0 + (uint32_t)k, row + (size_t)h * hd, group, kk,
-                         kk + (size_t)nkv * hd, p->ao + k * qd + (size_t)h * hd, s);
+    if (group > FSK_ATT_TILE) {
+        for (size_t i = (size_t)t->id; i < c->n * nkv; i += (size_t)t->n) {
+            size_t k = i / nkv;
+            uint32_t g = (uint32_t)(i % nkv), h = g * group;
+            const float *row = p->qkv + k * total, *kk = row + qd + (size_t)g * hd;
+            fsk_attend_heads(c->ctx, l, g, c->p0 + (uint32_t)k, row + (size_t)h * hd, group, kk,
+                             kk + (size_t)nkv * hd, p->ao + k * qd + (size_t)h * hd, s);
+        }
+    } else {
+        const size_t tile = FSK_ATT_TILE / group, ntiles = (c->n + tile - 1) / tile;
+        for (size_t i = (size_t)t->id; i < ntiles * nkv; i += (size_t)t->n) {
+            const size_t k0 = i / nkv * tile, k1 = k0 + tile < c->n ? k0 + tile : c->n;
+            attend_tile(c, l, (uint32_t)(i % nkv), k0, k1, s);
+        }
     }
     fsk_team_barrier(t);
 }

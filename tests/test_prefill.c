@@ -25,12 +25,18 @@ struct pair {
     fsk_context *tok, *bat; /* token by token; batched */
 };
 
-/* A tiny model whose matrices are of `type`: 2 layers, 64 wide, FF 128, 4 heads on 2 KV heads. */
+/* The tiny model's attention shape: width, query heads, kv heads (test_prompt_shapes varies it). */
+static uint32_t shape_embd = 64, shape_head = 4, shape_head_kv = 2;
+
+/* A tiny model whose matrices are of `type`: 2 layers, FF 128, by default 64 wide with 4 heads
+ * on 2 KV heads. */
 static fsk_model *tiny(uint32_t type, uint8_t **bytes)
 {
     struct tiny_llama o;
     tiny_llama_defaults(&o);
-    o.n_embd = 64;
+    o.n_embd = shape_embd;
+    o.n_head = shape_head;
+    o.n_head_kv = shape_head_kv;
     o.n_ff = 128;
     o.n_ctx = N_CTX;
     o.type = type;
@@ -186,6 +192,26 @@ START_TEST(test_prompt_chunks)
     pair_close(&p);
     check_prompt(ctypes[_i / nl % nt], 1 + 2 * (_i % 2), clens[_i % nl]);
     unsetenv("FSK_PREFILL_CHUNK");
+}
+END_TEST
+
+/* Attention shapes that tile differently: SmolLM2's groups of three 64-wide heads (tiles of five
+ * tokens, the last one short), and a group of seventeen, wider than a tile (token by token).
+ * _i runs over shapes x types x threads x lengths. */
+START_TEST(test_prompt_shapes)
+{
+    static const uint32_t shapes[][3] = {{192, 3, 1}, {68, 17, 1}};
+    static const size_t slens[] = {37, 135};
+    const int s = _i / 8, q = _i / 4 % 2;
+    shape_embd = shapes[s][0];
+    shape_head = shapes[s][1];
+    shape_head_kv = shapes[s][2];
+    /* quantized rows need whole blocks of 32: the 68-wide model is F32 and F16 */
+    const uint32_t type = s == 0 ? (q ? FSK_TYPE_Q8_0 : FSK_TYPE_F16) : (q ? FSK_TYPE_F32 : FSK_TYPE_F16);
+    check_prompt(type, 1 + 2 * (_i / 2 % 2), slens[_i % 2]);
+    shape_embd = 64;
+    shape_head = 4;
+    shape_head_kv = 2;
 }
 END_TEST
 
@@ -420,6 +446,7 @@ int main(void)
     tcase_add_loop_test(tc, test_prompt_1_thread, 0, (int)(N_TYPES * N_LENGTHS));
     tcase_add_loop_test(tc, test_prompt_3_threads, 0, (int)(N_TYPES * N_LENGTHS));
     tcase_add_loop_test(tc, test_prompt_chunks, 0, 2 * 3 * 4);
+    tcase_add_loop_test(tc, test_prompt_shapes, 0, 16);
     tcase_add_test(tc, test_chunk_default);
     tcase_add_test(tc, test_stats_and_continuation);
     tcase_add_test(tc, test_matmul_chosen);
