@@ -358,6 +358,17 @@ static double run_axpy(struct bcase *c, void *fn, fsk_pool *pool, size_t calls)
     return c->y[0];
 }
 
+typedef void (*scale_like_fn)(float *, float, size_t);
+
+static double run_scale(struct bcase *c, void *fn, fsk_pool *pool, size_t calls)
+{
+    (void)pool;
+    scale_like_fn f = (scale_like_fn)fn;
+    for (size_t k = 0; k < calls; k++)
+        f(c->a, 1.0f, c->cols);
+    return c->a[0];
+}
+
 static double run_quantize(struct bcase *c, void *fn, fsk_pool *pool, size_t calls)
 {
     (void)pool;
@@ -494,6 +505,7 @@ static const struct handler handlers[] = {
      setup_vec, run_binary},
     {"axpy_f32", "void", "(float *y, float alpha, const float *x, size_t n)", SHAPE_VEC, 12, 2,
      setup_vec, run_axpy},
+    {"scale_f32", "void", "(float *x, float s, size_t n)", SHAPE_VEC, 8, 1, setup_vec, run_scale},
     /* quantize: max |x|, x/d and a rounding per element; dequantize: the multiply by the scale */
     {"quantize_", "void", "(void *y, const float *x, size_t n)", SHAPE_QUANTIZE, 0, 3,
      setup_convert, run_quantize},

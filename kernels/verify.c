@@ -361,6 +361,27 @@ static void verify_axpy_f32(struct vctx *v, fsk_axpy_f32_fn ref, fsk_axpy_f32_fn
     }
 }
 
+/* One rounding per element: the variant equals ref exactly. */
+static void verify_scale_f32(struct vctx *v, fsk_scale_f32_fn ref, fsk_scale_f32_fn var)
+{
+    for (size_t si = 0; si < n_sizes(v); si++) {
+        size_t n = size_at(v, si);
+        int mis = (int)(si & 1);
+        float *yr = buf(n, 0), *yv = buf(n, mis);
+        if (!yr || !yv) { alloc_fail(v); goto out; }
+        fill(v, yr, n, -50, 50);
+        memcpy(yv, yr, n * sizeof *yr);
+        float s = rnd(v, -2, 2);
+        ref(yr, s, n);
+        var(yv, s, n);
+        for (size_t i = 0; i < n; i++)
+            expect(v, memcmp(&yv[i], &yr[i], sizeof(float)) == 0, "n=%zu i=%zu got %.9g want %.9g", n, i,
+                   yv[i], yr[i]);
+    out:
+        unbuf(yr, 0); unbuf(yv, mis);
+    }
+}
+
 /* rows random float weight rows in [-1, 1) at w, stride bytes apart, as F32 (elem_bytes 4) or
  * F16 (2, rounded to half); mag[r] = sum_c |w_rc x_c|, the scale of row r's rounding error. */
 static void float_rows(struct vctx *v, unsigned char *w, size_t rows, size_t stride, size_t ncols,

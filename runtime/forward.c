@@ -96,8 +96,7 @@ void fsk_attend_finish(const struct fsk_context *ctx, uint32_t l, uint32_t g, ui
     for (uint32_t h = 0; h < nq; h++) { /* this position's score from the local key */
         float *a = att + (size_t)h * n_ctx;
         a[pos] = k->dot_f32(q + (size_t)h * hd, kloc, hd);
-        for (uint32_t i = 0; i <= pos; i++)
-            a[i] *= scale;
+        k->scale_f32(a, scale, (size_t)pos + 1);
         k->softmax_f32(a, (size_t)pos + 1);
         k->round_f16_f32(a, (size_t)pos + 1);
     }

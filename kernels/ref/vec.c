@@ -35,3 +35,9 @@ void fsk_axpy_f32__ref(float *y, float alpha, const float *x, size_t n)
     for (size_t i = 0; i < n; i++)
         y[i] += alpha * x[i];
 }
+
+void fsk_scale_f32__ref(float *x, float s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] *= s;
+}

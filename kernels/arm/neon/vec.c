@@ -85,3 +85,16 @@ void fsk_axpy_f32__neon(float *y, float alpha, const float *x, size_t n)
     for (; i < n; i++)
         y[i] = fmaf(alpha, x[i], y[i]);
 }
+
+void fsk_scale_f32__neon(float *x, float s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        vst1q_f32(x + i, vmulq_n_f32(vld1q_f32(x + i), s));
+        vst1q_f32(x + i + 4, vmulq_n_f32(vld1q_f32(x + i + 4), s));
+    }
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(x + i, vmulq_n_f32(vld1q_f32(x + i), s));
+    for (; i < n; i++)
+        x[i] *= s;
+}

@@ -83,3 +83,15 @@ void fsk_axpy_f32__avx2(float *y, float alpha, const float *x, size_t n)
                             _mm256_fmadd_ps(va, _mm256_maskload_ps(x + i, m), _mm256_maskload_ps(y + i, m)));
     }
 }
+
+void fsk_scale_f32__avx2(float *x, float s, size_t n)
+{
+    const __m256 vs = _mm256_set1_ps(s);
+    size_t i = 0;
+    for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W)
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vs));
+    if (i < n) {
+        __m256i m = fsk_avx2_tail_mask(n - i);
+        _mm256_maskstore_ps(x + i, m, _mm256_mul_ps(_mm256_maskload_ps(x + i, m), vs));
+    }
+}

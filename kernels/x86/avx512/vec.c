@@ -83,3 +83,15 @@ void fsk_axpy_f32__avx512(float *y, float alpha, const float *x, size_t n)
                               _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
     }
 }
+
+void fsk_scale_f32__avx512(float *x, float s, size_t n)
+{
+    const __m512 vs = _mm512_set1_ps(s);
+    size_t i = 0;
+    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W)
+        _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), vs));
+    if (i < n) {
+        __mmask16 m = fsk_avx512_tail_mask(n - i);
+        _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), vs));
+    }
+}
