@@ -125,27 +125,36 @@ static float dot1_f16(const uint16_t *w, const float *x, size_t n)
 }
 
 /* rows[j] . x for 8 rows as dot1x_f16 computes each, the eight sums reduced together: for short
- * rows (an attention head's keys) the sum at the end costs more than the products. */
-static void dot8x_f16(float *y, const uint16_t *const rows[8], const float *x, size_t n)
+ * rows (an attention head's keys) the sum at the end costs more than the products. With kb, the
+ * rows come already widened from it (8 vectors a row, a row's tail zero-filled as load_tail_f16
+ * fills it): the same products and sums. */
+FSK_FORCE_INLINE void dot8x_f16(float *y, const uint16_t *const rows[8], const float *kb, const float *x,
+                                size_t n)
 {
     __m256 s[8];
     FSK_UNROLL for (int j = 0; j < 8; j++)
         s[j] = _mm256_setzero_ps();
-    size_t i = 0;
-    for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W) {
+    size_t i = 0, v = 0;
+    for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W, v++) {
         const __m256 xv = _mm256_loadu_ps(x + i);
         FSK_UNROLL for (int j = 0; j < 8; j++)
-            s[j] = _mm256_fmadd_ps(load8_f16(rows[j] + i), xv, s[j]);
+            s[j] = _mm256_fmadd_ps(kb ? _mm256_load_ps(kb + ((size_t)j * 8 + v) * FSK_AVX2_W)
+                                      : load8_f16(rows[j] + i),
+                                   xv, s[j]);
     }
     if (i < n) {
         const __m256 xv = _mm256_maskload_ps(x + i, fsk_avx2_tail_mask(n - i));
         FSK_UNROLL for (int j = 0; j < 8; j++)
-            s[j] = _mm256_fmadd_ps(load_tail_f16(rows[j] + i, n - i), xv, s[j]);
+            s[j] = _mm256_fmadd_ps(kb ? _mm256_load_ps(kb + ((size_t)j * 8 + v) * FSK_AVX2_W)
+                                      : load_tail_f16(rows[j] + i, n - i),
+                                   xv, s[j]);
     }
     fsk_avx2_hsum8_ps(y, s);
 }
 
-/* Short rows: whole blocks of eight of [r, end) per token; returns where they stop. */
+/* Short rows: whole blocks of eight of [r, end) per token, each block widened once when there are
+ * many tokens (a prefill tile's queries), staying in L1 cache from one to the next; returns where
+ * they stop. */
 static size_t short_rows_f16(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                              size_t x_stride, size_t ncols, size_t ntok, size_t r, size_t end)
 {
@@ -153,8 +162,20 @@ static size_t short_rows_f16(float *y, size_t ldy, const void *w, size_t row_str
         const uint16_t *rows[8];
         FSK_UNROLL for (int j = 0; j < 8; j++)
             rows[j] = row_f16(w, row_stride, r + (size_t)j);
+        if (ntok < 4) { /* a kv group's heads in decoding: widening them again cost no more */
+            for (size_t k = 0; k < ntok; k++)
+                dot8x_f16(y + k * ldy + r, rows, NULL, (const float *)((const char *)x + k * x_stride), ncols);
+            continue;
+        }
+        _Alignas(32) float kb[8 * 8 * FSK_AVX2_W];
+        const size_t nv = (ncols + FSK_AVX2_W - 1) / FSK_AVX2_W, full = ncols / FSK_AVX2_W;
+        FSK_UNROLL for (int j = 0; j < 8; j++)
+            for (size_t v = 0; v < nv; v++)
+                _mm256_store_ps(kb + ((size_t)j * 8 + v) * FSK_AVX2_W,
+                                v < full ? load8_f16(rows[j] + v * FSK_AVX2_W)
+                                         : load_tail_f16(rows[j] + v * FSK_AVX2_W, ncols % FSK_AVX2_W));
         for (size_t k = 0; k < ntok; k++)
-            dot8x_f16(y + k * ldy + r, rows, (const float *)((const char *)x + k * x_stride), ncols);
+            dot8x_f16(y + k * ldy + r, rows, kb, (const float *)((const char *)x + k * x_stride), ncols);
     }
     return r;
 }
