@@ -92,6 +92,7 @@ void fsk_attend_finish(const struct fsk_context *ctx, uint32_t l, uint32_t g, ui
 /* Query rows of a prefill tile: consecutive prompt tokens of one kv group score the cache's keys
  * they all see in one matmul_f16, so each key row is widened from F16 once for all of them. */
 #define FSK_ATT_TILE 16
+_Static_assert(FSK_ATT_TILE >= FSK_ATT_HEADS, "scratch att holds FSK_ATT_TILE rows, decoding uses FSK_ATT_HEADS");
 
 /* Prefill scratch for ctx's model and threads (prefill.c); freed by fsk_prefill_free. */
 fsk_status fsk_prefill_new(struct fsk_context *ctx, fsk_error *err);
