@@ -331,7 +331,7 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
         {"madd", "vpdpwssd, AVX512-VNNI", "vpdpwssd, AVX-VNNI"},
     };
     const enum fsk_isa isa = fsk_kernels_op_isa(t, op);
-    int r8 = 0, k = 0;
+    int r8 = 0, k = 0, q8 = 0;
     switch (op) {
     case FSK_OP_matvec_q4_1_r8: case FSK_OP_matmul_q4_1_r8: case FSK_OP_matvec_q8_0_r8:
     case FSK_OP_matmul_q8_0_r8: case FSK_OP_matvec_q4_0_r8: case FSK_OP_matmul_q4_0_r8:
@@ -341,9 +341,11 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     case FSK_OP_matmul_q4_k: case FSK_OP_matmul_q5_k: case FSK_OP_matmul_q6_k:
         k = 1;
         break;
+    case FSK_OP_matvec_q8_0: case FSK_OP_matmul_q8_0:
+        q8 = 1;
+        break;
     case FSK_OP_matvec_q4_0: case FSK_OP_matvec_q4_1: case FSK_OP_matvec_q5_0: case FSK_OP_matvec_q5_1:
-    case FSK_OP_matvec_q8_0: case FSK_OP_matmul_q4_0: case FSK_OP_matmul_q4_1: case FSK_OP_matmul_q5_0:
-    case FSK_OP_matmul_q5_1: case FSK_OP_matmul_q8_0:
+    case FSK_OP_matmul_q4_0: case FSK_OP_matmul_q4_1: case FSK_OP_matmul_q5_0: case FSK_OP_matmul_q5_1:
         break;
     default:
         return NULL;
@@ -351,7 +353,7 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     if (isa == FSK_ISA_NEON && !r8) /* kernels/arm/neon/qdot.h */
         return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_DOTPROD) ? "sdot" : "smull";
 #ifdef FSK_BUILD_AVX2
-    if (isa == FSK_ISA_AVX2 && (r8 || k)) /* the AVX2 file layouts of the 32-element formats have one */
+    if (isa == FSK_ISA_AVX2 && !q8) /* AVX2's file-layout Q8_0 kernel has a single path */
         return x86[k][fsk_avx2_vnni_path()];
 #endif
 #ifdef FSK_BUILD_AVX512

@@ -42,8 +42,10 @@ static const struct path paths[] = {
 #else
 #define AVX2_VEX(op)
 #endif
-    /* the repacked kernels and the K-quant ones */
+    /* the repacked kernels, the file-layout 4- and 5-bit ones and the K-quant ones */
     AVX2_OP(matvec_q4_1_r8) AVX2_OP(matmul_q4_1_r8) AVX2_OP(matvec_q8_0_r8) AVX2_OP(matmul_q8_0_r8)
+    AVX2_OP(matvec_q4_0) AVX2_OP(matmul_q4_0) AVX2_OP(matvec_q4_1) AVX2_OP(matmul_q4_1)
+    AVX2_OP(matvec_q5_0) AVX2_OP(matmul_q5_0) AVX2_OP(matvec_q5_1) AVX2_OP(matmul_q5_1)
     AVX2_OP(matvec_q4_0_r8) AVX2_OP(matmul_q4_0_r8) AVX2_OP(matvec_q4_k) AVX2_OP(matmul_q4_k)
     AVX2_OP(matvec_q5_k) AVX2_OP(matmul_q5_k) AVX2_OP(matvec_q6_k) AVX2_OP(matmul_q6_k)
 #endif

@@ -65,9 +65,12 @@ static inline int fsk_avx512_has_vnni(void)
 #define FSK_PATH_DECLS(t, isa, path)                                                               \
     void fsk_matvec_##t##__##isa##_##path FSK_MV_PARAMS;                                           \
     void fsk_matmul_##t##__##isa##_##path FSK_MM_PARAMS;
-/* AVX2: the repacked kernels and the K-quant ones (paths base, vnni512, avxvnni). */
+/* AVX2: the repacked kernels, the file-layout 4- and 5-bit ones and the K-quant ones (paths
+ * base, vnni512, avxvnni). */
 #define FSK_AVX2_PATHS(path)                                                                       \
     FSK_PATH_DECLS(q4_1_r8, avx2, path) FSK_PATH_DECLS(q8_0_r8, avx2, path)                        \
+    FSK_PATH_DECLS(q4_0, avx2, path) FSK_PATH_DECLS(q4_1, avx2, path)                              \
+    FSK_PATH_DECLS(q5_0, avx2, path) FSK_PATH_DECLS(q5_1, avx2, path)                              \
     FSK_PATH_DECLS(q4_0_r8, avx2, path) FSK_PATH_DECLS(q4_k, avx2, path)                           \
     FSK_PATH_DECLS(q5_k, avx2, path) FSK_PATH_DECLS(q6_k, avx2, path)
 /* AVX-512: the 32-element formats and the K-quant ones (paths base, vnni). */

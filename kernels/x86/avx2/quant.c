@@ -165,6 +165,16 @@ void fsk_quantize_q8_k__avx2(void *y, const float *x, size_t n)
 
 enum fmt { F_Q4_0, F_Q4_1, F_Q5_0, F_Q5_1 };
 
+/* acc plus, per 32-bit lane, the four products of u's unsigned and s's signed bytes: the VNNI
+ * paths pass vpdpbusd (below); the base path passes NULL to these kernels, which then sum in
+ * int16 (maddubs, the correction, one madd), and dot4_base to the repacked ones. */
+typedef __m256i (*dot4_fn)(__m256i acc, __m256i u, __m256i s);
+
+QINLINE __m256i dot4_base(__m256i acc, __m256i u, __m256i s)
+{
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+}
+
 static inline int fmt_min(enum fmt f)
 {
     return f == F_Q4_1 || f == F_Q5_1;
@@ -266,7 +276,7 @@ struct apair {
 };
 
 QINLINE void act_pair(enum fmt f, const unsigned char *a0, const unsigned char *a1, int two,
-                      struct apair *p)
+                      struct apair *p, dot4_fn dot)
 {
     const size_t qs = fmt_min(f) ? offsetof(fsk_block_q8_1, qs) : offsetof(fsk_block_q8_0, qs);
     __m256i x0 = _mm256_loadu_si256((const __m256i *)(a0 + qs));
@@ -276,22 +286,38 @@ QINLINE void act_pair(enum fmt f, const unsigned char *a0, const unsigned char *
     p->ds = fmt_min(f) ? dm_pair(a0, a1, two) : d_pair(a0, a1, two);
     if (!fmt_min(f)) {
         const __m256i off = _mm256_set1_epi8(fmt_five(f) ? 16 : 8);
-        p->corr = _mm256_add_epi16(_mm256_maddubs_epi16(off, p->lo), _mm256_maddubs_epi16(off, p->hi));
+        if (dot) /* in int32 lanes, as the VNNI sums come */
+            p->corr = dot(dot(_mm256_setzero_si256(), off, p->lo), off, p->hi);
+        else
+            p->corr = _mm256_add_epi16(_mm256_maddubs_epi16(off, p->lo), _mm256_maddubs_epi16(off, p->hi));
     }
+}
+
+/* The eight int32 sums of a weight pair's codes times an activation pair's quants, less the
+ * signed formats' correction: in int16 then one madd (dot NULL), or through dot in int32. The
+ * same integers either way. */
+QINLINE __m256i pair_isum(enum fmt f, __m256i lo, __m256i hi, __m256i alo, __m256i ahi, __m256i corr,
+                          dot4_fn dot)
+{
+    if (dot) {
+        const __m256i p = dot(dot(_mm256_setzero_si256(), lo, alo), hi, ahi);
+        return fmt_min(f) ? p : _mm256_sub_epi32(p, corr);
+    }
+    __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, alo), _mm256_maddubs_epi16(hi, ahi));
+    if (!fmt_min(f))
+        p = _mm256_sub_epi16(p, corr);
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
 /* One row's pair: acc += (d_w d_a) * isum per lane; accm lanes 1 and 3 gather m * s. Every int16
  * fits: codes <= 31 give |pair| <= 2 * 31 * 127, two pairs 15748; the corrected sum is the exact
  * sum of four signed products, |.| <= 4 * 16 * 127. */
 QINLINE void row_pair(enum fmt f, const unsigned char *b0, const unsigned char *b1, int two,
-                      const struct apair *a, __m256 *acc, __m128 *accm)
+                      const struct apair *a, __m256 *acc, __m128 *accm, dot4_fn dot)
 {
     __m256i lo, hi;
     weight_pair(f, b0, b1, two, &lo, &hi);
-    __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, a->lo), _mm256_maddubs_epi16(hi, a->hi));
-    if (!fmt_min(f))
-        p = _mm256_sub_epi16(p, a->corr);
-    __m256i isum = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+    const __m256i isum = pair_isum(f, lo, hi, a->lo, a->hi, a->corr, dot);
     __m128 sc = _mm_mul_ps(dm_pair(b0, b1, two), a->ds);
     if (fmt_min(f))
         *accm = _mm_add_ps(*accm, sc);
@@ -302,7 +328,7 @@ QINLINE void row_pair(enum fmt f, const unsigned char *b0, const unsigned char *
 
 /* y[j] = row w[j] . x for nr rows (ROWS, or 1 for the last few). */
 QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr,
-                     const unsigned char *x, size_t nb, struct fsk_pf_plan pf)
+                     const unsigned char *x, size_t nb, struct fsk_pf_plan pf, dot4_fn dot)
 {
     const size_t bb = fmt_bytes(f);
     const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
@@ -315,17 +341,17 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
     size_t i = 0;
     for (; i + 2 <= nb; i += 2) {
         struct apair a;
-        act_pair(f, x + i * ab, x + (i + 1) * ab, 1, &a);
+        act_pair(f, x + i * ab, x + (i + 1) * ab, 1, &a, dot);
         if (pf.dist)
             FSK_PF_STEP(w[0], pf, i / 2);
         UNROLL for (int j = 0; j < nr; j++)
-            row_pair(f, w[j] + i * bb, w[j] + (i + 1) * bb, 1, &a, &acc[j], &accm[j]);
+            row_pair(f, w[j] + i * bb, w[j] + (i + 1) * bb, 1, &a, &acc[j], &accm[j], dot);
     }
     if (i < nb) {
         struct apair a;
-        act_pair(f, x + i * ab, x + i * ab, 0, &a);
+        act_pair(f, x + i * ab, x + i * ab, 0, &a, dot);
         UNROLL for (int j = 0; j < nr; j++)
-            row_pair(f, w[j] + i * bb, w[j] + i * bb, 0, &a, &acc[j], &accm[j]);
+            row_pair(f, w[j] + i * bb, w[j] + i * bb, 0, &a, &acc[j], &accm[j], dot);
     }
     UNROLL for (int j = 0; j < nr; j++) {
         float s = fsk_avx2_hsum_ps(acc[j]);
@@ -338,7 +364,7 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
 }
 
 QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, const void *x,
-                       size_t ncols, size_t r0, size_t r1)
+                       size_t ncols, size_t r0, size_t r1, dot4_fn dot)
 {
     const size_t nb = ncols / FSK_QK;
     const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, nb / 2), none = {0, 0};
@@ -347,36 +373,12 @@ QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, c
         const unsigned char *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
             rows[j] = (const unsigned char *)w + (r + (size_t)j) * row_stride;
-        rows_32(f, y + r, rows, ROWS, x, nb, pf);
+        rows_32(f, y + r, rows, ROWS, x, nb, pf, dot);
     }
     for (; r < r1; r++) {
         const unsigned char *row = (const unsigned char *)w + r * row_stride;
-        rows_32(f, y + r, &row, 1, x, nb, none);
+        rows_32(f, y + r, &row, 1, x, nb, none, dot);
     }
-}
-
-void fsk_matvec_q4_0__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                           size_t r0, size_t r1)
-{
-    matvec_32(F_Q4_0, y, w, row_stride, x, ncols, r0, r1);
-}
-
-void fsk_matvec_q4_1__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                           size_t r0, size_t r1)
-{
-    matvec_32(F_Q4_1, y, w, row_stride, x, ncols, r0, r1);
-}
-
-void fsk_matvec_q5_0__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                           size_t r0, size_t r1)
-{
-    matvec_32(F_Q5_0, y, w, row_stride, x, ncols, r0, r1);
-}
-
-void fsk_matvec_q5_1__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                           size_t r0, size_t r1)
-{
-    matvec_32(F_Q5_1, y, w, row_stride, x, ncols, r0, r1);
 }
 
 /* Q8_0: signed times signed, so maddubs gets |w| and a with w's sign (|pair| <= 2 * 128 * 127
@@ -659,7 +661,8 @@ static inline size_t mm_units(enum fmt f, int nt)
 /* Shuffles nt tokens' activations (x[t]) for all pairs of nb blocks into buf: per pair lo[nt],
  * hi[nt], corr[nt] (signed formats), then [d_i x4, d_i+1 x4] per token, then (min formats) the
  * s of both blocks for four tokens per unit, [s_i, s_i+1] token after token. */
-QINLINE void mm_shuffle(enum fmt f, __m256i *buf, const unsigned char *const *x, int nt, size_t nb)
+QINLINE void mm_shuffle(enum fmt f, __m256i *buf, const unsigned char *const *x, int nt, size_t nb,
+                        dot4_fn dot)
 {
     const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
     const size_t u = mm_units(f, nt), nv = fmt_min(f) ? 3 : 4;
@@ -669,7 +672,7 @@ QINLINE void mm_shuffle(enum fmt f, __m256i *buf, const unsigned char *const *x,
         float s[4 * 2 * 2] = {0};
         for (int t = 0; t < nt; t++) {
             struct apair a;
-            act_pair(f, x[t] + i * ab, x[t] + (two ? i + 1 : i) * ab, two, &a);
+            act_pair(f, x[t] + i * ab, x[t] + (two ? i + 1 : i) * ab, two, &a, dot);
             _mm256_store_si256(e + t, a.lo);
             _mm256_store_si256(e + nt + t, a.hi);
             if (!fmt_min(f))
@@ -697,10 +700,9 @@ QINLINE void mm_shuffle(enum fmt f, __m256i *buf, const unsigned char *const *x,
  * accm, two lanes per token, four tokens per vector, each lane summed pair after pair as the
  * matvec's are and the two added at the end in its order. */
 QINLINE void mm_row_32(enum fmt f, float *y, size_t ldy, const unsigned char *w, const __m256i *buf,
-                       int nt, size_t nb)
+                       int nt, size_t nb, dot4_fn dot)
 {
     const size_t bb = fmt_bytes(f), u = mm_units(f, nt), nv = fmt_min(f) ? 3 : 4;
-    const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[MM_TOK], accm[(MM_TOK + 3) / 4];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm256_setzero_ps();
@@ -722,11 +724,8 @@ QINLINE void mm_row_32(enum fmt f, float *y, size_t ldy, const unsigned char *w,
                 accm[q] = _mm256_add_ps(accm[q], _mm256_mul_ps(wm, s[q]));
         }
         UNROLL for (int t = 0; t < nt; t++) {
-            __m256i pr = _mm256_add_epi16(_mm256_maddubs_epi16(lo, e[t]),
-                                          _mm256_maddubs_epi16(hi, e[nt + t]));
-            if (!fmt_min(f))
-                pr = _mm256_sub_epi16(pr, e[2 * nt + t]);
-            const __m256i isum = _mm256_madd_epi16(pr, ones);
+            const __m256i isum = pair_isum(f, lo, hi, e[t], e[nt + t],
+                                           fmt_min(f) ? _mm256_setzero_si256() : e[2 * nt + t], dot);
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(wdx, d[t]), acc[t]);
         }
     }
@@ -745,19 +744,19 @@ QINLINE void mm_row_32(enum fmt f, float *y, size_t ldy, const unsigned char *w,
 /* Tokens k..k+nt-1 against rows [r0, r1). */
 QINLINE void mm_block_32(enum fmt f, __m256i *buf, float *y, size_t ldy, const unsigned char *w,
                          size_t row_stride, const unsigned char *x, size_t x_stride, int nt,
-                         size_t nb, size_t r0, size_t r1)
+                         size_t nb, size_t r0, size_t r1, dot4_fn dot)
 {
     const unsigned char *xs[MM_TOK];
     for (int t = 0; t < nt; t++)
         xs[t] = x + (size_t)t * x_stride;
-    mm_shuffle(f, buf, xs, nt, nb);
+    mm_shuffle(f, buf, xs, nt, nb, dot);
     for (size_t r = r0; r < r1; r++)
-        mm_row_32(f, y + r, ldy, w + r * row_stride, buf, nt, nb);
+        mm_row_32(f, y + r, ldy, w + r * row_stride, buf, nt, nb, dot);
 }
 
 QINLINE void matmul_32(enum fmt f, float *y, size_t ldy, const void *w, size_t row_stride,
                        const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0,
-                       size_t r1)
+                       size_t r1, dot4_fn dot)
 {
     const size_t nb = ncols / FSK_QK, np = (nb + 1) / 2;
     const unsigned char *xb = x;
@@ -766,44 +765,24 @@ QINLINE void matmul_32(enum fmt f, float *y, size_t ldy, const void *w, size_t r
     if (np * mm_units(f, MM_TOK) <= MM_BUF)
         for (; k + MM_TOK <= ntok; k += MM_TOK)
             mm_block_32(f, buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride,
-                        MM_TOK, nb, r0, r1);
+                        MM_TOK, nb, r0, r1, dot);
     if (np * mm_units(f, 2) <= MM_BUF) /* long rows: pairs of tokens still share the weights */
         for (; k + 2 <= ntok; k += 2)
             mm_block_32(f, buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 2,
-                        nb, r0, r1);
+                        nb, r0, r1, dot);
     if (np * mm_units(f, 1) <= MM_BUF) {
         for (; k < ntok; k++)
             mm_block_32(f, buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 1,
-                        nb, r0, r1);
+                        nb, r0, r1, dot);
     } else { /* rows too long for the buffer: the matvec itself, token by token */
         for (; k < ntok; k++)
-            matvec_32(f, y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1);
+            matvec_32(f, y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1, dot);
     }
 }
 
-void fsk_matmul_q4_0__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    matmul_32(F_Q4_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
 
-void fsk_matmul_q4_1__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    matmul_32(F_Q4_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
 
-void fsk_matmul_q5_0__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    matmul_32(F_Q5_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
 
-void fsk_matmul_q5_1__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    matmul_32(F_Q5_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
-}
 
 /* Q8_0: the activations need no shuffle. Per token block the buffer holds each token's d as an
  * eight-lane vector, block by block ([block][token]). A row then takes its blocks one by one:
@@ -913,8 +892,6 @@ QINLINE void r8_codes(const uint8_t *qs, __m256i lo[4], __m256i hi[4])
 
 /* The eight rows' integer dots (codes times quants) with one activation block's 32 quants. */
 typedef __m256i (*r8_isum_fn)(const __m256i lo[4], const __m256i hi[4], const int8_t *qs);
-/* acc plus, per 32-bit lane, the four products of u's unsigned and s's signed bytes. */
-typedef __m256i (*dot4_fn)(__m256i acc, __m256i u, __m256i s);
 
 QINLINE __m256i r8_isum_base(const __m256i lo[4], const __m256i hi[4], const int8_t *qs)
 {
@@ -926,11 +903,6 @@ QINLINE __m256i r8_isum_base(const __m256i lo[4], const __m256i hi[4], const int
                                                  _mm256_maddubs_epi16(hi[k], ahi)));
     }
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-}
-
-QINLINE __m256i dot4_base(__m256i acc, __m256i u, __m256i s)
-{
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 }
 
 /* The VNNI helpers, once per encoding: EVEX (AVX512-VNNI with AVX512-VL: Ice Lake, Zen 4 and
@@ -1298,3 +1270,33 @@ R8_PATH(avxvnni, FSK_TARGET_AVXVNNI, 2, q8_0_r8_matmul_flipped)
 FSK_AVX2_DISPATCH_TYPE(q4_1_r8)
 FSK_AVX2_DISPATCH_TYPE(q8_0_r8)
 FSK_AVX2_DISPATCH_TYPE(q4_0_r8)
+
+/* The file-layout 32-element kernels (Q4_0 and Q4_1 where they are not repacked, Q5_0, Q5_1),
+ * path by path: base sums in int16, the VNNI paths through vpdpbusd; the same integers. */
+#define F32_TYPE(path, attr, dot, t, F)                                                            \
+    attr void fsk_matvec_##t##__avx2_##path FSK_MV_PARAMS                                          \
+    {                                                                                              \
+        matvec_32(F, y, w, row_stride, x, ncols, r0, r1, dot);                                     \
+    }                                                                                              \
+    attr void fsk_matmul_##t##__avx2_##path FSK_MM_PARAMS                                          \
+    {                                                                                              \
+        matmul_32(F, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, dot);                \
+    }
+#define F32_PATH(path, attr, dot)                                                                  \
+    F32_TYPE(path, attr, dot, q4_0, F_Q4_0) F32_TYPE(path, attr, dot, q4_1, F_Q4_1)                \
+    F32_TYPE(path, attr, dot, q5_0, F_Q5_0) F32_TYPE(path, attr, dot, q5_1, F_Q5_1)
+
+F32_PATH(base, FSK_NO_ATTR, NULL)
+#ifdef FSK_HAVE_AVX512VNNI
+F32_PATH(vnni512, FSK_TARGET_VNNI512, dot4_vnni512)
+#endif
+#ifdef FSK_HAVE_AVXVNNI
+F32_PATH(avxvnni, FSK_TARGET_AVXVNNI, dot4_avxvnni)
+#endif
+#undef F32_PATH
+#undef F32_TYPE
+
+FSK_AVX2_DISPATCH_TYPE(q4_0)
+FSK_AVX2_DISPATCH_TYPE(q4_1)
+FSK_AVX2_DISPATCH_TYPE(q5_0)
+FSK_AVX2_DISPATCH_TYPE(q5_1)
