@@ -19,11 +19,11 @@ struct path {
     enum fsk_isa isa;
     const char *label;   /* the variant's name, and for the second path what it uses */
     void *fn;
-    enum fsk_cpu_feature need[3]; /* features it needs beyond its variant's; FEATURE_COUNT ends */
+    enum fsk_cpu_feature need[4]; /* features it needs beyond its variant's; FEATURE_COUNT ends */
 };
 
 #define END FSK_CPU_FEATURE_COUNT
-#define NONE {END, END, END}
+#define NONE {END, END, END, END}
 static const struct path paths[] = {
 #if defined(FSK_X86_PATHS) && defined(FSK_BUILD_AVX2)
 #define AVX2_OP(op)                                                                                     \
@@ -32,13 +32,13 @@ static const struct path paths[] = {
 #ifdef FSK_HAVE_AVX512VNNI
 #define AVX2_EVEX(op)                                                                                \
     {FSK_OP_##op, FSK_ISA_AVX2, "avx2+vnni", (void *)fsk_##op##__avx2_vnni512,                     \
-     {FSK_CPU_AVX512VNNI, FSK_CPU_AVX512VL, FSK_CPU_OS_ZMM}},
+     {FSK_CPU_AVX512VNNI, FSK_CPU_AVX512VL, FSK_CPU_AVX512BW, FSK_CPU_OS_ZMM}},
 #else
 #define AVX2_EVEX(op)
 #endif
 #ifdef FSK_HAVE_AVXVNNI
 #define AVX2_VEX(op)                                                                                 \
-    {FSK_OP_##op, FSK_ISA_AVX2, "avx2+avxvnni", (void *)fsk_##op##__avx2_avxvnni, {FSK_CPU_AVXVNNI, END, END}},
+    {FSK_OP_##op, FSK_ISA_AVX2, "avx2+avxvnni", (void *)fsk_##op##__avx2_avxvnni, {FSK_CPU_AVXVNNI, END, END, END}},
 #else
 #define AVX2_VEX(op)
 #endif
@@ -51,7 +51,7 @@ static const struct path paths[] = {
 #endif
 #if defined(FSK_X86_PATHS) && defined(FSK_BUILD_AVX512)
 #ifdef FSK_HAVE_AVX512VNNI
-#define Z_VNNI(op) {FSK_OP_##op, FSK_ISA_AVX512, "avx512+vnni", (void *)fsk_##op##__avx512_vnni, {FSK_CPU_AVX512VNNI, END, END}},
+#define Z_VNNI(op) {FSK_OP_##op, FSK_ISA_AVX512, "avx512+vnni", (void *)fsk_##op##__avx512_vnni, {FSK_CPU_AVX512VNNI, END, END, END}},
 #else
 #define Z_VNNI(op)
 #endif
@@ -65,7 +65,7 @@ static const struct path paths[] = {
 #ifdef FSK_BUILD_NEON
 #define N(t)                                                                                       \
     {FSK_OP_matvec_##t, FSK_ISA_NEON, "neon", (void *)fsk_matvec_##t##__neon_base, NONE},          \
-    {FSK_OP_matvec_##t, FSK_ISA_NEON, "neon+sdot", (void *)fsk_matvec_##t##__neon_dotprod, {FSK_CPU_DOTPROD, END, END}},
+    {FSK_OP_matvec_##t, FSK_ISA_NEON, "neon+sdot", (void *)fsk_matvec_##t##__neon_dotprod, {FSK_CPU_DOTPROD, END, END, END}},
     N(q4_0) N(q4_1) N(q5_0) N(q5_1) N(q8_0) N(q4_k) N(q5_k) N(q6_k)
 #endif
     {FSK_OP_COUNT, FSK_ISA_COUNT, NULL, NULL, NONE},
@@ -80,7 +80,7 @@ int bench_op_paths(enum fsk_op op, enum fsk_isa isa, struct bench_path *out, int
         out[n].label = p->label;
         out[n].fn = p->fn;
         out[n].lacks = NULL;
-        for (int k = 0; k < 3 && p->need[k] != END; k++)
+        for (int k = 0; k < 4 && p->need[k] != END; k++)
             if (!fsk_cpu_has(fsk_cpu_get(), p->need[k])) {
                 out[n].lacks = fsk_cpu_feature_name(p->need[k]);
                 break;

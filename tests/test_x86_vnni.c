@@ -95,7 +95,7 @@ static int runnable(enum fsk_isa isa, enum fsk_vnni_path p)
     case FSK_VNNI_EVEX:
 #ifdef FSK_HAVE_AVX512VNNI
         return fsk_cpu_has(c, FSK_CPU_AVX512VNNI) && fsk_cpu_has(c, FSK_CPU_AVX512VL) &&
-               fsk_cpu_has(c, FSK_CPU_OS_ZMM);
+               fsk_cpu_has(c, FSK_CPU_AVX512BW) && fsk_cpu_has(c, FSK_CPU_OS_ZMM);
 #else
         return 0;
 #endif

@@ -11,13 +11,13 @@
 
 /* The paths are built with these targets (their files are built for AVX2 or AVX-512); configure
  * says whether the compiler has each (FSK_HAVE_AVX512VNNI, FSK_HAVE_AVXVNNI). */
-#define FSK_TARGET_VNNI512 __attribute__((target("avx512vnni,avx512vl"))) /* ymm, from AVX2 code */
+#define FSK_TARGET_VNNI512 __attribute__((target("avx512vnni,avx512vl,avx512bw"))) /* ymm, from AVX2 code */
 #define FSK_TARGET_VNNI512Z __attribute__((target("avx512vnni")))         /* zmm, from AVX-512 code */
 #define FSK_TARGET_AVXVNNI __attribute__((target("avxvnni")))
 
 enum fsk_vnni_path {
     FSK_VNNI_NONE, /* maddubs, madd, add */
-    FSK_VNNI_EVEX, /* vpdpbusd on ymm, AVX512-VNNI with AVX512-VL (the OS saving ZMM state) */
+    FSK_VNNI_EVEX, /* vpdpbusd on ymm, AVX512-VNNI with AVX512-VL and -BW (the OS saving ZMM state) */
     FSK_VNNI_VEX,  /* vpdpbusd on ymm, AVX-VNNI */
 };
 
@@ -29,7 +29,7 @@ static inline enum fsk_vnni_path fsk_avx2_vnni_path(void)
     const struct fsk_cpu *c = fsk_cpu_get();
 #ifdef FSK_HAVE_AVX512VNNI
     if (fsk_cpu_has(c, FSK_CPU_AVX512VNNI) && fsk_cpu_has(c, FSK_CPU_AVX512VL) &&
-        fsk_cpu_has(c, FSK_CPU_OS_ZMM))
+        fsk_cpu_has(c, FSK_CPU_AVX512BW) && fsk_cpu_has(c, FSK_CPU_OS_ZMM))
         return FSK_VNNI_EVEX;
 #endif
 #ifdef FSK_HAVE_AVXVNNI

@@ -252,15 +252,23 @@ QINLINE void fifth_bits(const unsigned char *h0, const unsigned char *h1, int tw
     *hi = _mm256_and_si256(_mm256_cmpeq_epi8(u, bit), b4);
 }
 
+/* Adds 16 to the codes in lo and hi (the pair layout) whose fifth bit is set in the qh words at
+ * h0 and h1 (h1 not read when two is 0): what fifth_bits and an or do, in fewer operations where
+ * the CPU has byte masks (the EVEX path). NULL: fifth_bits. */
+typedef void (*fifth_fn)(const unsigned char *h0, const unsigned char *h1, int two, __m256i *lo,
+                         __m256i *hi);
+
 /* Unsigned codes (0..15 or 0..31) of weight blocks b0, b1 in the pair layout. */
 QINLINE void weight_pair(enum fmt f, const unsigned char *b0, const unsigned char *b1, int two,
-                         __m256i *lo, __m256i *hi)
+                         __m256i *lo, __m256i *hi, fifth_fn fifth)
 {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     __m256i v = load_pair16(b0 + fmt_qs(f), b1 + fmt_qs(f), two);
     *lo = _mm256_and_si256(v, m4);
     *hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-    if (fmt_five(f)) {
+    if (fmt_five(f) && fifth) {
+        fifth(b0 + fmt_qh(f), b1 + fmt_qh(f), two, lo, hi);
+    } else if (fmt_five(f)) {
         __m256i l, h;
         fifth_bits(b0 + fmt_qh(f), b1 + fmt_qh(f), two, &l, &h);
         *lo = _mm256_or_si256(*lo, l);
@@ -313,10 +321,10 @@ QINLINE __m256i pair_isum(enum fmt f, __m256i lo, __m256i hi, __m256i alo, __m25
  * fits: codes <= 31 give |pair| <= 2 * 31 * 127, two pairs 15748; the corrected sum is the exact
  * sum of four signed products, |.| <= 4 * 16 * 127. */
 QINLINE void row_pair(enum fmt f, const unsigned char *b0, const unsigned char *b1, int two,
-                      const struct apair *a, __m256 *acc, __m128 *accm, dot4_fn dot)
+                      const struct apair *a, __m256 *acc, __m128 *accm, dot4_fn dot, fifth_fn fifth)
 {
     __m256i lo, hi;
-    weight_pair(f, b0, b1, two, &lo, &hi);
+    weight_pair(f, b0, b1, two, &lo, &hi, fifth);
     const __m256i isum = pair_isum(f, lo, hi, a->lo, a->hi, a->corr, dot);
     __m128 sc = _mm_mul_ps(dm_pair(b0, b1, two), a->ds);
     if (fmt_min(f))
@@ -328,7 +336,8 @@ QINLINE void row_pair(enum fmt f, const unsigned char *b0, const unsigned char *
 
 /* y[j] = row w[j] . x for nr rows (ROWS, or 1 for the last few). */
 QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr,
-                     const unsigned char *x, size_t nb, struct fsk_pf_plan pf, dot4_fn dot)
+                     const unsigned char *x, size_t nb, struct fsk_pf_plan pf, dot4_fn dot,
+                     fifth_fn fifth)
 {
     const size_t bb = fmt_bytes(f);
     const size_t ab = fmt_min(f) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
@@ -345,13 +354,13 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
         if (pf.dist)
             FSK_PF_STEP(w[0], pf, i / 2);
         UNROLL for (int j = 0; j < nr; j++)
-            row_pair(f, w[j] + i * bb, w[j] + (i + 1) * bb, 1, &a, &acc[j], &accm[j], dot);
+            row_pair(f, w[j] + i * bb, w[j] + (i + 1) * bb, 1, &a, &acc[j], &accm[j], dot, fifth);
     }
     if (i < nb) {
         struct apair a;
         act_pair(f, x + i * ab, x + i * ab, 0, &a, dot);
         UNROLL for (int j = 0; j < nr; j++)
-            row_pair(f, w[j] + i * bb, w[j] + i * bb, 0, &a, &acc[j], &accm[j], dot);
+            row_pair(f, w[j] + i * bb, w[j] + i * bb, 0, &a, &acc[j], &accm[j], dot, fifth);
     }
     UNROLL for (int j = 0; j < nr; j++) {
         float s = fsk_avx2_hsum_ps(acc[j]);
@@ -364,7 +373,7 @@ QINLINE void rows_32(enum fmt f, float *y, const unsigned char *const *w, int nr
 }
 
 QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, const void *x,
-                       size_t ncols, size_t r0, size_t r1, dot4_fn dot)
+                       size_t ncols, size_t r0, size_t r1, dot4_fn dot, fifth_fn fifth)
 {
     const size_t nb = ncols / FSK_QK;
     const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, nb / 2), none = {0, 0};
@@ -373,11 +382,11 @@ QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, c
         const unsigned char *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
             rows[j] = (const unsigned char *)w + (r + (size_t)j) * row_stride;
-        rows_32(f, y + r, rows, ROWS, x, nb, pf, dot);
+        rows_32(f, y + r, rows, ROWS, x, nb, pf, dot, fifth);
     }
     for (; r < r1; r++) {
         const unsigned char *row = (const unsigned char *)w + r * row_stride;
-        rows_32(f, y + r, &row, 1, x, nb, none, dot);
+        rows_32(f, y + r, &row, 1, x, nb, none, dot, fifth);
     }
 }
 
@@ -700,7 +709,7 @@ QINLINE void mm_shuffle(enum fmt f, __m256i *buf, const unsigned char *const *x,
  * accm, two lanes per token, four tokens per vector, each lane summed pair after pair as the
  * matvec's are and the two added at the end in its order. */
 QINLINE void mm_row_32(enum fmt f, float *y, size_t ldy, const unsigned char *w, const __m256i *buf,
-                       int nt, size_t nb, dot4_fn dot)
+                       int nt, size_t nb, dot4_fn dot, fifth_fn fifth)
 {
     const size_t bb = fmt_bytes(f), u = mm_units(f, nt), nv = fmt_min(f) ? 3 : 4;
     __m256 acc[MM_TOK], accm[(MM_TOK + 3) / 4];
@@ -714,7 +723,7 @@ QINLINE void mm_row_32(enum fmt f, float *y, size_t ldy, const unsigned char *w,
         const __m256i *e = buf + p * u;
         const __m256 *d = (const __m256 *)(e + (nv - 1) * (size_t)nt);
         __m256i lo, hi;
-        weight_pair(f, b0, b1, two, &lo, &hi);
+        weight_pair(f, b0, b1, two, &lo, &hi, fifth);
         const __m256 wd = _mm256_castps128_ps256(dm_pair(b0, b1, two));
         const __m256 wdx = _mm256_permutevar8x32_ps(wd, _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2));
         if (fmt_min(f)) {
@@ -744,19 +753,19 @@ QINLINE void mm_row_32(enum fmt f, float *y, size_t ldy, const unsigned char *w,
 /* Tokens k..k+nt-1 against rows [r0, r1). */
 QINLINE void mm_block_32(enum fmt f, __m256i *buf, float *y, size_t ldy, const unsigned char *w,
                          size_t row_stride, const unsigned char *x, size_t x_stride, int nt,
-                         size_t nb, size_t r0, size_t r1, dot4_fn dot)
+                         size_t nb, size_t r0, size_t r1, dot4_fn dot, fifth_fn fifth)
 {
     const unsigned char *xs[MM_TOK];
     for (int t = 0; t < nt; t++)
         xs[t] = x + (size_t)t * x_stride;
     mm_shuffle(f, buf, xs, nt, nb, dot);
     for (size_t r = r0; r < r1; r++)
-        mm_row_32(f, y + r, ldy, w + r * row_stride, buf, nt, nb, dot);
+        mm_row_32(f, y + r, ldy, w + r * row_stride, buf, nt, nb, dot, fifth);
 }
 
 QINLINE void matmul_32(enum fmt f, float *y, size_t ldy, const void *w, size_t row_stride,
                        const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0,
-                       size_t r1, dot4_fn dot)
+                       size_t r1, dot4_fn dot, fifth_fn fifth)
 {
     const size_t nb = ncols / FSK_QK, np = (nb + 1) / 2;
     const unsigned char *xb = x;
@@ -765,18 +774,18 @@ QINLINE void matmul_32(enum fmt f, float *y, size_t ldy, const void *w, size_t r
     if (np * mm_units(f, MM_TOK) <= MM_BUF)
         for (; k + MM_TOK <= ntok; k += MM_TOK)
             mm_block_32(f, buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride,
-                        MM_TOK, nb, r0, r1, dot);
+                        MM_TOK, nb, r0, r1, dot, fifth);
     if (np * mm_units(f, 2) <= MM_BUF) /* long rows: pairs of tokens still share the weights */
         for (; k + 2 <= ntok; k += 2)
             mm_block_32(f, buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 2,
-                        nb, r0, r1, dot);
+                        nb, r0, r1, dot, fifth);
     if (np * mm_units(f, 1) <= MM_BUF) {
         for (; k < ntok; k++)
             mm_block_32(f, buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, 1,
-                        nb, r0, r1, dot);
+                        nb, r0, r1, dot, fifth);
     } else { /* rows too long for the buffer: the matvec itself, token by token */
         for (; k < ntok; k++)
-            matvec_32(f, y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1, dot);
+            matvec_32(f, y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1, dot, fifth);
     }
 }
 
@@ -1273,25 +1282,38 @@ FSK_AVX2_DISPATCH_TYPE(q4_0_r8)
 
 /* The file-layout 32-element kernels (Q4_0 and Q4_1 where they are not repacked, Q5_0, Q5_1),
  * path by path: base sums in int16, the VNNI paths through vpdpbusd; the same integers. */
-#define F32_TYPE(path, attr, dot, t, F)                                                            \
+#define F32_TYPE(path, attr, dot, fifth, t, F)                                                     \
     attr void fsk_matvec_##t##__avx2_##path FSK_MV_PARAMS                                          \
     {                                                                                              \
-        matvec_32(F, y, w, row_stride, x, ncols, r0, r1, dot);                                     \
+        matvec_32(F, y, w, row_stride, x, ncols, r0, r1, dot, fifth);                              \
     }                                                                                              \
     attr void fsk_matmul_##t##__avx2_##path FSK_MM_PARAMS                                          \
     {                                                                                              \
-        matmul_32(F, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, dot);                \
+        matmul_32(F, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, dot, fifth);         \
     }
-#define F32_PATH(path, attr, dot)                                                                  \
-    F32_TYPE(path, attr, dot, q4_0, F_Q4_0) F32_TYPE(path, attr, dot, q4_1, F_Q4_1)                \
-    F32_TYPE(path, attr, dot, q5_0, F_Q5_0) F32_TYPE(path, attr, dot, q5_1, F_Q5_1)
+#define F32_PATH(path, attr, dot, fifth)                                                           \
+    F32_TYPE(path, attr, dot, fifth, q4_0, F_Q4_0) F32_TYPE(path, attr, dot, fifth, q4_1, F_Q4_1)  \
+    F32_TYPE(path, attr, dot, fifth, q5_0, F_Q5_0) F32_TYPE(path, attr, dot, fifth, q5_1, F_Q5_1)
 
-F32_PATH(base, FSK_NO_ATTR, NULL)
 #ifdef FSK_HAVE_AVX512VNNI
-F32_PATH(vnni512, FSK_TARGET_VNNI512, dot4_vnni512)
+/* The EVEX path's fifth bits: each 32-bit qh is a byte mask for one half of a block (bits 0-15
+ * the low-nibble quants, 16-31 the high), so a masked byte add puts the 16s in place. */
+QINLINE FSK_TARGET_VNNI512 void fifth_evex(const unsigned char *h0, const unsigned char *h1, int two,
+                                           __m256i *lo, __m256i *hi)
+{
+    const uint32_t q0 = load_u32(h0), q1 = two ? load_u32(h1) : 0;
+    const __m256i b4 = _mm256_set1_epi8(0x10);
+    *lo = _mm256_mask_add_epi8(*lo, (__mmask32)((q0 & 0xffffu) | (q1 << 16)), *lo, b4);
+    *hi = _mm256_mask_add_epi8(*hi, (__mmask32)((q0 >> 16) | (q1 & 0xffff0000u)), *hi, b4);
+}
+#endif
+
+F32_PATH(base, FSK_NO_ATTR, NULL, NULL)
+#ifdef FSK_HAVE_AVX512VNNI
+F32_PATH(vnni512, FSK_TARGET_VNNI512, dot4_vnni512, fifth_evex)
 #endif
 #ifdef FSK_HAVE_AVXVNNI
-F32_PATH(avxvnni, FSK_TARGET_AVXVNNI, dot4_avxvnni)
+F32_PATH(avxvnni, FSK_TARGET_AVXVNNI, dot4_avxvnni, NULL)
 #endif
 #undef F32_PATH
 #undef F32_TYPE
