@@ -208,7 +208,8 @@ QINLINE float block_q6_k(const fsk_block_q6_K *b, const fsk_block_q8_K *a, kdot_
     /* the offset: 32 * sum_g sc_g bsums[g] */
     __m256i bs = _mm256_loadu_si256((const __m256i *)a->bsums);
     __m256i corr = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), bs);
-    int32_t isum = hsum_epi32(sumi) - 32 * hsum_epi32(corr);
+    /* the offset taken out lane by lane: one reduction, the same integer (it fits int32) */
+    const int32_t isum = hsum_epi32(_mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, 5)));
     return (half_f32(b->d) * a->d) * (float)isum;
 }
 
@@ -318,7 +319,8 @@ QINLINE float q6_dot(const struct q6_block *u, const fsk_block_q8_K *a, kdot_fn 
     }
     __m256i bs = _mm256_loadu_si256((const __m256i *)a->bsums);
     __m256i corr = _mm256_madd_epi16(_mm256_cvtepi8_epi16(u->sc8), bs);
-    int32_t isum = hsum_epi32(sumi) - 32 * hsum_epi32(corr);
+    /* the offset taken out lane by lane: one reduction, the same integer (it fits int32) */
+    const int32_t isum = hsum_epi32(_mm256_sub_epi32(sumi, _mm256_slli_epi32(corr, 5)));
     return (u->d * a->d) * (float)isum;
 }
 
