@@ -325,11 +325,13 @@ enum fsk_isa fsk_kernels_op_isa(const struct fsk_kernels *t, enum fsk_op op)
 
 const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
 {
+#if defined(FSK_BUILD_AVX2) || defined(FSK_BUILD_AVX512)
     /* [K format][path]: path as enum fsk_vnni_path (AVX-512 kernels: none or EVEX) */
     static const char *const x86[2][3] = {
         {"maddubs", "vpdpbusd, AVX512-VNNI", "vpdpbusd, AVX-VNNI"},
         {"madd", "vpdpwssd, AVX512-VNNI", "vpdpwssd, AVX-VNNI"},
     };
+#endif
     const enum fsk_isa isa = fsk_kernels_op_isa(t, op);
     int r8 = 0, k = 0, q8 = 0;
     switch (op) {
@@ -360,6 +362,8 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     if (isa == FSK_ISA_AVX512 && !r8)
         return x86[k][fsk_avx512_has_vnni() ? FSK_VNNI_EVEX : FSK_VNNI_NONE];
 #endif
+    (void)k; /* read by the x86 branches only */
+    (void)q8;
     return NULL;
 }
 
