@@ -24,6 +24,7 @@ struct path {
 
 #define END FSK_CPU_FEATURE_COUNT
 #define NONE {END, END, END, END}
+#define NEED1(f) {f, END, END, END} /* the unused slots must say END: 0 is a real feature */
 static const struct path paths[] = {
 #if defined(FSK_X86_PATHS) && defined(FSK_BUILD_AVX2)
 #define AVX2_OP(op)                                                                                     \
@@ -38,7 +39,7 @@ static const struct path paths[] = {
 #endif
 #ifdef FSK_HAVE_AVXVNNI
 #define AVX2_VEX(op)                                                                                 \
-    {FSK_OP_##op, FSK_ISA_AVX2, "avx2+avxvnni", (void *)fsk_##op##__avx2_avxvnni, {FSK_CPU_AVXVNNI, END, END, END}},
+    {FSK_OP_##op, FSK_ISA_AVX2, "avx2+avxvnni", (void *)fsk_##op##__avx2_avxvnni, NEED1(FSK_CPU_AVXVNNI)},
 #else
 #define AVX2_VEX(op)
 #endif
@@ -51,7 +52,7 @@ static const struct path paths[] = {
 #endif
 #if defined(FSK_X86_PATHS) && defined(FSK_BUILD_AVX512)
 #ifdef FSK_HAVE_AVX512VNNI
-#define Z_VNNI(op) {FSK_OP_##op, FSK_ISA_AVX512, "avx512+vnni", (void *)fsk_##op##__avx512_vnni, {FSK_CPU_AVX512VNNI, END, END, END}},
+#define Z_VNNI(op) {FSK_OP_##op, FSK_ISA_AVX512, "avx512+vnni", (void *)fsk_##op##__avx512_vnni, NEED1(FSK_CPU_AVX512VNNI)},
 #else
 #define Z_VNNI(op)
 #endif
@@ -65,7 +66,7 @@ static const struct path paths[] = {
 #ifdef FSK_BUILD_NEON
 #define N(t)                                                                                       \
     {FSK_OP_matvec_##t, FSK_ISA_NEON, "neon", (void *)fsk_matvec_##t##__neon_base, NONE},          \
-    {FSK_OP_matvec_##t, FSK_ISA_NEON, "neon+sdot", (void *)fsk_matvec_##t##__neon_dotprod, {FSK_CPU_DOTPROD, END, END, END}},
+    {FSK_OP_matvec_##t, FSK_ISA_NEON, "neon+sdot", (void *)fsk_matvec_##t##__neon_dotprod, NEED1(FSK_CPU_DOTPROD)},
     N(q4_0) N(q4_1) N(q5_0) N(q5_1) N(q8_0) N(q4_k) N(q5_k) N(q6_k)
 #endif
     {FSK_OP_COUNT, FSK_ISA_COUNT, NULL, NULL, NONE},

@@ -165,14 +165,32 @@ QINLINE float scale_min_value(fsk_half dh, fsk_half dminh, float da, int32_t sum
     return d * (float)sumi - dmin * (float)summ;
 }
 
-QINLINE float block_scale_min(const unsigned char *qs, const unsigned char *qh, const uint8_t *sc12,
-                              fsk_half dh, fsk_half dminh, float da, const struct kact *k, int five,
+/* Super-block i of a Q4_K (five 0) or Q5_K row: its integers (block_sums), its d and dmin. */
+QINLINE void row_block_sums(const char *row, size_t i, int five, const struct kact *k, kdot_fn kdot,
+                            __m512i *sumi, __m128i *mm, fsk_half *d, fsk_half *dmin)
+{
+    if (five) {
+        const fsk_block_q5_K *b = (const fsk_block_q5_K *)row + i;
+        block_sums(b->qs, b->qh, b->scales, k, 1, kdot, sumi, mm);
+        *d = b->d;
+        *dmin = b->dmin;
+    } else {
+        const fsk_block_q4_K *b = (const fsk_block_q4_K *)row + i;
+        block_sums(b->qs, NULL, b->scales, k, 0, kdot, sumi, mm);
+        *d = b->d;
+        *dmin = b->dmin;
+    }
+}
+
+/* Super-block i of a Q4_K or Q5_K row, one row alone. */
+QINLINE float block_scale_min(const char *row, size_t i, int five, float da, const struct kact *k,
                               kdot_fn kdot)
 {
     __m512i sumi;
     __m128i mm;
-    block_sums(qs, qh, sc12, k, five, kdot, &sumi, &mm);
-    return scale_min_value(dh, dminh, da, _mm512_reduce_add_epi32(sumi), hsum128_epi32(mm));
+    fsk_half d, dmin;
+    row_block_sums(row, i, five, k, kdot, &sumi, &mm, &d, &dmin);
+    return scale_min_value(d, dmin, da, _mm512_reduce_add_epi32(sumi), hsum128_epi32(mm));
 }
 
 /* The sums of four rows' vectors, lane j of the result row j's: integer adds, exact in any
@@ -207,20 +225,9 @@ QINLINE void matvec_scale_min(float *y, const void *w, size_t row_stride, const 
                 __m512i sumi[ROWS];
                 __m128i mm[ROWS], msum;
                 fsk_half dh[ROWS], dm[ROWS];
-                UNROLL for (int j = 0; j < ROWS; j++) {
-                    const char *row = (const char *)w + (r + (size_t)j) * row_stride;
-                    if (five) {
-                        const fsk_block_q5_K *b = (const fsk_block_q5_K *)row + i;
-                        block_sums(b->qs, b->qh, b->scales, &k, 1, kdot, &sumi[j], &mm[j]);
-                        dh[j] = b->d;
-                        dm[j] = b->dmin;
-                    } else {
-                        const fsk_block_q4_K *b = (const fsk_block_q4_K *)row + i;
-                        block_sums(b->qs, NULL, b->scales, &k, 0, kdot, &sumi[j], &mm[j]);
-                        dh[j] = b->d;
-                        dm[j] = b->dmin;
-                    }
-                }
+                UNROLL for (int j = 0; j < ROWS; j++)
+                    row_block_sums(first + (size_t)j * row_stride, i, five, &k, kdot, &sumi[j], &mm[j],
+                                   &dh[j], &dm[j]);
                 int32_t si[ROWS], sm[ROWS];
                 _mm_storeu_si128((__m128i *)si, hsum4_epi32(sumi, mm, &msum));
                 _mm_storeu_si128((__m128i *)sm, msum);
@@ -228,16 +235,8 @@ QINLINE void matvec_scale_min(float *y, const void *w, size_t row_stride, const 
                     s[j] += scale_min_value(dh[j], dm[j], a[i].d, si[j], sm[j]);
                 continue;
             }
-            for (int j = 0; j < nr; j++) {
-                const char *row = (const char *)w + (r + (size_t)j) * row_stride;
-                if (five) {
-                    const fsk_block_q5_K *b = (const fsk_block_q5_K *)row + i;
-                    s[j] += block_scale_min(b->qs, b->qh, b->scales, b->d, b->dmin, a[i].d, &k, 1, kdot);
-                } else {
-                    const fsk_block_q4_K *b = (const fsk_block_q4_K *)row + i;
-                    s[j] += block_scale_min(b->qs, NULL, b->scales, b->d, b->dmin, a[i].d, &k, 0, kdot);
-                }
-            }
+            for (int j = 0; j < nr; j++)
+                s[j] += block_scale_min(first + (size_t)j * row_stride, i, five, a[i].d, &k, kdot);
         }
         for (int j = 0; j < nr; j++)
             y[r + (size_t)j] = s[j];
@@ -336,12 +335,7 @@ QINLINE float kblock(int kind, const unsigned char *row, size_t i, const fsk_blo
 {
     if (kind == 6)
         return block_q6_k((const fsk_block_q6_K *)row + i, a, k->q, kdot);
-    if (kind == 5) {
-        const fsk_block_q5_K *b = (const fsk_block_q5_K *)row + i;
-        return block_scale_min(b->qs, b->qh, b->scales, b->d, b->dmin, a->d, k, 1, kdot);
-    }
-    const fsk_block_q4_K *b = (const fsk_block_q4_K *)row + i;
-    return block_scale_min(b->qs, NULL, b->scales, b->d, b->dmin, a->d, k, 0, kdot);
+    return block_scale_min((const char *)row, i, kind == 5, a->d, k, kdot);
 }
 
 QINLINE void kact_of(int kind, const fsk_block_q8_K *a, struct kact *k)
