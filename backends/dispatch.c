@@ -367,6 +367,14 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     return NULL;
 }
 
+const char *fsk_kernels_op_label(const struct fsk_kernels *t, enum fsk_op op, char *buf, size_t len)
+{
+    const char *path = fsk_kernels_op_path(t, op);
+    snprintf(buf, len, "%s%s%s%s", fsk_isa_name(fsk_kernels_op_isa(t, op)), path ? " (" : "", path ? path : "",
+             path ? ")" : "");
+    return buf;
+}
+
 const void *fsk_kernels_op_fn(const struct fsk_kernels *t, enum fsk_op op)
 {
     switch (op) {

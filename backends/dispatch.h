@@ -18,6 +18,8 @@ int fsk_kernels_prefers_avx2(enum fsk_op op);
  * more than one path picked per call from the CPU bits ("vpdpbusd, AVX512-VNNI", "sdot", ...);
  * NULL for ops with one path. */
 const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op);
+/* "isa" or "isa (path)" for op in t, as `ffnskip info` prints it, into buf (len > 0); returns buf. */
+const char *fsk_kernels_op_label(const struct fsk_kernels *t, enum fsk_op op, char *buf, size_t len);
 /* The best ISA this build and CPU can run. */
 enum fsk_isa fsk_best_isa(void);
 

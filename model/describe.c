@@ -147,15 +147,11 @@ FSK_API size_t fsk_model_describe(const fsk_model *m, char *buf, size_t len)
         struct fsk_wops o;
         if (!used[ty] || !fsk_wops_for(k, ty, &o))
             continue;
-        enum fsk_isa isa = FSK_ISA_COUNT;
-        const char *path = NULL;
+        char label[64] = "?";
         for (int op = 0; op < FSK_OP_COUNT; op++)
-            if (fsk_kernels_op_fn(k, (enum fsk_op)op) == (const void *)o.matvec) {
-                isa = fsk_kernels_op_isa(k, (enum fsk_op)op);
-                path = fsk_kernels_op_path(k, (enum fsk_op)op);
-            }
-        put(&t, "  %-7s matvec: %s%s%s%s, activations as %s (%llu %s)\n", fsk_type_traits(ty)->name,
-            fsk_isa_name(isa), path ? " (" : "", path ? path : "", path ? ")" : "",
+            if (fsk_kernels_op_fn(k, (enum fsk_op)op) == (const void *)o.matvec)
+                fsk_kernels_op_label(k, (enum fsk_op)op, label, sizeof label);
+        put(&t, "  %-7s matvec: %s, activations as %s (%llu %s)\n", fsk_type_traits(ty)->name, label,
             fsk_type_traits(o.act_type)->name, (unsigned long long)used[ty],
             used[ty] == 1 ? "matrix" : "matrices");
     }

@@ -85,10 +85,9 @@ FSK_API size_t fsk_cpu_describe(char *buf, size_t len)
     }
     put(buf, len, &pos, "\nkernels (%s):", msg);
     for (int op = 0; op < FSK_OP_COUNT; op++) {
-        const char *path = fsk_kernels_op_path(t, (enum fsk_op)op);
-        put(buf, len, &pos, "\n  %-14s %s%s%s%s", fsk_op_list[op].name,
-            fsk_isa_name(fsk_kernels_op_isa(t, (enum fsk_op)op)), path ? " (" : "", path ? path : "",
-            path ? ")" : "");
+        char label[64];
+        put(buf, len, &pos, "\n  %-14s %s", fsk_op_list[op].name,
+            fsk_kernels_op_label(t, (enum fsk_op)op, label, sizeof label));
     }
     put(buf, len, &pos, "\n");
     return pos;
