@@ -37,6 +37,7 @@ enum { EXIT_FAIL = 1, EXIT_USAGE = 2 };
 #define MIN_REPS 5
 #define MAX_REPS 64
 #define BW_PASSES 5
+#define NEAR_PASSES 3 /* passes of each read_bw probe taken just before and just after a matvec case */
 
 struct opts {
     int isa;                 /* an enum fsk_isa, or ISA_BEST / ISA_ALL */
@@ -116,6 +117,7 @@ struct row {
     size_t rows, cols;
     int threads;       /* 0: not applicable */
     double ns, gbs, gflops, pct; /* negative: not applicable */
+    double near;       /* read_bw next to the case in time, that pct is of; negative: none */
     const char *skip;  /* NULL, or why the case was not timed */
 };
 
@@ -155,6 +157,7 @@ static void print_row_csv(const struct row *r)
     csv_num(r->gbs, 3);
     csv_num(r->gflops, 3);
     csv_num(r->pct, 1);
+    csv_num(r->near, 3);
     putchar(',');
     if (r->skip) {
         char msg[320];
@@ -166,15 +169,15 @@ static void print_row_csv(const struct row *r)
     putchar('\n');
 }
 
-#define TABLE_FMT_HEAD "%-16s %-12s %-11s %7s %12s %9s %9s %7s\n"
+#define TABLE_FMT_HEAD "%-16s %-12s %-11s %7s %12s %9s %9s %7s %8s\n"
 
 static void print_header(const struct opts *o)
 {
     if (o->csv) {
-        puts("op,isa,shape,rows,cols,threads,ns_per_call,gb_per_s,gflop_per_s,pct_read_bw,status");
+        puts("op,isa,shape,rows,cols,threads,ns_per_call,gb_per_s,gflop_per_s,pct_read_bw,read_bw_near,status");
         return;
     }
-    printf(TABLE_FMT_HEAD, "op", "isa", "shape", "threads", "ns/call", "GB/s", "GFLOP/s", "%bw");
+    printf(TABLE_FMT_HEAD, "op", "isa", "shape", "threads", "ns/call", "GB/s", "GFLOP/s", "%bw", "bw near");
 }
 
 static void print_row(const struct opts *o, const struct row *r)
@@ -191,17 +194,19 @@ static void print_row(const struct opts *o, const struct row *r)
         printf("skipped: %s\n", r->skip);
         return;
     }
-    char pct[16] = "-";
+    char pct[16] = "-", near[16] = "-";
     if (r->pct >= 0)
         snprintf(pct, sizeof pct, "%.1f%%", r->pct);
-    printf("%12.1f %9.2f %9.2f %7s\n", r->ns, r->gbs, r->gflops, pct);
+    if (r->near >= 0)
+        snprintf(near, sizeof near, "%.2f", r->near);
+    printf("%12.1f %9.2f %9.2f %7s %8s\n", r->ns, r->gbs, r->gflops, pct, near);
     fflush(stdout);
 }
 
 static void print_skip(const struct opts *o, const char *op, const char *isa, const char *shape,
                        const char *why)
 {
-    struct row r = {op, isa, shape, 0, 0, 0, -1, -1, -1, -1, why};
+    struct row r = {op, isa, shape, 0, 0, 0, -1, -1, -1, -1, -1, why};
     print_row(o, &r);
 }
 
@@ -219,6 +224,8 @@ struct run_ctx {
     int n_variants;
     fsk_pool *pools[MAX_THREAD_COUNTS];
     double bw[MAX_THREAD_COUNTS]; /* GB/s at each thread count; 0 when not measured */
+    unsigned char *bw_buf;        /* the probe's buffer, kept for the probes next to each matvec case */
+    size_t bw_bytes, bw_mapped;
     struct bench_env env;
     double sink;
 };
@@ -244,11 +251,18 @@ static void time_variant(struct run_ctx *x, struct bcase *c, void *fn, const cha
     int threaded = c->h->kind == SHAPE_MATVEC; /* element-wise ops run on one thread in decode */
     for (int t = 0; t < (threaded ? o->n_threads : 1); t++) {
         fsk_pool *pool = threaded ? x->pools[t] : NULL;
+        /* This host's bandwidth drifts between modes over seconds: each case's share is of the
+         * higher of two probes taken just before and just after it, at its thread count. */
+        int near = threaded && x->bw_buf && x->bw[t] > 0;
+        double before = near ? bench_read_bw(pool, x->bw_buf, x->bw_bytes, NEAR_PASSES) : 0.0;
         double ns = time_case(c, fn, pool, o->min_time, &x->sink);
+        double after = near ? bench_read_bw(pool, x->bw_buf, x->bw_bytes, NEAR_PASSES) : 0.0;
         struct row r = {c->op, label, c->shape, c->rows, c->cols,
-                        threaded ? o->threads[t] : 1, ns, c->bytes / ns, c->flops / ns, -1, NULL};
-        if (threaded && x->bw[t] > 0)
-            r.pct = 100.0 * r.gbs / x->bw[t];
+                        threaded ? o->threads[t] : 1, ns, c->bytes / ns, c->flops / ns, -1, -1, NULL};
+        if (near && (before > 0 || after > 0)) {
+            r.near = before > after ? before : after;
+            r.pct = 100.0 * r.gbs / r.near;
+        }
         print_row(o, &r);
     }
 }
@@ -333,7 +347,7 @@ static void bench_op(struct run_ctx *x, enum fsk_op op)
             break;
         }
         if (st == 0) {
-            struct row r = {c.op, "-", c.shape, c.rows, c.cols, 0, -1, -1, -1, -1, why};
+            struct row r = {c.op, "-", c.shape, c.rows, c.cols, 0, -1, -1, -1, -1, -1, why};
             print_row(x->o, &r);
         }
         for (int k = 0; st > 0 && k < n; k++)
@@ -360,15 +374,17 @@ static void probe_bandwidth(struct run_ctx *x)
     }
     for (int t = 0; t < o->n_threads; t++) {
         x->bw[t] = bench_read_bw(x->pools[t], buf, bytes, BW_PASSES);
-        struct row r = {"read_bw", "c", shape, 0, 0, o->threads[t], -1, x->bw[t], -1, -1, NULL};
+        struct row r = {"read_bw", "c", shape, 0, 0, o->threads[t], -1, x->bw[t], -1, -1, -1, NULL};
         if (!o->csv) {
-            printf("%-16s %-12s %-11s %7d %12s %9.2f %9s %7s\n", r.op, r.isa, r.shape, r.threads,
-                   "-", r.gbs, "-", "-");
+            printf("%-16s %-12s %-11s %7d %12s %9.2f %9s %7s %8s\n", r.op, r.isa, r.shape, r.threads,
+                   "-", r.gbs, "-", "-", "-");
             continue;
         }
         print_row_csv(&r);
     }
-    munmap(buf, mapped);
+    x->bw_buf = buf;
+    x->bw_bytes = bytes;
+    x->bw_mapped = mapped;
 }
 
 /* The variants --isa asks for; an ISA this build or CPU cannot run is reported, not timed. */
@@ -456,8 +472,9 @@ static void print_settings(struct run_ctx *x, size_t llc)
         note(o, "matvec weights: copies rotated so that each case streams >= %zu MiB "
                 "(last-level cache: %zu MiB): every call reads memory", x->env.ws_bytes / MIB,
              llc / MIB);
-    note(o, "read_bw: %zu MiB buffer, best of %d passes; %%bw = matvec GB/s / read_bw at the same "
-            "thread count", o->bw_mib, BW_PASSES);
+    note(o, "read_bw: %zu MiB buffer, best of %d passes at the start; %%bw = matvec GB/s / 'bw near', "
+            "the higher of two read_bw probes (best of %d passes each) just before and just after "
+            "the case at its thread count", o->bw_mib, BW_PASSES, NEAR_PASSES);
     note(o, "pages: %s", x->env.huge ? "weights and read_bw's buffer advised for 2 MiB pages, as the "
                                        "runtime's weights are (--pages 4k: not)"
                                      : "4 KiB (--pages 4k, or no transparent huge pages here)");
@@ -685,6 +702,8 @@ int main(int argc, char **argv)
             note(&o, "threads %d: %s", o.threads[t], fsk_pool_bind_note(x.pools[t]));
     volatile double keep = x.sink; /* the results, kept live */
     (void)keep;
+    if (x.bw_buf)
+        munmap(x.bw_buf, x.bw_mapped);
     free_pools(&x);
     return 0;
 }
