@@ -989,6 +989,9 @@ static void verify_matmul(struct vctx *v, fsk_matmul_f32_fn ref, fsk_matmul_f32_
             if (quant) {
                 if (make_weights(v, t, w, c.rows, c.stride, c.ncols, amax, mag)) { alloc_fail(v); goto out; }
                 mm_compare(v, &c, ref, var, mv, w, x, mag, 2.0 * (double)(c.ncols / tr->block + 20));
+            } else if (t == FSK_TYPE_BF16) { /* random finite bf16, made as for its matvec check */
+                if (make_weights(v, t, w, c.rows, c.stride, c.ncols, amax, mag)) { alloc_fail(v); goto out; }
+                mm_compare(v, &c, ref, var, mv, w, x, mag, 2.0 * (double)(c.ncols + 2));
             } else {
                 mm_float_weights(v, &c, w, amax, mag);
                 mm_compare(v, &c, ref, var, mv, w, x, mag, 2.0 * (double)(c.ncols + 2));
@@ -1065,6 +1068,7 @@ VERIFY_MATMUL(q4_k, Q4_K)
 VERIFY_MATMUL(q5_k, Q5_K)
 VERIFY_MATMUL(q6_k, Q6_K)
 VERIFY_MATMUL(q8_0, Q8_0)
+VERIFY_MATMUL(bf16, BF16)
 #undef VERIFY_MATMUL
 
 /* ------------------------------------------------------------------ repacked eight-row layouts

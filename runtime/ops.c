@@ -29,7 +29,8 @@ static void set_matmul(const struct fsk_kernels *k, uint32_t type, struct fsk_wo
     case FSK_TYPE_Q4_1_R8: o->matmul = MATMUL_IF_SAME(q4_1_r8); break;
     case FSK_TYPE_Q8_0_R8: o->matmul = MATMUL_IF_SAME(q8_0_r8); break;
     case FSK_TYPE_Q4_0_R8: o->matmul = MATMUL_IF_SAME(q4_0_r8); break;
-    default: break; /* bf16: one matvec per token */
+    case FSK_TYPE_BF16: o->matmul = MATMUL_IF_SAME(bf16); break;
+    default: break; /* no matmul: one matvec per token */
     }
 }
 

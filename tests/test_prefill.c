@@ -164,7 +164,7 @@ static const size_t lengths[] = {1, 2, FSK_PREFILL_CHUNK_MIN - 1, FSK_PREFILL_CH
 #define N_TYPES (sizeof types / sizeof *types)
 #define N_LENGTHS (sizeof lengths / sizeof *lengths)
 
-/* _i runs over types x lengths; BF16 has no matmul and checks the per-token fallback. */
+/* _i runs over types x lengths. */
 START_TEST(test_prompt_1_thread)
 {
     check_prompt(types[_i / N_LENGTHS], 1, lengths[_i % N_LENGTHS]);
@@ -413,7 +413,7 @@ START_TEST(test_huge_pages)
 END_TEST
 
 /* The types promised a matmul get one from the table, from the same ISA as their matvec: every
- * weight type but BF16, in every variant (AVX-512 included, since its Q5 and K-type matmuls). */
+ * weight type, in every variant (AVX-512 included, since its Q5 and K-type matmuls). */
 START_TEST(test_matmul_chosen)
 {
     struct pair p;
@@ -421,15 +421,12 @@ START_TEST(test_matmul_chosen)
     const struct fsk_kernels *k = p.bat->k;
     const uint32_t with[] = {FSK_TYPE_F32, FSK_TYPE_F16, FSK_TYPE_Q4_0, FSK_TYPE_Q4_1,
                              FSK_TYPE_Q5_0, FSK_TYPE_Q5_1, FSK_TYPE_Q8_0, FSK_TYPE_Q4_K,
-                             FSK_TYPE_Q5_K, FSK_TYPE_Q6_K};
+                             FSK_TYPE_Q5_K, FSK_TYPE_Q6_K, FSK_TYPE_BF16};
     for (size_t i = 0; i < sizeof with / sizeof *with; i++) {
         struct fsk_wops o;
         ck_assert(fsk_wops_for(k, with[i], &o));
         ck_assert_msg(o.matmul != NULL, "type %u has no matmul", with[i]);
     }
-    struct fsk_wops o;
-    ck_assert(fsk_wops_for(k, FSK_TYPE_BF16, &o));
-    ck_assert(o.matmul == NULL);
     ck_assert(p.bat->prefill != NULL);
     pair_close(&p);
 }

@@ -1,4 +1,4 @@
-/* matvec_float.c (neon): matrix-vector products over a row range for F32 and F16 weights. */
+/* matvec_float.c (neon): matrix-vector products over a row range for F32, F16 and BF16 weights. */
 #include <math.h>
 
 #include "f16.h"
@@ -55,16 +55,19 @@ void fsk_matvec_f16__neon(float *y, const void *w, size_t row_stride, const void
 }
 
 /* ------------------------------------------------------------------ matmul (prefill)
- * One row against MM_TOK tokens at a time: each weight vector is loaded (and for F16 widened)
- * once for the tile. The matvec computes each row alone (fsk_dot_f32__neon, dot_f16_f32); per
- * (row, token) the tile keeps the same four accumulators, the same steps and the same scalar
- * tail, so each value is bit for bit the matvec's. */
+ * One row against MM_TOK tokens at a time: each weight vector is loaded (and for F16 and BF16
+ * widened) once for the tile. The F32 and F16 matvecs compute each row alone (fsk_dot_f32__neon,
+ * dot_f16_f32); per (row, token) the tile keeps the same four accumulators, the same steps and
+ * the same scalar tail, so each value is bit for bit the matvec's. The BF16 matvec is the tile of
+ * one token itself. */
 #define MM_TOK 4
 #define MM_INLINE FSK_FORCE_INLINE
 #define MM_UNROLL FSK_UNROLL
 
-/* y[t * ldy] = row . x[t] for nt tokens; f16: row holds halves, else floats. */
-MM_INLINE void mm_row(int f16, float *y, size_t ldy, const void *row, const float *const *x,
+enum wkind { W_F32, W_F16, W_BF16 };
+
+/* y[t * ldy] = row . x[t] for nt tokens; row holds floats, halves or bf16 as kind says. */
+MM_INLINE void mm_row(enum wkind kind, float *y, size_t ldy, const void *row, const float *const *x,
                       int nt, size_t n)
 {
     const float *rf = row;
@@ -76,9 +79,12 @@ MM_INLINE void mm_row(int f16, float *y, size_t ldy, const void *row, const floa
     size_t c = 0;
     for (; c + 16 <= n; c += 16) {
         float32x4_t w[4];
-        if (f16) {
+        if (kind == W_F16) {
             load_f16x8(rh + c, &w[0], &w[1]);
             load_f16x8(rh + c + 8, &w[2], &w[3]);
+        } else if (kind == W_BF16) {
+            fsk_neon_bf16x8(rh + c, &w[0], &w[1]);
+            fsk_neon_bf16x8(rh + c + 8, &w[2], &w[3]);
         } else {
             MM_UNROLL for (int j = 0; j < 4; j++)
                 w[j] = vld1q_f32(rf + c + 4 * j);
@@ -88,20 +94,31 @@ MM_INLINE void mm_row(int f16, float *y, size_t ldy, const void *row, const floa
                 s[t][j] = vfmaq_f32(s[t][j], w[j], vld1q_f32(x[t] + c + 4 * j));
     }
     for (; c + 4 <= n; c += 4) {
-        const float32x4_t w = f16 ? vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(rh + c)))
-                                  : vld1q_f32(rf + c);
+        const float32x4_t w =
+            kind == W_F16    ? vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(rh + c)))
+            : kind == W_BF16 ? vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(rh + c), 16))
+                             : vld1q_f32(rf + c);
         MM_UNROLL for (int t = 0; t < nt; t++)
             s[t][0] = vfmaq_f32(s[t][0], w, vld1q_f32(x[t] + c));
     }
     MM_UNROLL for (int t = 0; t < nt; t++) {
         float v = fsk_neon_sum4(s[t][0], s[t][1], s[t][2], s[t][3]);
         for (size_t k = c; k < n; k++)
-            v = fmaf(f16 ? fsk_f16_to_f32(rh[k]) : rf[k], x[t][k], v);
+            v = fmaf(kind == W_F16 ? fsk_f16_to_f32(rh[k]) : kind == W_BF16 ? fsk_bf16_to_f32(rh[k]) : rf[k],
+                     x[t][k], v);
         y[(size_t)t * ldy] = v;
     }
 }
 
-MM_INLINE void mm_rows(int f16, float *y, size_t ldy, const void *w, size_t row_stride,
+void fsk_matvec_bf16__neon(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                           size_t r0, size_t r1)
+{
+    const float *xf = x;
+    for (size_t r = r0; r < r1; r++)
+        mm_row(W_BF16, y + r, 0, (const char *)w + r * row_stride, &xf, 1, ncols);
+}
+
+MM_INLINE void mm_rows(enum wkind kind, float *y, size_t ldy, const void *w, size_t row_stride,
                        const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0,
                        size_t r1)
 {
@@ -111,7 +128,7 @@ MM_INLINE void mm_rows(int f16, float *y, size_t ldy, const void *w, size_t row_
         for (int t = 0; t < MM_TOK; t++)
             xs[t] = (const float *)((const char *)x + (k + (size_t)t) * x_stride);
         for (size_t r = r0; r < r1; r++)
-            mm_row(f16, y + k * ldy + r, ldy, (const char *)w + r * row_stride, xs, MM_TOK, ncols);
+            mm_row(kind, y + k * ldy + r, ldy, (const char *)w + r * row_stride, xs, MM_TOK, ncols);
     }
     /* the last 1-3 tokens as one tile (attention's query heads of a kv group come three or
      * four at a time: each key row then is widened once for all of them) */
@@ -122,22 +139,28 @@ MM_INLINE void mm_rows(int f16, float *y, size_t ldy, const void *w, size_t row_
         float *yr = y + k * ldy + r;
         const void *row = (const char *)w + r * row_stride;
         if (nt == 3)
-            mm_row(f16, yr, ldy, row, xs, 3, ncols);
+            mm_row(kind, yr, ldy, row, xs, 3, ncols);
         else if (nt == 2)
-            mm_row(f16, yr, ldy, row, xs, 2, ncols);
+            mm_row(kind, yr, ldy, row, xs, 2, ncols);
         else
-            mm_row(f16, yr, ldy, row, xs, 1, ncols);
+            mm_row(kind, yr, ldy, row, xs, 1, ncols);
     }
 }
 
 void fsk_matmul_f32__neon(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
-    mm_rows(0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+    mm_rows(W_F32, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
 }
 
 void fsk_matmul_f16__neon(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
-    mm_rows(1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+    mm_rows(W_F16, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+}
+
+void fsk_matmul_bf16__neon(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    mm_rows(W_BF16, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
 }

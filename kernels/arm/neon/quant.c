@@ -254,48 +254,6 @@ MATVEC_32(q5_0, 0)
 MATVEC_32(q5_1, 1)
 MATVEC_32(q8_0, 0)
 
-/* ------------------------------------------------------------------ BF16 */
-
-/* A bf16 is the top half of a float: widening by 16 bits is the exact conversion. */
-FSK_NEON_INLINE void bf16x8(const uint16_t *p, float32x4_t *lo, float32x4_t *hi)
-{
-    const uint16x8_t v = vld1q_u16(p);
-    *lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(v), 16));
-    *hi = vreinterpretq_f32_u32(vshll_high_n_u16(v, 16));
-}
-
-static float dot_bf16_f32(const uint16_t *row, const float *x, size_t n)
-{
-    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
-    size_t c = 0;
-    for (; c + 16 <= n; c += 16) {
-        float32x4_t w0, w1, w2, w3;
-        bf16x8(row + c, &w0, &w1);
-        bf16x8(row + c + 8, &w2, &w3);
-        s0 = vfmaq_f32(s0, w0, vld1q_f32(x + c));
-        s1 = vfmaq_f32(s1, w1, vld1q_f32(x + c + 4));
-        s2 = vfmaq_f32(s2, w2, vld1q_f32(x + c + 8));
-        s3 = vfmaq_f32(s3, w3, vld1q_f32(x + c + 12));
-    }
-    for (; c + 4 <= n; c += 4) {
-        float32x4_t wv = vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(row + c), 16));
-        s0 = vfmaq_f32(s0, wv, vld1q_f32(x + c));
-    }
-    float s = fsk_neon_sum4(s0, s1, s2, s3);
-    for (; c < n; c++)
-        s = fmaf(fsk_bf16_to_f32(row[c]), x[c], s);
-    return s;
-}
-
-void fsk_matvec_bf16__neon(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                           size_t r0, size_t r1)
-{
-    for (size_t r = r0; r < r1; r++) {
-        const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
-        y[r] = dot_bf16_f32(row, x, ncols);
-    }
-}
-
 /* ------------------------------------------------------------------ dequantize
  * d * q is exact for every format (an 11-bit half times at most 8 bits), so the only rounding
  * is the add of m, as in ref: the results are ref's bit for bit, fused or not. */
@@ -347,7 +305,7 @@ void fsk_dequantize_bf16__neon(float *y, const void *x, size_t n)
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         float32x4_t lo, hi;
-        bf16x8(h + i, &lo, &hi);
+        fsk_neon_bf16x8(h + i, &lo, &hi);
         vst1q_f32(y + i, lo);
         vst1q_f32(y + i + 4, hi);
     }

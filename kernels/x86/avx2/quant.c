@@ -512,6 +512,82 @@ void fsk_matvec_bf16__avx2(float *y, const void *w, size_t row_stride, const voi
     }
 }
 
+/* The BF16 matmul (prefill): nr rows (four, or one) against nt tokens; for each (row, token) the
+ * operations of rows_bf16, in its order (one accumulator, the same zero-filled tail, the same
+ * reduction), so each value is bit for bit the matvec's. Each weight vector is widened once for
+ * the nt tokens; three tokens keep the twelve accumulators of four rows in registers. */
+#define BF16_TOK 3
+
+QINLINE void tile_bf16(float *y, size_t ldy, const uint16_t *const *w, int nr, const float *const *x,
+                       int nt, size_t n)
+{
+    __m256 s[ROWS][BF16_TOK];
+    UNROLL for (int j = 0; j < nr; j++)
+        UNROLL for (int t = 0; t < nt; t++)
+            s[j][t] = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W) {
+        __m256 xv[BF16_TOK];
+        UNROLL for (int t = 0; t < nt; t++)
+            xv[t] = _mm256_loadu_ps(x[t] + i);
+        UNROLL for (int j = 0; j < nr; j++) {
+            const __m256 wv = load8_bf16(w[j] + i);
+            UNROLL for (int t = 0; t < nt; t++)
+                s[j][t] = _mm256_fmadd_ps(wv, xv[t], s[j][t]);
+        }
+    }
+    if (i < n) {
+        const __m256i m = fsk_avx2_tail_mask(n - i);
+        __m256 xv[BF16_TOK];
+        UNROLL for (int t = 0; t < nt; t++)
+            xv[t] = _mm256_maskload_ps(x[t] + i, m);
+        UNROLL for (int j = 0; j < nr; j++) {
+            const __m256 wv = load_tail_bf16(w[j] + i, n - i);
+            UNROLL for (int t = 0; t < nt; t++)
+                s[j][t] = _mm256_fmadd_ps(wv, xv[t], s[j][t]);
+        }
+    }
+    UNROLL for (int j = 0; j < nr; j++)
+        UNROLL for (int t = 0; t < nt; t++)
+            y[(size_t)t * ldy + (size_t)j] = fsk_avx2_hsum_ps(s[j][t]);
+}
+
+/* nr rows against every token: tiles of BF16_TOK, then the rest as one narrower tile; each
+ * width its own unrolled copy. */
+QINLINE void rows_bf16_tokens(float *y, size_t ldy, const uint16_t *const *w, int nr, const void *x,
+                              size_t x_stride, size_t ntok, size_t n)
+{
+    for (size_t k = 0; k < ntok; k += BF16_TOK) {
+        const float *xs[BF16_TOK];
+        const int nt = ntok - k < BF16_TOK ? (int)(ntok - k) : BF16_TOK;
+        for (int t = 0; t < nt; t++)
+            xs[t] = (const float *)(const void *)((const char *)x + (k + (size_t)t) * x_stride);
+        switch (nt) {
+        case 3: tile_bf16(y + k * ldy, ldy, w, nr, xs, 3, n); break;
+        case 2: tile_bf16(y + k * ldy, ldy, w, nr, xs, 2, n); break;
+        default: tile_bf16(y + k * ldy, ldy, w, nr, xs, 1, n); break;
+        }
+    }
+}
+
+/* Rows four at a time, then one by one, as the matvec takes them; a group of rows stays in L1
+ * cache while every token passes over it. */
+void fsk_matmul_bf16__avx2(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                           size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    size_t r = r0;
+    for (; r + ROWS <= r1; r += ROWS) {
+        const uint16_t *rows[ROWS];
+        for (int j = 0; j < ROWS; j++)
+            rows[j] = (const uint16_t *)((const char *)w + (r + (size_t)j) * row_stride);
+        rows_bf16_tokens(y + r, ldy, rows, ROWS, x, x_stride, ntok, ncols);
+    }
+    for (; r < r1; r++) {
+        const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
+        rows_bf16_tokens(y + r, ldy, &row, 1, x, x_stride, ntok, ncols);
+    }
+}
+
 /* ------------------------------------------------------------------ dequantize
  * Bit for bit as ref: d * q is exact, and d * q + m rounds twice (a multiply, then an add; this
  * file is C11 without -ffast-math, so GCC does not contract them into an FMA). */
