@@ -470,66 +470,29 @@ static inline __m256 load_tail_bf16(const uint16_t *p, size_t k)
     return load8_bf16(t);
 }
 
-QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *x, size_t n,
-                       struct fsk_pf_plan pf)
-{
-    __m256 s[ROWS];
-    UNROLL for (int j = 0; j < nr; j++)
-        s[j] = _mm256_setzero_ps();
-    size_t i = 0;
-    for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W) {
-        __m256 xv = _mm256_loadu_ps(x + i);
-        if (pf.dist && i % 32 == 0)
-            FSK_PF_STEP(w[0], pf, i / 32);
-        UNROLL for (int j = 0; j < nr; j++)
-            s[j] = _mm256_fmadd_ps(load8_bf16(w[j] + i), xv, s[j]);
-    }
-    if (i < n) {
-        __m256 xv = _mm256_maskload_ps(x + i, fsk_avx2_tail_mask(n - i));
-        UNROLL for (int j = 0; j < nr; j++)
-            s[j] = _mm256_fmadd_ps(load_tail_bf16(w[j] + i, n - i), xv, s[j]);
-    }
-    UNROLL for (int j = 0; j < nr; j++)
-        y[j] = fsk_avx2_hsum_ps(s[j]);
-}
-
-void fsk_matvec_bf16__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                           size_t r0, size_t r1)
-{
-    /* steps every 32 values: the full vectors at i % 32 == 0 */
-    const struct fsk_pf_plan none = {0, 0};
-    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, (ncols / FSK_AVX2_W + 3) / 4);
-    size_t r = r0;
-    for (; r + ROWS <= r1; r += ROWS) {
-        const uint16_t *rows[ROWS];
-        for (int j = 0; j < ROWS; j++)
-            rows[j] = (const uint16_t *)((const char *)w + (r + (size_t)j) * row_stride);
-        rows_bf16(y + r, rows, ROWS, x, ncols, pf);
-    }
-    for (; r < r1; r++) {
-        const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
-        rows_bf16(y + r, &row, 1, x, ncols, none);
-    }
-}
-
-/* The BF16 matmul (prefill): nr rows (four, or one) against nt tokens; for each (row, token) the
- * operations of rows_bf16, in its order (one accumulator, the same zero-filled tail, the same
- * reduction), so each value is bit for bit the matvec's. Each weight vector is widened once for
- * the nt tokens; three tokens keep the twelve accumulators of four rows in registers. */
+/* The BF16 kernels' one body: y[t * ldy + j] = w[j] . x[t] for nr rows (four, or one) and nt
+ * tokens, one accumulator per (row, token), columns in order, the same zero-filled tail, one
+ * reduction. The matvec is its one-token case and the prefill matmul runs tiles of up to
+ * BF16_TOK tokens (three keep the twelve accumulators of four rows in registers), so each matmul
+ * value is bit for bit the matvec's by construction; each weight vector is widened once per
+ * tile. pf: the matvec's prefetch plan ({0, 0}: none). */
 #define BF16_TOK 3
 
 QINLINE void tile_bf16(float *y, size_t ldy, const uint16_t *const *w, int nr, const float *const *x,
-                       int nt, size_t n)
+                       int nt, size_t n, struct fsk_pf_plan pf)
 {
     __m256 s[ROWS][BF16_TOK];
     UNROLL for (int j = 0; j < nr; j++)
         UNROLL for (int t = 0; t < nt; t++)
             s[j][t] = _mm256_setzero_ps();
     size_t i = 0;
+    /* steps every 32 values for the prefetch: the full vectors at i % 32 == 0 */
     for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W) {
         __m256 xv[BF16_TOK];
         UNROLL for (int t = 0; t < nt; t++)
             xv[t] = _mm256_loadu_ps(x[t] + i);
+        if (pf.dist && i % 32 == 0)
+            FSK_PF_STEP(w[0], pf, i / 32);
         UNROLL for (int j = 0; j < nr; j++) {
             const __m256 wv = load8_bf16(w[j] + i);
             UNROLL for (int t = 0; t < nt; t++)
@@ -552,20 +515,40 @@ QINLINE void tile_bf16(float *y, size_t ldy, const uint16_t *const *w, int nr, c
             y[(size_t)t * ldy + (size_t)j] = fsk_avx2_hsum_ps(s[j][t]);
 }
 
+void fsk_matvec_bf16__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                           size_t r0, size_t r1)
+{
+    const float *xf = x;
+    const struct fsk_pf_plan none = {0, 0};
+    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, (ncols / FSK_AVX2_W + 3) / 4);
+    size_t r = r0;
+    for (; r + ROWS <= r1; r += ROWS) {
+        const uint16_t *rows[ROWS];
+        for (int j = 0; j < ROWS; j++)
+            rows[j] = (const uint16_t *)((const char *)w + (r + (size_t)j) * row_stride);
+        tile_bf16(y + r, 0, rows, ROWS, &xf, 1, ncols, pf);
+    }
+    for (; r < r1; r++) {
+        const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
+        tile_bf16(y + r, 0, &row, 1, &xf, 1, ncols, none);
+    }
+}
+
 /* nr rows against every token: tiles of BF16_TOK, then the rest as one narrower tile; each
  * width its own unrolled copy. */
 QINLINE void rows_bf16_tokens(float *y, size_t ldy, const uint16_t *const *w, int nr, const void *x,
                               size_t x_stride, size_t ntok, size_t n)
 {
+    const struct fsk_pf_plan none = {0, 0};
     for (size_t k = 0; k < ntok; k += BF16_TOK) {
         const float *xs[BF16_TOK];
         const int nt = ntok - k < BF16_TOK ? (int)(ntok - k) : BF16_TOK;
         for (int t = 0; t < nt; t++)
             xs[t] = (const float *)(const void *)((const char *)x + (k + (size_t)t) * x_stride);
         switch (nt) {
-        case 3: tile_bf16(y + k * ldy, ldy, w, nr, xs, 3, n); break;
-        case 2: tile_bf16(y + k * ldy, ldy, w, nr, xs, 2, n); break;
-        default: tile_bf16(y + k * ldy, ldy, w, nr, xs, 1, n); break;
+        case 3: tile_bf16(y + k * ldy, ldy, w, nr, xs, 3, n, none); break;
+        case 2: tile_bf16(y + k * ldy, ldy, w, nr, xs, 2, n, none); break;
+        default: tile_bf16(y + k * ldy, ldy, w, nr, xs, 1, n, none); break;
         }
     }
 }

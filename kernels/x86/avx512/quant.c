@@ -510,77 +510,28 @@ static inline __m512 load16_bf16(const uint16_t *p, __mmask16 m)
     return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
 }
 
-QINLINE void rows_bf16(float *y, const uint16_t *const *w, int nr, const float *x, size_t n,
-                       struct fsk_pf_plan pf)
-{
-    __m512 s[ROWS];
-    UNROLL for (int j = 0; j < nr; j++)
-        s[j] = _mm512_setzero_ps();
-    size_t i = 0;
-    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W) {
-        __m512 xv = _mm512_loadu_ps(x + i);
-        if (pf.dist && i % 32 == 0)
-            FSK_PF_STEP(w[0], pf, i / 32);
-        UNROLL for (int j = 0; j < nr; j++)
-            s[j] = _mm512_fmadd_ps(load16_bf16(w[j] + i, 0xffff), xv, s[j]);
-    }
-    if (i < n) {
-        const __mmask16 m = fsk_avx512_tail_mask(n - i);
-        __m512 xv = _mm512_maskz_loadu_ps(m, x + i);
-        UNROLL for (int j = 0; j < nr; j++)
-            s[j] = _mm512_fmadd_ps(load16_bf16(w[j] + i, m), xv, s[j]);
-    }
-    UNROLL for (int j = 0; j < nr; j++)
-        y[j] = _mm512_reduce_add_ps(s[j]);
-}
-
-void fsk_matvec_bf16__avx512(float *y, const void *w, size_t row_stride, const void *x,
-                             size_t ncols, size_t r0, size_t r1)
-{
-    /* steps every 32 values: the full vectors at i % 32 == 0 */
-    const struct fsk_pf_plan none = {0, 0};
-    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, (ncols / FSK_AVX512_W + 1) / 2);
-    size_t r = r0;
-    /* Rows that follow each other in memory (every weight matrix) are read one after the other:
-     * one ascending stream, which the hardware prefetchers follow, where four rows side by side
-     * are four short streams (Zen 4, 49152x576, three runs: 15.9-22.7 GB/s side by side, 20.8-24.0
-     * one by one at 1 thread; 27.9-30.0 and 32.2-32.9 at 2). Each row's operations are the same
-     * either way. With 8-wide vectors (AVX2) one row's chain of FMAs is too slow alone. */
-    if (row_stride == ncols * sizeof(uint16_t))
-        for (; r < r1; r++) {
-            const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
-            rows_bf16(y + r, &row, 1, x, ncols, none);
-        }
-    for (; r + ROWS <= r1; r += ROWS) {
-        const uint16_t *rows[ROWS];
-        for (int j = 0; j < ROWS; j++)
-            rows[j] = (const uint16_t *)((const char *)w + (r + (size_t)j) * row_stride);
-        rows_bf16(y + r, rows, ROWS, x, ncols, pf);
-    }
-    for (; r < r1; r++) {
-        const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
-        rows_bf16(y + r, &row, 1, x, ncols, none);
-    }
-}
-
-/* The BF16 matmul (prefill): nr rows (four, or one) against nt tokens; for each (row, token) the
- * operations of rows_bf16, in its order (one accumulator, the same masked tail, the same
- * reduction), so each value is bit for bit the matvec's. Each weight vector is widened once for
- * the nt tokens. */
+/* The BF16 kernels' one body: y[t * ldy + j] = w[j] . x[t] for nr rows (four, or one) and nt
+ * tokens, one accumulator per (row, token), columns in order, a masked tail, one reduction. The
+ * matvec is its one-token case and the prefill matmul runs tiles of up to BF16_TOK tokens (four,
+ * sixteen accumulators), so each matmul value is bit for bit the matvec's by construction; each
+ * weight vector is widened once per tile. pf: the matvec's prefetch plan ({0, 0}: none). */
 #define BF16_TOK 4
 
 QINLINE void tile_bf16(float *y, size_t ldy, const uint16_t *const *w, int nr, const float *const *x,
-                       int nt, size_t n)
+                       int nt, size_t n, struct fsk_pf_plan pf)
 {
     __m512 s[ROWS][BF16_TOK];
     UNROLL for (int j = 0; j < nr; j++)
         UNROLL for (int t = 0; t < nt; t++)
             s[j][t] = _mm512_setzero_ps();
     size_t i = 0;
+    /* steps every 32 values for the prefetch: the full vectors at i % 32 == 0 */
     for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W) {
         __m512 xv[BF16_TOK];
         UNROLL for (int t = 0; t < nt; t++)
             xv[t] = _mm512_loadu_ps(x[t] + i);
+        if (pf.dist && i % 32 == 0)
+            FSK_PF_STEP(w[0], pf, i / 32);
         UNROLL for (int j = 0; j < nr; j++) {
             const __m512 wv = load16_bf16(w[j] + i, 0xffff);
             UNROLL for (int t = 0; t < nt; t++)
@@ -603,27 +554,58 @@ QINLINE void tile_bf16(float *y, size_t ldy, const uint16_t *const *w, int nr, c
             y[(size_t)t * ldy + (size_t)j] = _mm512_reduce_add_ps(s[j][t]);
 }
 
+void fsk_matvec_bf16__avx512(float *y, const void *w, size_t row_stride, const void *x,
+                             size_t ncols, size_t r0, size_t r1)
+{
+    const float *xf = x;
+    const struct fsk_pf_plan none = {0, 0};
+    const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, (ncols / FSK_AVX512_W + 1) / 2);
+    size_t r = r0;
+    /* Rows that follow each other in memory (every weight matrix) are read one after the other:
+     * one ascending stream, which the hardware prefetchers follow, where four rows side by side
+     * are four short streams (Zen 4, 49152x576, three runs: 15.9-22.7 GB/s side by side, 20.8-24.0
+     * one by one at 1 thread; 27.9-30.0 and 32.2-32.9 at 2). Each row's operations are the same
+     * either way. With 8-wide vectors (AVX2) one row's chain of FMAs is too slow alone. */
+    if (row_stride == ncols * sizeof(uint16_t))
+        for (; r < r1; r++) {
+            const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
+            tile_bf16(y + r, 0, &row, 1, &xf, 1, ncols, none);
+        }
+    for (; r + ROWS <= r1; r += ROWS) {
+        const uint16_t *rows[ROWS];
+        for (int j = 0; j < ROWS; j++)
+            rows[j] = (const uint16_t *)((const char *)w + (r + (size_t)j) * row_stride);
+        tile_bf16(y + r, 0, rows, ROWS, &xf, 1, ncols, pf);
+    }
+    for (; r < r1; r++) {
+        const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
+        tile_bf16(y + r, 0, &row, 1, &xf, 1, ncols, none);
+    }
+}
+
 /* nr rows against every token: tiles of BF16_TOK, then the rest as one narrower tile; each
  * width its own unrolled copy. */
 QINLINE void rows_bf16_tokens(float *y, size_t ldy, const uint16_t *const *w, int nr, const void *x,
                               size_t x_stride, size_t ntok, size_t n)
 {
+    const struct fsk_pf_plan none = {0, 0};
     for (size_t k = 0; k < ntok; k += BF16_TOK) {
         const float *xs[BF16_TOK];
         const int nt = ntok - k < BF16_TOK ? (int)(ntok - k) : BF16_TOK;
         for (int t = 0; t < nt; t++)
             xs[t] = (const float *)(const void *)((const char *)x + (k + (size_t)t) * x_stride);
         switch (nt) {
-        case 4: tile_bf16(y + k * ldy, ldy, w, nr, xs, 4, n); break;
-        case 3: tile_bf16(y + k * ldy, ldy, w, nr, xs, 3, n); break;
-        case 2: tile_bf16(y + k * ldy, ldy, w, nr, xs, 2, n); break;
-        default: tile_bf16(y + k * ldy, ldy, w, nr, xs, 1, n); break;
+        case 4: tile_bf16(y + k * ldy, ldy, w, nr, xs, 4, n, none); break;
+        case 3: tile_bf16(y + k * ldy, ldy, w, nr, xs, 3, n, none); break;
+        case 2: tile_bf16(y + k * ldy, ldy, w, nr, xs, 2, n, none); break;
+        default: tile_bf16(y + k * ldy, ldy, w, nr, xs, 1, n, none); break;
         }
     }
 }
 
-/* Rows four at a time, then one by one, as the matvec takes them; a group of rows stays in L1
- * cache while every token passes over it. */
+/* Rows four at a time, then one by one (the matvec reads weight rows one by one: the same
+ * operations per row either way); a group of rows stays in L1 cache while every token passes
+ * over it. */
 void fsk_matmul_bf16__avx512(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                              size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
