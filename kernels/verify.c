@@ -986,16 +986,14 @@ static void verify_matmul(struct vctx *v, fsk_matmul_f32_fn ref, fsk_matmul_f32_
                 for (size_t i = 0; i < c.ncols; i++)
                     amax[i] = fabs(a[i]) > amax[i] ? fabs(a[i]) : amax[i];
             }
-            if (quant) {
+            /* quantized and BF16 rows are made as for their matvec checks; F32 and F16 here */
+            if (quant || t == FSK_TYPE_BF16) {
                 if (make_weights(v, t, w, c.rows, c.stride, c.ncols, amax, mag)) { alloc_fail(v); goto out; }
-                mm_compare(v, &c, ref, var, mv, w, x, mag, 2.0 * (double)(c.ncols / tr->block + 20));
-            } else if (t == FSK_TYPE_BF16) { /* random finite bf16, made as for its matvec check */
-                if (make_weights(v, t, w, c.rows, c.stride, c.ncols, amax, mag)) { alloc_fail(v); goto out; }
-                mm_compare(v, &c, ref, var, mv, w, x, mag, 2.0 * (double)(c.ncols + 2));
             } else {
                 mm_float_weights(v, &c, w, amax, mag);
-                mm_compare(v, &c, ref, var, mv, w, x, mag, 2.0 * (double)(c.ncols + 2));
             }
+            mm_compare(v, &c, ref, var, mv, w, x, mag,
+                       2.0 * (double)(quant ? c.ncols / tr->block + 20 : c.ncols + 2));
         out:
             free(w); free(x); free(a); free(amax); free(mag); free(f);
         }
