@@ -948,7 +948,7 @@ out:
 static void verify_matmul(struct vctx *v, fsk_matmul_f32_fn ref, fsk_matmul_f32_fn var,
                           enum fsk_type t, enum fsk_op matvec_op)
 {
-    static const size_t tokens[] = {1, 2, 3, 4, 5, 8, 13}, light_tokens[] = {1, 4, 5};
+    static const size_t tokens[] = {1, 2, 3, 4, 5, 8, 13}, light_tokens[] = {1, 4, 9};
     static const size_t rows_list[] = {1, 3, 8, 17, 6};
     const struct fsk_type_traits *tr = fsk_type_traits(t);
     fsk_matvec_f32_fn mv = (fsk_matvec_f32_fn)fsk_kernel_variant(matvec_op, v->isa);

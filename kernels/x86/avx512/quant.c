@@ -419,6 +419,17 @@ QINLINE void matvec_32(enum fmt f, float *y, const void *w, size_t row_stride, c
     }
 }
 
+/* Word indices that gather a pair of Q8_0 blocks' quants (words 1-16 and 18-33) into one vector. */
+static inline __m512i q8_0_index(void)
+{
+    uint16_t idx[32];
+    for (int k = 0; k < 16; k++) {
+        idx[k] = (uint16_t)(1 + k);
+        idx[16 + k] = (uint16_t)(18 + k);
+    }
+    return words_index(idx);
+}
+
 /* Q8_0: two blocks (68 bytes, 34 words: d then 16 words of quants each) per step, one per
  * 256-bit half. Signed times signed, so maddubs gets |w| and a negated where w < 0
  * (|pair| <= 2 * 128 * 127 fits int16 even for a -128 weight). */
@@ -482,12 +493,7 @@ QINLINE void matvec_q8_0(float *y, const void *w, size_t row_stride, const void 
                         size_t r0, size_t r1, pair_isum_fn psum)
 {
     const size_t nb = ncols / FSK_QK;
-    uint16_t idx[32];
-    for (int k = 0; k < 16; k++) {
-        idx[k] = (uint16_t)(1 + k);
-        idx[16 + k] = (uint16_t)(18 + k);
-    }
-    const __m512i qidx = words_index(idx);
+    const __m512i qidx = q8_0_index();
     const struct fsk_pf_plan pf = fsk_pf_plan_make(ROWS, row_stride, nb / 2), none = {0, 0};
     size_t r = r0;
     for (; r + ROWS <= r1; r += ROWS) {
@@ -882,30 +888,52 @@ QINLINE void matmul_32(enum fmt f, float *y, size_t ldy, const void *w, size_t r
     }
 }
 
+/* Row w's pair of Q8_0 blocks from block i (the last one zero-filled past nb, as rows_q8_0 does):
+ * the quants as one vector, and [d_0, 0, d_1, 0] in *wd. */
+QINLINE __m512i mm_pair_q8_0(const unsigned char *w, size_t i, size_t nb, __m512i qidx, __m128 *wd)
+{
+    const size_t bb = sizeof(fsk_block_q8_0);
+    const unsigned char *b = w + i * bb;
+    unsigned char wb[2 * sizeof(fsk_block_q8_0)] = {0};
+    if (i + 2 > nb) {
+        memcpy(wb, b, bb);
+        b = wb;
+    }
+    const __m512i w0 = _mm512_loadu_si512((const void *)b);
+    const __m512i w1 = _mm512_maskz_loadu_epi16(0x3, b + 64);
+    const __m128i dh = _mm512_castsi512_si128(_mm512_maskz_permutexvar_epi16(
+        0x5, _mm512_setr_epi32(0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), w0));
+    *wd = _mm_cvtph_ps(dh);
+    return _mm512_permutex2var_epi16(w0, qidx, w1);
+}
+
+/* A token's pair of activation blocks from block i; the last pair as rows_q8_0 zero-fills it. */
+QINLINE const fsk_block_q8_0 *mm_act_pair_q8_0(const unsigned char *x, size_t i, size_t nb,
+                                               fsk_block_q8_0 xa[2])
+{
+    const fsk_block_q8_0 *a = (const fsk_block_q8_0 *)x + i;
+    if (i + 2 > nb) {
+        memset(xa, 0, 2 * sizeof *xa);
+        xa[0] = a[0];
+        a = xa;
+    }
+    return a;
+}
+
 /* Q8_0: per pair of blocks, the activation quants (act_q8_0, or its zero-filled last pair) and
  * [d_0, 0, d_1, 0] of two tokens per 256 bits; per (row, token) row_q8_0's operations. */
 QINLINE void mm_row_q8_0(float *y, size_t ldy, const unsigned char *w, const __m512i *buf, int nt,
                          size_t nb, __m512i qidx, pair_isum_fn psum)
 {
-    const size_t bb = sizeof(fsk_block_q8_0), u = (size_t)nt + (size_t)(nt + 1) / 2;
+    const size_t u = (size_t)nt + (size_t)(nt + 1) / 2;
     const __m512i lanes_a = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
     const __m512i lanes_b = _mm512_add_epi32(lanes_a, _mm512_set1_epi32(4));
     __m512 acc[MM_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm512_setzero_ps();
     for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
-        const unsigned char *b = w + i * bb;
-        unsigned char wb[2 * sizeof(fsk_block_q8_0)] = {0};
-        if (i + 2 > nb) {
-            memcpy(wb, b, bb);
-            b = wb;
-        }
-        const __m512i w0 = _mm512_loadu_si512((const void *)b);
-        const __m512i w1 = _mm512_maskz_loadu_epi16(0x3, b + 64);
-        const __m512i v = _mm512_permutex2var_epi16(w0, qidx, w1);
-        const __m128i dh = _mm512_castsi512_si128(_mm512_maskz_permutexvar_epi16(
-            0x5, _mm512_setr_epi32(0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), w0));
-        const __m128 wd = _mm_cvtph_ps(dh);
+        __m128 wd;
+        const __m512i v = mm_pair_q8_0(w, i, nb, qidx, &wd);
         const __m256 wd2 = _mm256_set_m128(wd, wd);
         const __mmask64 neg = _mm512_movepi8_mask(v);
         const __m512i av = _mm512_abs_epi8(v);
@@ -935,13 +963,8 @@ QINLINE void mm_block_q8_0(__m512i *buf, float *y, size_t ldy, const unsigned ch
         __m512i *e = buf + p * u;
         __m128 da[MM_TOK];
         for (int t = 0; t < nt; t++) {
-            const fsk_block_q8_0 *a = (const fsk_block_q8_0 *)(x + (size_t)t * x_stride) + i;
             fsk_block_q8_0 xa[2];
-            if (i + 2 > nb) { /* rows_q8_0's zero-filled last pair */
-                memset(xa, 0, sizeof xa);
-                xa[0] = a[0];
-                a = xa;
-            }
+            const fsk_block_q8_0 *a = mm_act_pair_q8_0(x + (size_t)t * x_stride, i, nb, xa);
             e[t] = act_q8_0(a, &da[t]);
         }
         for (int t = 0; t < nt; t += 2) {
@@ -958,12 +981,7 @@ QINLINE void matmul_q8_0(float *y, size_t ldy, const void *w, size_t row_stride,
                         pair_isum_fn psum)
 {
     const size_t nb = ncols / FSK_QK, np = (nb + 1) / 2;
-    uint16_t idx[32];
-    for (int k = 0; k < 16; k++) {
-        idx[k] = (uint16_t)(1 + k);
-        idx[16 + k] = (uint16_t)(18 + k);
-    }
-    const __m512i qidx = words_index(idx);
+    const __m512i qidx = q8_0_index();
     const unsigned char *xb = x;
     __m512i buf[MM_BUF];
     size_t k = 0;
@@ -980,6 +998,87 @@ QINLINE void matmul_q8_0(float *y, size_t ldy, const void *w, size_t row_stride,
             matvec_q8_0(y + k * ldy, w, row_stride, xb + k * x_stride, ncols, r0, r1, psum);
     }
 }
+
+#ifdef FSK_HAVE_AVX512VNNI
+/* Q8_0 on VNNI: signed times signed without the sign juggling. Each activation quant goes in as
+ * a + 128 (a xor 0x80, unsigned), and the accumulator starts at -128 * (the lane's four weights),
+ * so vpdpbusd leaves exactly the lane's sum of a * w, the integer pair_isum gives: the same
+ * int32 per lane, then row_q8_0's float operations in its order (the scale product is formed
+ * from the same two floats, broadcast the other way round), so every value is bit for bit the
+ * matvec's. Per (row, token, pair of blocks): a multiply, vpdpbusd, a convert and an FMA; the
+ * weights' sign work and the correction are done once per row for MM_TOK8 tokens; a last block
+ * of fewer tokens takes matmul_q8_0. */
+#define MM_TOK8 8
+
+QINLINE FSK_TARGET_VNNI512Z void mm_row_q8_0_off(float *y, size_t ldy, const unsigned char *w,
+                                                 const __m512i *buf, int nt, size_t nb, __m512i qidx)
+{
+    const size_t u = 2 * (size_t)nt;
+    const __m512i lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
+    const __m512i bias = _mm512_set1_epi8((char)0x80);
+    __m512 acc[MM_TOK8];
+    UNROLL for (int t = 0; t < nt; t++)
+        acc[t] = _mm512_setzero_ps();
+    for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
+        __m128 wd;
+        const __m512i v = mm_pair_q8_0(w, i, nb, qidx, &wd);
+        const __m512 wd16 = _mm512_permutexvar_ps(lanes, _mm512_castps128_ps512(wd));
+        const __m512i init = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                              _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, v));
+        const __m512i *e = buf + p * u;
+        UNROLL for (int t = 0; t < nt; t++) {
+            const __m512 s16 = _mm512_mul_ps(wd16, _mm512_castsi512_ps(e[nt + t]));
+            const __m512i isum = _mm512_dpbusd_epi32(init, e[t], v);
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), s16, acc[t]);
+        }
+    }
+    UNROLL for (int t = 0; t < nt; t++)
+        y[(size_t)t * ldy] = _mm512_reduce_add_ps(acc[t]);
+}
+
+/* Per pair of blocks: nt units of offset quants, then nt units of [d_0 x 8, d_1 x 8]. */
+QINLINE FSK_TARGET_VNNI512Z void mm_block_q8_0_off(__m512i *buf, float *y, size_t ldy,
+                                                   const unsigned char *w, size_t row_stride,
+                                                   const unsigned char *x, size_t x_stride, int nt,
+                                                   size_t nb, size_t r0, size_t r1, __m512i qidx)
+{
+    const size_t u = 2 * (size_t)nt;
+    const __m512i lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
+    for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
+        __m512i *e = buf + p * u;
+        for (int t = 0; t < nt; t++) {
+            fsk_block_q8_0 xa[2];
+            const fsk_block_q8_0 *a = mm_act_pair_q8_0(x + (size_t)t * x_stride, i, nb, xa);
+            __m128 da;
+            e[t] = _mm512_xor_si512(act_q8_0(a, &da), _mm512_set1_epi8((char)0x80));
+            e[nt + t] = _mm512_castps_si512(_mm512_permutexvar_ps(lanes, _mm512_castps128_ps512(da)));
+        }
+    }
+    for (size_t r = r0; r < r1; r++)
+        mm_row_q8_0_off(y + r, ldy, w + r * row_stride, buf, nt, nb, qidx);
+}
+
+QINLINE FSK_TARGET_VNNI512Z void matmul_q8_0_vnni(float *y, size_t ldy, const void *w, size_t row_stride,
+                                                  const void *x, size_t x_stride, size_t ncols,
+                                                  size_t ntok, size_t r0, size_t r1)
+{
+    const size_t nb = ncols / FSK_QK, np = (nb + 1) / 2;
+    const __m512i qidx = q8_0_index();
+    const unsigned char *xb = x;
+    __m512i buf[MM_BUF];
+    if (np * 2 * MM_TOK8 > MM_BUF) { /* rows too long for the buffer */
+        matmul_q8_0(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, pair_isum_vnni);
+        return;
+    }
+    size_t k = 0;
+    for (; k + MM_TOK8 <= ntok; k += MM_TOK8)
+        mm_block_q8_0_off(buf, y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, MM_TOK8, nb,
+                          r0, r1, qidx);
+    if (k < ntok) /* the last few tokens the other way: the same values */
+        matmul_q8_0(y + k * ldy, ldy, w, row_stride, xb + k * x_stride, x_stride, ncols, ntok - k, r0, r1,
+                    pair_isum_vnni);
+}
+#endif
 
 /* ------------------------------------------------------------------ the two paths
  * Each integer kernel above, once with maddubs and once with vpdpbusd (where the compiler has
@@ -1010,5 +1109,5 @@ PATH_FN(fsk_matmul_q8_0__avx512_base, , FSK_MM_PARAMS,
         matmul_q8_0(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, pair_isum_base))
 VNNI_FN(fsk_matvec_q8_0__avx512_vnni, FSK_MV_PARAMS, matvec_q8_0(y, w, row_stride, x, ncols, r0, r1, pair_isum_vnni))
 VNNI_FN(fsk_matmul_q8_0__avx512_vnni, FSK_MM_PARAMS,
-        matmul_q8_0(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, pair_isum_vnni))
+        matmul_q8_0_vnni(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1))
 FSK_AVX512_DISPATCH_TYPE(q8_0)
