@@ -24,10 +24,6 @@ enum fsk_cpu_feature {
     FSK_CPU_DOTPROD,
     FSK_CPU_FP16,
     FSK_CPU_I8MM,
-    /* Not an instruction set: 512-bit operations issue as two 256-bit halves (AMD family 19h,
-     * Zen 4, the one AMD family with AVX-512 and no full-width units); dispatch.c then prefers
-     * the AVX2 variant of the ops measured faster there. */
-    FSK_CPU_ZMM_HALVES,
     FSK_CPU_FEATURE_COUNT
 };
 

@@ -25,10 +25,7 @@ void fsk_cpu_detect(struct fsk_cpu *cpu)
     if (!__get_cpuid(0, &a, &b, &c, &d))
         return;
     unsigned max_leaf = a;
-    const int amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u; /* "AuthenticAMD" */
     __get_cpuid(1, &a, &b, &c, &d);
-    /* family: the base field, plus the extended one when the base is 0xf */
-    const unsigned family = ((a >> 8) & 0xf) + (((a >> 8) & 0xf) == 0xf ? (a >> 20) & 0xff : 0);
     int osxsave = (c >> 27) & 1;
     if ((c >> 20) & 1) SET(cpu, FSK_CPU_SSE42);
     if ((c >> 28) & 1) SET(cpu, FSK_CPU_AVX);
@@ -49,8 +46,6 @@ void fsk_cpu_detect(struct fsk_cpu *cpu)
         if ((b >> 30) & 1) SET(cpu, FSK_CPU_AVX512BW);
         if ((b >> 31) & 1) SET(cpu, FSK_CPU_AVX512VL);
         if ((c >> 11) & 1) SET(cpu, FSK_CPU_AVX512VNNI);
-        if (amd && family == 0x19 && ((b >> 16) & 1)) /* Zen 4: AVX-512 on 256-bit units */
-            SET(cpu, FSK_CPU_ZMM_HALVES);
         __cpuid_count(7, 1, a, b, c, d);
         if ((a >> 4) & 1) SET(cpu, FSK_CPU_AVXVNNI);
     }

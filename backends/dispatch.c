@@ -45,7 +45,6 @@ const struct fsk_op_info fsk_op_list[FSK_OP_COUNT] = {
 static const char *const feature_names[FSK_CPU_FEATURE_COUNT] = {
     "sse4.2", "avx", "avx2", "fma", "f16c", "os-ymm", "avx512f", "avx512bw", "avx512dq",
     "avx512vl", "avx512vnni", "avxvnni", "os-zmm", "neon", "dotprod", "fp16", "i8mm",
-    "zmm-halves",
 };
 
 const char *fsk_cpu_feature_name(enum fsk_cpu_feature f)
@@ -215,17 +214,23 @@ static int family_up_to(enum fsk_isa top, enum fsk_isa isa)
 }
 
 #if defined(FSK_BUILD_AVX2) && defined(FSK_BUILD_AVX512)
-/* Where 512-bit operations issue as two halves (FSK_CPU_ZMM_HALVES), the AVX-512 variants of these
- * ops lose to the AVX2 ones: their 512-bit permutes and shuffles cost double while the loads they
- * save do not matter. fsk_bench on a Zen 4 EPYC (2026-12-03), GB/s at 1 thread, AVX2 against
- * AVX-512, 576-column rows: matvec Q4_1 16.9-20.2 vs 10.9-13.2, Q4_0 12.4-14.1 vs 8.3-12.6 (before
- * and after that variant's fixes), Q6_K (1536 columns) 15.0 vs 9.7; matmul Q4_0/Q4_1 94-140 vs
- * 70-100 GFLOP/s; end to end, Q4_1 prompt 423-465 vs 337-370 tok/s and decode 106-132 vs
- * 101-123. Q5_0/Q5_1 follow Q4_0/Q4_1 (the same template). Q8_0's two variants are level
- * (matvec 17.0-22.0 vs 17.7-19.7 GB/s, matmul 69-82 vs 73-77 GFLOP/s), and AVX2's lets its
- * matrices be repacked into eight-row records, whose matmul runs at 85-109 (model/repack.c).
+/* The AVX2 variants of these ops beat or equal their AVX-512 ones on both kinds of AVX-512 CPU
+ * measured, so an AVX-512 table takes them. AVX2's Q4_0/Q4_1/Q8_0 matrices are repacked at load
+ * into eight-row records (model/repack.c), which the file-layout AVX-512 kernels cannot read.
+ * fsk_bench GB/s at 1 thread (matvec) and GFLOP/s (matmul, 64 tokens), AVX2 against AVX-512:
+ * - Zen 4 EPYC (512-bit operations issue as two halves; 2026-12-03), 576-column rows: matvec Q4_1
+ *   16.9-20.2 vs 10.9-13.2, Q4_0 12.4-14.1 vs 8.3-12.6, Q6_K (1536 columns) 15.0 vs 9.7, Q8_0
+ *   level (17.0-22.0 vs 17.7-19.7) and its repacked matmul 85-109 vs 73-77; end to end, Q4_1
+ *   prompt 423-465 vs 337-370 tok/s and decode 106-132 vs 101-123.
+ * - Intel Xeon with full-width AVX-512, AVX512-VNNI and AVX-VNNI (2026-12-04), both with VNNI:
+ *   matvec Q8_0 15.7-16.3 vs 9.7-10.0, Q4_1 14.6-15.0 vs 9.9-13.9, Q4_0 12.3-13.6 vs 8.9-11.9,
+ *   Q5_0/Q5_1 level (9.0-12.7 vs 8.8-11.7), Q6_K 11.6 vs 9.5; matmul Q8_0 193-205 vs 106-116,
+ *   Q4_1 186-210 vs 98-128, Q4_0 204-205 vs 103-120, Q5_0 113-114 vs 86-104, Q5_1 110-124 vs
+ *   81-105, Q6_K 101 vs 90. End to end (117-token prompt, 64 tokens, 1 thread): Q8_0 prompt
+ *   352-382 -> 620-627 tok/s and decode 16.6 -> 11.6 ms/token; Q4_1 prompt 381-392 -> 686-692,
+ *   decode 8.2-9.4 -> 8.2-8.8 ms/token.
  * A type's matvec and matmul move together: the runtime pairs them only within one variant.
- * F16, F32, Q4_K and Q5_K keep AVX-512 (as fast or faster). */
+ * F16, F32, BF16, Q4_K and Q5_K keep AVX-512 (as fast or faster). */
 static void prefer_avx2(struct fsk_kernels *t)
 {
 #define AVX2_OF(op) (t->op = fsk_##op##__avx2, t->op##_isa = FSK_ISA_AVX2)
@@ -245,7 +250,11 @@ int fsk_kernels_prefers_avx2(enum fsk_op op)
     case FSK_OP_matvec_q4_0: case FSK_OP_matmul_q4_0: case FSK_OP_matvec_q4_1: case FSK_OP_matmul_q4_1:
     case FSK_OP_matvec_q5_0: case FSK_OP_matmul_q5_0: case FSK_OP_matvec_q5_1: case FSK_OP_matmul_q5_1:
     case FSK_OP_matvec_q6_k: case FSK_OP_matmul_q6_k: case FSK_OP_matvec_q8_0: case FSK_OP_matmul_q8_0:
-        return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_ZMM_HALVES);
+#if defined(FSK_BUILD_AVX2) && defined(FSK_BUILD_AVX512)
+        return 1;
+#else
+        return 0;
+#endif
     default:
         return 0;
     }
@@ -263,7 +272,7 @@ fsk_status fsk_kernels_build(struct fsk_kernels *t, enum fsk_isa top, char *msg,
         if (family_up_to(top, (enum fsk_isa)i) && fsk_isa_usable((enum fsk_isa)i, NULL))
             fill_isa(t, (enum fsk_isa)i);
 #if defined(FSK_BUILD_AVX2) && defined(FSK_BUILD_AVX512)
-    if (top == FSK_ISA_AVX512 && fsk_cpu_has(fsk_cpu_get(), FSK_CPU_ZMM_HALVES))
+    if (top == FSK_ISA_AVX512)
         prefer_avx2(t);
 #endif
     return FSK_OK;

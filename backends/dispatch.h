@@ -9,10 +9,9 @@
  * *message says why (for example FSK_ISA naming an ISA the CPU lacks). */
 fsk_status fsk_kernels_get(const struct fsk_kernels **out, const char **message);
 /* Builds a table whose best ISA is top (ref underneath). Fails when top is not usable here. With
- * top AVX-512 on a CPU that splits 512-bit operations (FSK_CPU_ZMM_HALVES), the ops
- * fsk_kernels_prefers_avx2 names take their AVX2 variant. */
+ * top AVX-512, the ops fsk_kernels_prefers_avx2 names take their AVX2 variant. */
 fsk_status fsk_kernels_build(struct fsk_kernels *t, enum fsk_isa top, char *msg, size_t msglen);
-/* 1 when op is one that takes its AVX2 variant under an AVX-512 table on this CPU. */
+/* 1 when op is one that takes its AVX2 variant under an AVX-512 table (where both are built). */
 int fsk_kernels_prefers_avx2(enum fsk_op op);
 /* The integer dot-product instruction op runs in its variant t has chosen, where that variant has
  * more than one path picked per call from the CPU bits ("vpdpbusd, AVX512-VNNI", "sdot", ...);
