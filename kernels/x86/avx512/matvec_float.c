@@ -279,6 +279,15 @@ MM_INLINE void group4(int f16, float *y, size_t ldy, const void *const *w, const
     }
 }
 
+/* F16 rows widened once into floats for this many tokens or more: a tile then spends its
+ * port cycles on FMAs alone. Each of a tile's FMAs takes a widened vector either way (vcvtph2ps
+ * is exact, and load_tail_f16 zero-fills a tail as the masked float load does), so the values
+ * are bit for bit those of the F16 tile. On the Intel Xeon of 2026-12-04, where vcvtph2ps
+ * takes two of the two FMA ports' slots, the 4 x 4 tile ran at 81-89 GFLOP/s widening as it
+ * went (fsk_bench, 1 thread, 64 tokens). */
+#define MM_WIDEN_TOK 8
+#define MM_WIDEN_COLS 2048 /* four rows of floats on the stack: 32 KiB */
+
 /* Rows four at a time through the tiles, the rest one by one as the matvec takes them; short F16
  * rows sixteen at a time, as the matvec takes them. */
 static void matmul_float(int f16, float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
@@ -287,6 +296,24 @@ static void matmul_float(int f16, float *y, size_t ldy, const void *w, size_t ro
     size_t r = r0;
     if (f16 && ncols <= 4 * FSK_AVX512_W)
         r = short_rows_f16(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r0 + (r1 - r0) / ROWS * ROWS);
+    if (f16 && ntok >= MM_WIDEN_TOK && ncols <= MM_WIDEN_COLS) {
+        _Alignas(64) float wide[ROWS * MM_WIDEN_COLS];
+        const size_t full = ncols / FSK_AVX512_W * FSK_AVX512_W;
+        for (; r + ROWS <= r1; r += ROWS) {
+            const void *rows[ROWS];
+            for (int j = 0; j < ROWS; j++) {
+                const uint16_t *src = row_f16(w, row_stride, r + (size_t)j);
+                float *dst = wide + (size_t)j * ncols;
+                size_t i = 0;
+                for (; i < full; i += FSK_AVX512_W)
+                    _mm512_storeu_ps(dst + i, load16_f16(src + i));
+                if (i < ncols)
+                    _mm512_mask_storeu_ps(dst + i, fsk_avx512_tail_mask(ncols - i), load_tail_f16(src + i, ncols - i));
+                rows[j] = dst;
+            }
+            group4(0, y + r, ldy, rows, x, x_stride, ntok, ncols);
+        }
+    }
     for (; r + ROWS <= r1; r += ROWS) {
         const void *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
