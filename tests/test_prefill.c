@@ -62,12 +62,31 @@ static fsk_context *context(fsk_model *m, int threads)
     return c;
 }
 
+/* With no_matmul set, the batched context runs on a copy of its table whose matmuls are all
+ * marked as from another ISA than their matvecs, so that prefill takes its fallback for such a
+ * table (runtime/ops.c pairs them only within one variant): one matvec per token. */
+static int no_matmul;
+static struct fsk_kernels no_matmul_table;
+
+static void drop_matmuls(struct fsk_context *c)
+{
+    no_matmul_table = *c->k;
+#define NO_MATMUL(t) no_matmul_table.matmul_##t##_isa = FSK_ISA_COUNT
+    NO_MATMUL(f32); NO_MATMUL(f16); NO_MATMUL(bf16); NO_MATMUL(q4_0); NO_MATMUL(q4_1);
+    NO_MATMUL(q5_0); NO_MATMUL(q5_1); NO_MATMUL(q8_0); NO_MATMUL(q4_k); NO_MATMUL(q5_k);
+    NO_MATMUL(q6_k); NO_MATMUL(q4_1_r8); NO_MATMUL(q8_0_r8); NO_MATMUL(q4_0_r8);
+#undef NO_MATMUL
+    c->k = &no_matmul_table;
+}
+
 static void pair_open(struct pair *p, uint32_t type, int threads)
 {
     p->m = tiny(type, &p->bytes);
     p->tok = context(p->m, threads);
     p->bat = context(p->m, threads);
     p->tok->prefill_tokenwise = 1;
+    if (no_matmul)
+        drop_matmuls(p->bat);
 }
 
 static void pair_close(struct pair *p)
@@ -412,6 +431,25 @@ START_TEST(test_huge_pages)
 }
 END_TEST
 
+/* The fallback for a table whose matmul and matvec of a type come from different variants: the
+ * same results token by token, and the table really offers no matmul (_i runs over types). */
+START_TEST(test_prompt_no_matmul)
+{
+    no_matmul = 1;
+    struct pair p;
+    pair_open(&p, types[_i], 1);
+    for (uint32_t t = 0; t < FSK_TYPE_COUNT; t++) {
+        struct fsk_wops o;
+        if (fsk_wops_for(p.bat->k, t, &o))
+            ck_assert_msg(o.matmul == NULL, "type %u kept a matmul", t);
+    }
+    pair_close(&p);
+    check_prompt(types[_i], 1, 3 * FSK_PREFILL_CHUNK_MIN + 5);
+    check_prompt(types[_i], 3, FSK_PREFILL_CHUNK_MIN + 1);
+    no_matmul = 0;
+}
+END_TEST
+
 /* The types promised a matmul get one from the table, from the same ISA as their matvec: every
  * weight type, in every variant (AVX-512 included, since its Q5 and K-type matmuls). */
 START_TEST(test_matmul_chosen)
@@ -446,6 +484,7 @@ int main(void)
     tcase_add_loop_test(tc, test_prompt_shapes, 0, 16);
     tcase_add_test(tc, test_chunk_default);
     tcase_add_test(tc, test_stats_and_continuation);
+    tcase_add_loop_test(tc, test_prompt_no_matmul, 0, (int)N_TYPES);
     tcase_add_test(tc, test_matmul_chosen);
     tcase_add_test(tc, test_repack);
     tcase_add_test(tc, test_huge_pages);
