@@ -38,6 +38,8 @@ void fsk_cpu_detect(struct fsk_cpu *cpu);
 /* The detected CPU, computed once. */
 const struct fsk_cpu *fsk_cpu_get(void);
 const char *fsk_cpu_feature_name(enum fsk_cpu_feature f);
+/* The names in FSK_CPU_OFF that are not features (comma-separated, as given), or NULL. */
+const char *fsk_cpu_off_unknown(void);
 int fsk_cpu_has(const struct fsk_cpu *cpu, enum fsk_cpu_feature f);
 /* 1 when this build has isa's kernels and this CPU can run them; else 0 and *why says which
  * part is missing (build or CPU feature). */

@@ -62,18 +62,33 @@ static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
 
 /* FSK_CPU_OFF: features (their names above, comma-separated) to treat as absent, so that a
  * path can be compared with the one it replaces on the same machine. Unknown names are left out
- * (`ffnskip info` lists the features that remain). */
+ * and kept, comma-separated, for `ffnskip info` to name (a misspelt feature would otherwise
+ * compare a path with itself). */
+static char off_unknown[128];
+
 static void cpu_init(void)
 {
     fsk_cpu_detect(&the_cpu);
     const char *off = getenv("FSK_CPU_OFF");
     while (off && *off) {
         size_t n = strcspn(off, ",");
+        int known = 0;
         for (int f = 0; f < FSK_CPU_FEATURE_COUNT; f++)
-            if (strlen(feature_names[f]) == n && strncmp(off, feature_names[f], n) == 0)
+            if (strlen(feature_names[f]) == n && strncmp(off, feature_names[f], n) == 0) {
                 the_cpu.features &= ~(1ull << f);
+                known = 1;
+            }
+        size_t used = strlen(off_unknown);
+        if (!known && n > 0 && used + n + 2 < sizeof off_unknown)
+            snprintf(off_unknown + used, sizeof off_unknown - used, "%s%.*s", used ? "," : "", (int)n, off);
         off += n + (off[n] == ',');
     }
+}
+
+const char *fsk_cpu_off_unknown(void)
+{
+    fsk_cpu_get();
+    return off_unknown[0] ? off_unknown : NULL;
 }
 
 const struct fsk_cpu *fsk_cpu_get(void)

@@ -70,7 +70,11 @@ FSK_API size_t fsk_cpu_describe(char *buf, size_t len)
             put(buf, len, &pos, " %s", fsk_cpu_feature_name((enum fsk_cpu_feature)f));
             any = 1;
         }
-    put(buf, len, &pos, "%s\nvariants:", any ? "" : " (none)");
+    put(buf, len, &pos, "%s", any ? "" : " (none)");
+    const char *unknown = fsk_cpu_off_unknown();
+    if (unknown)
+        put(buf, len, &pos, "\nFSK_CPU_OFF: not feature names, ignored: %s", unknown);
+    put(buf, len, &pos, "\nvariants:");
     for (int i = 0; i < FSK_ISA_COUNT; i++) {
         const char *why;
         int ok = fsk_isa_usable((enum fsk_isa)i, &why);

@@ -61,6 +61,7 @@ case $(uname -m) in
 esac
 if [ -n "$feat" ]; then
     expect_status 0 "FSK_CPU_OFF=bogus,$feat info" env FSK_CPU_OFF=bogus,$feat $FFNSKIP info
+    grep -q "^FSK_CPU_OFF: not feature names, ignored: bogus$" cli.out && ok || bad "FSK_CPU_OFF=bogus not named as unknown"
     grep "^features:" cli.out | grep -qw "$feat" && bad "FSK_CPU_OFF=$feat left $feat in the features" || ok
     grep -q "^  $isa *not usable: the CPU lacks" cli.out && ok || bad "FSK_CPU_OFF=$feat: $isa not refused"
     expect_status 0 "FSK_CPU_OFF=$feat selftest" env FSK_CPU_OFF=$feat $FFNSKIP selftest
