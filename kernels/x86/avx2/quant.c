@@ -936,8 +936,9 @@ void fsk_matmul_q8_0__avx2(float *y, size_t ldy, const void *w, size_t row_strid
  * madd with ones leave each row's integer dot in its own lane: no horizontal sums, and one load
  * brings the eight rows' d (another their m). int16 bound: a maddubs lane is at most
  * 2 * 15 * 128 = 3840 in magnitude, the eight summed 30720. Groups run one after the other, so
- * the weights are read as one ascending stream, which the hardware prefetchers follow (Zen 4,
- * 1 thread: 21-29 GB/s, against 15-23 for the file layout's four rows side by side). The matmul
+ * the weights are read as one ascending stream, which the hardware prefetchers follow on Zen 4
+ * (1 thread: 21-29 GB/s, against 15-23 for the file layout's four rows side by side) though not
+ * on an Intel Xeon, hence R8_PREFETCH in the matvecs (below). The matmul
  * is the matvec token by token per group, the group's records then coming from L1 cache.
  *
  * Each repacked kernel has two paths (kernels/x86/vnni.h): this one, and one for CPUs with
