@@ -433,16 +433,48 @@ static inline __m512i q8_0_index(void)
 /* Q8_0: two blocks (68 bytes, 34 words: d then 16 words of quants each) per step, one per
  * 256-bit half. Signed times signed, so maddubs gets |w| and a negated where w < 0
  * (|pair| <= 2 * 128 * 127 fits int16 even for a -128 weight). */
-QINLINE void row_q8_0(const unsigned char *b, __m512i qidx, __m512i a, __m128 da, __m512 *acc,
-                       pair_isum_fn psum)
+/* The pair of blocks at b (68 bytes, all read): the quants as one vector, and [d_0, 0, d_1, 0]
+ * in *wd. */
+QINLINE __m512i pair_q8_0(const unsigned char *b, __m512i qidx, __m128 *wd)
 {
     const __m512i w0 = _mm512_loadu_si512((const void *)b);
     const __m512i w1 = _mm512_maskz_loadu_epi16(0x3, b + 64);
-    const __m512i v = _mm512_permutex2var_epi16(w0, qidx, w1);
     /* words 0 and 2: d of the two blocks (words 0 and 17 of the pair) */
     const __m128i dh = _mm512_castsi512_si128(_mm512_maskz_permutexvar_epi16(
         0x5, _mm512_setr_epi32(0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), w0));
-    const __m128 sc = _mm_mul_ps(_mm_cvtph_ps(dh), da);
+    *wd = _mm_cvtph_ps(dh);
+    return _mm512_permutex2var_epi16(w0, qidx, w1);
+}
+
+/* A row's pair from block i of nb; a last single block is read from a zero-filled copy. */
+QINLINE __m512i pair_q8_0_at(const unsigned char *row, size_t i, size_t nb, __m512i qidx, __m128 *wd)
+{
+    const unsigned char *b = row + i * sizeof(fsk_block_q8_0);
+    if (i + 2 <= nb)
+        return pair_q8_0(b, qidx, wd);
+    unsigned char wb[2 * sizeof(fsk_block_q8_0)] = {0};
+    memcpy(wb, b, sizeof(fsk_block_q8_0));
+    return pair_q8_0(wb, qidx, wd);
+}
+
+/* A token's pair of activation blocks from block i of nb; a last single block as a zero-filled
+ * pair in xa. */
+QINLINE const fsk_block_q8_0 *act_pair_q8_0(const fsk_block_q8_0 *a, size_t i, size_t nb,
+                                            fsk_block_q8_0 xa[2])
+{
+    if (i + 2 <= nb)
+        return a + i;
+    memset(xa, 0, 2 * sizeof *xa);
+    xa[0] = a[i];
+    return xa;
+}
+
+QINLINE void row_q8_0(const unsigned char *b, size_t i, size_t nb, __m512i qidx, __m512i a, __m128 da,
+                       __m512 *acc, pair_isum_fn psum)
+{
+    __m128 wd;
+    const __m512i v = pair_q8_0_at(b, i, nb, qidx, &wd);
+    const __m128 sc = _mm_mul_ps(wd, da);
     const __m512 s16 = _mm512_permutexvar_ps(
         _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2), _mm512_castps128_ps512(sc));
     const __m512i an = _mm512_mask_sub_epi8(a, _mm512_movepi8_mask(v), _mm512_setzero_si512(), a);
@@ -460,30 +492,17 @@ static inline __m512i act_q8_0(const fsk_block_q8_0 *a, __m128 *da)
 QINLINE void rows_q8_0(float *y, const unsigned char *const *w, int nr, const fsk_block_q8_0 *a,
                        size_t nb, __m512i qidx, struct fsk_pf_plan pf, pair_isum_fn psum)
 {
-    const size_t bb = sizeof(fsk_block_q8_0);
     __m512 acc[ROWS];
     UNROLL for (int j = 0; j < nr; j++)
         acc[j] = _mm512_setzero_ps();
-    size_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
+    for (size_t i = 0; i < nb; i += 2) {
+        fsk_block_q8_0 xa[2];
         __m128 da;
-        __m512i av = act_q8_0(a + i, &da);
+        __m512i av = act_q8_0(act_pair_q8_0(a, i, nb, xa), &da);
         if (pf.dist)
             FSK_PF_STEP(w[0], pf, i / 2);
         UNROLL for (int j = 0; j < nr; j++)
-            row_q8_0(w[j] + i * bb, qidx, av, da, &acc[j], psum);
-    }
-    if (i < nb) {
-        fsk_block_q8_0 xa[2];
-        unsigned char wb[2 * sizeof(fsk_block_q8_0)] = {0};
-        memset(xa, 0, sizeof xa);
-        xa[0] = a[i];
-        __m128 da;
-        __m512i av = act_q8_0(xa, &da);
-        UNROLL for (int j = 0; j < nr; j++) {
-            memcpy(wb, w[j] + i * bb, bb);
-            row_q8_0(wb, qidx, av, da, &acc[j], psum);
-        }
+            row_q8_0(w[j], i, nb, qidx, av, da, &acc[j], psum);
     }
     UNROLL for (int j = 0; j < nr; j++)
         y[j] = _mm512_reduce_add_ps(acc[j]);
@@ -888,38 +907,6 @@ QINLINE void matmul_32(enum fmt f, float *y, size_t ldy, const void *w, size_t r
     }
 }
 
-/* Row w's pair of Q8_0 blocks from block i (the last one zero-filled past nb, as rows_q8_0 does):
- * the quants as one vector, and [d_0, 0, d_1, 0] in *wd. */
-QINLINE __m512i mm_pair_q8_0(const unsigned char *w, size_t i, size_t nb, __m512i qidx, __m128 *wd)
-{
-    const size_t bb = sizeof(fsk_block_q8_0);
-    const unsigned char *b = w + i * bb;
-    unsigned char wb[2 * sizeof(fsk_block_q8_0)] = {0};
-    if (i + 2 > nb) {
-        memcpy(wb, b, bb);
-        b = wb;
-    }
-    const __m512i w0 = _mm512_loadu_si512((const void *)b);
-    const __m512i w1 = _mm512_maskz_loadu_epi16(0x3, b + 64);
-    const __m128i dh = _mm512_castsi512_si128(_mm512_maskz_permutexvar_epi16(
-        0x5, _mm512_setr_epi32(0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), w0));
-    *wd = _mm_cvtph_ps(dh);
-    return _mm512_permutex2var_epi16(w0, qidx, w1);
-}
-
-/* A token's pair of activation blocks from block i; the last pair as rows_q8_0 zero-fills it. */
-QINLINE const fsk_block_q8_0 *mm_act_pair_q8_0(const unsigned char *x, size_t i, size_t nb,
-                                               fsk_block_q8_0 xa[2])
-{
-    const fsk_block_q8_0 *a = (const fsk_block_q8_0 *)x + i;
-    if (i + 2 > nb) {
-        memset(xa, 0, 2 * sizeof *xa);
-        xa[0] = a[0];
-        a = xa;
-    }
-    return a;
-}
-
 /* Q8_0: per pair of blocks, the activation quants (act_q8_0, or its zero-filled last pair) and
  * [d_0, 0, d_1, 0] of two tokens per 256 bits; per (row, token) row_q8_0's operations. */
 QINLINE void mm_row_q8_0(float *y, size_t ldy, const unsigned char *w, const __m512i *buf, int nt,
@@ -933,7 +920,7 @@ QINLINE void mm_row_q8_0(float *y, size_t ldy, const unsigned char *w, const __m
         acc[t] = _mm512_setzero_ps();
     for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
         __m128 wd;
-        const __m512i v = mm_pair_q8_0(w, i, nb, qidx, &wd);
+        const __m512i v = pair_q8_0_at(w, i, nb, qidx, &wd);
         const __m256 wd2 = _mm256_set_m128(wd, wd);
         const __mmask64 neg = _mm512_movepi8_mask(v);
         const __m512i av = _mm512_abs_epi8(v);
@@ -964,7 +951,7 @@ QINLINE void mm_block_q8_0(__m512i *buf, float *y, size_t ldy, const unsigned ch
         __m128 da[MM_TOK];
         for (int t = 0; t < nt; t++) {
             fsk_block_q8_0 xa[2];
-            const fsk_block_q8_0 *a = mm_act_pair_q8_0(x + (size_t)t * x_stride, i, nb, xa);
+            const fsk_block_q8_0 *a = act_pair_q8_0((const fsk_block_q8_0 *)(x + (size_t)t * x_stride), i, nb, xa);
             e[t] = act_q8_0(a, &da[t]);
         }
         for (int t = 0; t < nt; t += 2) {
@@ -1021,7 +1008,7 @@ QINLINE FSK_TARGET_VNNI512Z void mm_row_q8_0_off(float *y, size_t ldy, const uns
         acc[t] = _mm512_setzero_ps();
     for (size_t i = 0, p = 0; i < nb; i += 2, p++) {
         __m128 wd;
-        const __m512i v = mm_pair_q8_0(w, i, nb, qidx, &wd);
+        const __m512i v = pair_q8_0_at(w, i, nb, qidx, &wd);
         const __m512 wd16 = _mm512_permutexvar_ps(lanes, _mm512_castps128_ps512(wd));
         const __m512i init = _mm512_sub_epi32(_mm512_setzero_si512(),
                                               _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, v));
@@ -1048,7 +1035,7 @@ QINLINE FSK_TARGET_VNNI512Z void mm_block_q8_0_off(__m512i *buf, float *y, size_
         __m512i *e = buf + p * u;
         for (int t = 0; t < nt; t++) {
             fsk_block_q8_0 xa[2];
-            const fsk_block_q8_0 *a = mm_act_pair_q8_0(x + (size_t)t * x_stride, i, nb, xa);
+            const fsk_block_q8_0 *a = act_pair_q8_0((const fsk_block_q8_0 *)(x + (size_t)t * x_stride), i, nb, xa);
             __m128 da;
             e[t] = _mm512_xor_si512(act_q8_0(a, &da), _mm512_set1_epi8((char)0x80));
             e[nt + t] = _mm512_castps_si512(_mm512_permutexvar_ps(lanes, _mm512_castps128_ps512(da)));
