@@ -229,8 +229,8 @@ static int family_up_to(enum fsk_isa top, enum fsk_isa isa)
 }
 
 #if defined(FSK_BUILD_AVX2) && defined(FSK_BUILD_AVX512)
-/* The AVX2 variants of these ops beat or equal their AVX-512 ones on both kinds of AVX-512 CPU
- * measured, so an AVX-512 table takes them. AVX2's Q4_0/Q4_1/Q8_0 matrices are repacked at load
+/* The AVX2 variants of the ops fsk_kernels_prefers_avx2 names (below) beat or equal their AVX-512
+ * ones on both kinds of AVX-512 CPU measured, so an AVX-512 table takes them. AVX2's Q4_0/Q4_1/Q8_0 matrices are repacked at load
  * into eight-row records (model/repack.c), which the file-layout AVX-512 kernels cannot read.
  * fsk_bench GB/s at 1 thread (matvec) and GFLOP/s (matmul, 64 tokens), AVX2 against AVX-512:
  * - Zen 4 EPYC (512-bit operations issue as two halves; 2026-12-03), 576-column rows: matvec Q4_1
@@ -248,14 +248,13 @@ static int family_up_to(enum fsk_isa top, enum fsk_isa isa)
  * F16, F32, BF16, Q4_K and Q5_K keep AVX-512 (as fast or faster). */
 static void prefer_avx2(struct fsk_kernels *t)
 {
-#define AVX2_OF(op) (t->op = fsk_##op##__avx2, t->op##_isa = FSK_ISA_AVX2)
-    AVX2_OF(matvec_q4_0); AVX2_OF(matmul_q4_0);
-    AVX2_OF(matvec_q4_1); AVX2_OF(matmul_q4_1);
-    AVX2_OF(matvec_q5_0); AVX2_OF(matmul_q5_0);
-    AVX2_OF(matvec_q5_1); AVX2_OF(matmul_q5_1);
-    AVX2_OF(matvec_q6_k); AVX2_OF(matmul_q6_k);
-    AVX2_OF(matvec_q8_0); AVX2_OF(matmul_q8_0);
-#undef AVX2_OF
+#define FSK_KERNEL(op, r, a2, a5, ne, ret, params)                   \
+    FSK_IF(a2, if (fsk_kernels_prefers_avx2(FSK_OP_##op)) {          \
+        t->op = fsk_##op##__avx2;                                    \
+        t->op##_isa = FSK_ISA_AVX2;                                  \
+    })
+#include "kernels.def"
+#undef FSK_KERNEL
 }
 #endif
 
