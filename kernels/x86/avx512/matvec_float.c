@@ -287,6 +287,17 @@ MM_INLINE void group4(int f16, float *y, size_t ldy, const void *const *w, const
     }
 }
 
+/* n halves at src widened to floats at dst (64-byte aligned) in whole vectors, a tail zero-filled
+ * to the next multiple of 16 as load_tail_f16 fills it (dst has room for that many). */
+FSK_FORCE_INLINE void widen_f16(float *dst, const uint16_t *src, size_t n)
+{
+    size_t i = 0;
+    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W)
+        _mm512_store_ps(dst + i, load16_f16(src + i));
+    if (i < n)
+        _mm512_store_ps(dst + i, load_tail_f16(src + i, n - i));
+}
+
 /* F16 rows widened once into floats for this many tokens or more: a tile then spends its
  * port cycles on FMAs alone. Each of a tile's FMAs takes a widened vector either way (vcvtph2ps
  * is exact, and load_tail_f16 zero-fills a tail as the masked float load does), so the values
@@ -306,18 +317,12 @@ static void matmul_float(int f16, float *y, size_t ldy, const void *w, size_t ro
         r = short_rows_f16(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r0 + (r1 - r0) / ROWS * ROWS);
     if (f16 && ntok >= MM_WIDEN_TOK && ncols <= MM_WIDEN_COLS) {
         _Alignas(64) float wide[ROWS * MM_WIDEN_COLS];
-        const size_t full = ncols / FSK_AVX512_W * FSK_AVX512_W;
+        const size_t ld = (ncols + FSK_AVX512_W - 1) / FSK_AVX512_W * FSK_AVX512_W;
         for (; r + ROWS <= r1; r += ROWS) {
             const void *rows[ROWS];
             for (int j = 0; j < ROWS; j++) {
-                const uint16_t *src = row_f16(w, row_stride, r + (size_t)j);
-                float *dst = wide + (size_t)j * ncols;
-                size_t i = 0;
-                for (; i < full; i += FSK_AVX512_W)
-                    _mm512_storeu_ps(dst + i, load16_f16(src + i));
-                if (i < ncols)
-                    _mm512_mask_storeu_ps(dst + i, fsk_avx512_tail_mask(ncols - i), load_tail_f16(src + i, ncols - i));
-                rows[j] = dst;
+                widen_f16(wide + (size_t)j * ld, row_f16(w, row_stride, r + (size_t)j), ncols);
+                rows[j] = wide + (size_t)j * ld;
             }
             group4(0, y + r, ldy, rows, x, x_stride, ntok, ncols);
         }
