@@ -20,6 +20,8 @@ enum fsk_cpu_feature {
     FSK_CPU_AVX512VNNI,
     FSK_CPU_AVXVNNI,
     FSK_CPU_OS_ZMM,  /* XCR0 says the OS saves opmask and ZMM state */
+    FSK_CPU_AMX_INT8, /* AMX-TILE and AMX-INT8, tile state enabled in XCR0 and granted to this
+                       * process by the OS (Linux: arch_prctl ARCH_REQ_XCOMP_PERM) */
     FSK_CPU_NEON,
     FSK_CPU_DOTPROD,
     FSK_CPU_FP16,

@@ -2,6 +2,10 @@
 #include "config.h"
 
 #include <string.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "cpu.h"
 
@@ -15,6 +19,19 @@ static unsigned long long xgetbv0(void)
     return ((unsigned long long)edx << 32) | eax;
 }
 
+/* Linux keeps AMX tile data (XCR0 bit 18, 8 KiB of state) off until a process asks for it; a
+ * tile instruction before that raises SIGILL. Asked once, at detection; a kernel that refuses
+ * (before 5.16, or a tool such as valgrind that does not know the request) leaves AMX unused. */
+static int amx_granted(void)
+{
+#if defined(__linux__) && defined(SYS_arch_prctl)
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+#else
+    return 0;
+#endif
+}
+
 #define SET(cpu, f) ((cpu)->features |= 1ull << (f))
 
 void fsk_cpu_detect(struct fsk_cpu *cpu)
@@ -26,7 +43,7 @@ void fsk_cpu_detect(struct fsk_cpu *cpu)
         return;
     unsigned max_leaf = a;
     __get_cpuid(1, &a, &b, &c, &d);
-    int osxsave = (c >> 27) & 1;
+    int osxsave = (c >> 27) & 1, os_tiles = 0;
     if ((c >> 20) & 1) SET(cpu, FSK_CPU_SSE42);
     if ((c >> 28) & 1) SET(cpu, FSK_CPU_AVX);
     if ((c >> 12) & 1) SET(cpu, FSK_CPU_FMA);
@@ -37,6 +54,7 @@ void fsk_cpu_detect(struct fsk_cpu *cpu)
             SET(cpu, FSK_CPU_OS_YMM);
         if ((xcr0 & 0xe6) == 0xe6) /* plus opmask, ZMM_Hi256 and Hi16_ZMM */
             SET(cpu, FSK_CPU_OS_ZMM);
+        os_tiles = (xcr0 & 0x60000) == 0x60000; /* XTILECFG and XTILEDATA */
     }
     if (max_leaf >= 7) {
         __cpuid_count(7, 0, a, b, c, d);
@@ -46,6 +64,8 @@ void fsk_cpu_detect(struct fsk_cpu *cpu)
         if ((b >> 30) & 1) SET(cpu, FSK_CPU_AVX512BW);
         if ((b >> 31) & 1) SET(cpu, FSK_CPU_AVX512VL);
         if ((c >> 11) & 1) SET(cpu, FSK_CPU_AVX512VNNI);
+        if (((d >> 24) & 1) && ((d >> 25) & 1) && os_tiles && amx_granted()) /* AMX-TILE, -INT8 */
+            SET(cpu, FSK_CPU_AMX_INT8);
         __cpuid_count(7, 1, a, b, c, d);
         if ((a >> 4) & 1) SET(cpu, FSK_CPU_AVXVNNI);
     }

@@ -44,7 +44,7 @@ const struct fsk_op_info fsk_op_list[FSK_OP_COUNT] = {
 
 static const char *const feature_names[FSK_CPU_FEATURE_COUNT] = {
     "sse4.2", "avx", "avx2", "fma", "f16c", "os-ymm", "avx512f", "avx512bw", "avx512dq",
-    "avx512vl", "avx512vnni", "avxvnni", "os-zmm", "neon", "dotprod", "fp16", "i8mm",
+    "avx512vl", "avx512vnni", "avxvnni", "os-zmm", "amx-int8", "neon", "dotprod", "fp16", "i8mm",
 };
 
 const char *fsk_cpu_feature_name(enum fsk_cpu_feature f)
@@ -355,6 +355,12 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
         {"madd", "vpdpwssd, AVX512-VNNI", "vpdpwssd, AVX-VNNI"},
     };
 #endif
+#ifdef FSK_AMX_R8
+    /* the repacked matmuls' AMX front (kernels/x86/amx.h), for 16 tokens or more */
+    static const char *const amx[3] = {"AMX-INT8 from 16 tokens, else maddubs",
+                                       "AMX-INT8 from 16 tokens, else vpdpbusd, AVX512-VNNI",
+                                       "AMX-INT8 from 16 tokens, else vpdpbusd, AVX-VNNI"};
+#endif
     const enum fsk_isa isa = fsk_kernels_op_isa(t, op);
     int r8 = 0, k = 0, q8 = 0;
     switch (op) {
@@ -377,6 +383,11 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     }
     if (isa == FSK_ISA_NEON && !r8) /* kernels/arm/neon/qdot.h */
         return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_DOTPROD) ? "sdot" : "smull";
+#ifdef FSK_AMX_R8
+    if (isa == FSK_ISA_AVX2 && r8 && fsk_amx_usable() &&
+        (op == FSK_OP_matmul_q4_1_r8 || op == FSK_OP_matmul_q8_0_r8 || op == FSK_OP_matmul_q4_0_r8))
+        return amx[fsk_avx2_vnni_path()];
+#endif
 #ifdef FSK_BUILD_AVX2
     if (isa == FSK_ISA_AVX2 && !q8) /* AVX2's file-layout Q8_0 kernel has a single path */
         return x86[k][fsk_avx2_vnni_path()];

@@ -285,8 +285,8 @@ static int op_variants(struct run_ctx *x, enum fsk_op op, void **fns, const char
             print_skip(x->o, op_sigs[op].name, fsk_isa_name(isa), "-", why);
             continue;
         }
-        struct bench_path ps[3];
-        int np = bench_op_paths(op, isa, ps, 3);
+        struct bench_path ps[4];
+        int np = bench_op_paths(op, isa, ps, 4);
         for (int k = 0; k < np && n < MAX_FNS; k++) {
             if (ps[k].lacks) {
                 char why[96];

@@ -72,10 +72,16 @@ if [ "$(uname -m)" = x86_64 ] && grep -q "^  avx2 *usable" cli.out; then
     vnni=no
     grep "^features:" cli.out | grep -qwE "avx512vnni|avxvnni" && vnni=yes
     expect_status 0 "info, VNNI off" env FSK_CPU_OFF=avx512vnni,avxvnni $FFNSKIP info
-    grep -q "^  matmul_q8_0_r8 avx2 (maddubs)" cli.out && ok || bad "info: no maddubs path with VNNI off"
+    grep -q "^  matvec_q8_0_r8 avx2 (maddubs)" cli.out && ok || bad "info: no maddubs path with VNNI off"
     expect_status 0 "info" $FFNSKIP info
     if [ "$vnni" = yes ]; then
-        grep -q "^  matmul_q8_0_r8 avx2 (vpdpbusd" cli.out && ok || bad "info: the CPU has VNNI, no vpdpbusd path named"
+        grep -q "^  matvec_q8_0_r8 avx2 (vpdpbusd" cli.out && ok || bad "info: the CPU has VNNI, no vpdpbusd path named"
+    fi
+    # the repacked matmuls name their AMX front where the CPU has AMX-INT8, and not once it is off
+    if grep "^features:" cli.out | grep -qw "amx-int8"; then
+        grep -q "^  matmul_q8_0_r8 avx2 (AMX-INT8 from 16 tokens" cli.out && ok || bad "info: AMX-INT8 not named"
+        expect_status 0 "info, AMX off" env FSK_CPU_OFF=amx-int8 $FFNSKIP info
+        grep -q "^  matmul_q8_0_r8 avx2 (AMX" cli.out && bad "info: AMX named with FSK_CPU_OFF=amx-int8" || ok
     fi
 fi
 

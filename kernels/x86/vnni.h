@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "cpu.h"
+#include "amx.h"
 
 /* The paths are built with these targets (their files are built for AVX2 or AVX-512); configure
  * says whether the compiler has each (FSK_HAVE_AVX512VNNI, FSK_HAVE_AVXVNNI). */
@@ -115,8 +116,9 @@ FSK_AVX2_PATHS(avxvnni)
 #else
 #define FSK_CASE_VEX(call)
 #endif
-#define FSK_AVX2_DISPATCH(op, params, args)                                                        \
-    void fsk_##op##__avx2 params                                                                   \
+#define FSK_AVX2_DISPATCH(op, params, args) FSK_AVX2_DISPATCH_AS(fsk_##op##__avx2, op, params, args)
+#define FSK_AVX2_DISPATCH_AS(name, op, params, args)                                               \
+    void name params                                                                               \
     {                                                                                              \
         switch (fsk_avx2_vnni_path()) {                                                            \
         FSK_CASE_EVEX(fsk_##op##__avx2_vnni512 args)                                               \
@@ -128,6 +130,23 @@ FSK_AVX2_PATHS(avxvnni)
 #define FSK_AVX2_DISPATCH_TYPE(t)                                                                  \
     FSK_AVX2_DISPATCH(matvec_##t, FSK_MV_PARAMS, FSK_MV_ARGS)                                      \
     FSK_AVX2_DISPATCH(matmul_##t, FSK_MM_PARAMS, FSK_MM_ARGS)
+/* Both ops of a repacked type: the matmul goes through the AMX tiles (kernels/x86/amx.h) for a
+ * prompt that fills one where the CPU has them; fsk_matmul_<t>__avx2_paths is the VNNI choice
+ * alone, which the AMX kernel calls for what its tiles leave. */
+#ifdef FSK_AMX_R8
+#define FSK_AVX2_DISPATCH_R8(t)                                                                    \
+    FSK_AVX2_DISPATCH(matvec_##t, FSK_MV_PARAMS, FSK_MV_ARGS)                                      \
+    FSK_AVX2_DISPATCH_AS(fsk_matmul_##t##__avx2_paths, matmul_##t, FSK_MM_PARAMS, FSK_MM_ARGS)    \
+    void fsk_matmul_##t##__avx2 FSK_MM_PARAMS                                                      \
+    {                                                                                              \
+        if (ntok >= FSK_AMX_MIN_TOK && fsk_amx_usable())                                           \
+            fsk_matmul_##t##__amx FSK_MM_ARGS;                                                     \
+        else                                                                                       \
+            fsk_matmul_##t##__avx2_paths FSK_MM_ARGS;                                              \
+    }
+#else
+#define FSK_AVX2_DISPATCH_R8(t) FSK_AVX2_DISPATCH_TYPE(t)
+#endif
 #define FSK_AVX512_DISPATCH_TYPE(t)                                                                \
     FSK_AVX512_DISPATCH(matvec_##t, FSK_MV_PARAMS, FSK_MV_ARGS)                                    \
     FSK_AVX512_DISPATCH(matmul_##t, FSK_MM_PARAMS, FSK_MM_ARGS)

@@ -1,0 +1,51 @@
+/* amx.h (x86): the repacked matmuls through AMX-INT8 tiles (kernels/x86/avx512/amx.c), which the
+ * AVX2 variant's exported matmuls take for prompts of at least FSK_AMX_MIN_TOK tokens where the
+ * CPU has AMX-INT8 and AVX-512 (every AMX CPU so far has both). */
+#ifndef FSK_X86_AMX_H
+#define FSK_X86_AMX_H
+
+#include "config.h"
+
+#include <stddef.h>
+
+#include "cpu.h"
+
+#if defined(FSK_HAVE_AMX) && defined(FSK_BUILD_AVX2) && defined(FSK_BUILD_AVX512)
+#define FSK_AMX_R8 1
+
+/* A tile covers 16 tokens: fewer do not fill one. */
+#define FSK_AMX_MIN_TOK 16
+
+/* The same contract and the same values, bit for bit, as the AVX2 matmul of each layout (and so as
+ * its matvec token by token): the integer sums of each 32-element block come from the tiles, and
+ * the float work after them is the AVX2 kernel's, operation for operation, 16 rows to a vector.
+ * Whole 16-token by 16-row tiles go through AMX, the rest through fsk_matmul_<t>__avx2_paths. */
+void fsk_matmul_q8_0_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
+void fsk_matmul_q4_0_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
+void fsk_matmul_q4_1_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
+
+/* The VNNI paths' choice alone (the exported AVX2 matmul without the AMX front). */
+void fsk_matmul_q8_0_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
+                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                                    size_t r0, size_t r1);
+void fsk_matmul_q4_0_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
+                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                                    size_t r0, size_t r1);
+void fsk_matmul_q4_1_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
+                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                                    size_t r0, size_t r1);
+
+/* Whether the exported matmuls take the AMX kernels here (FSK_CPU_OFF=amx-int8 turns them off). */
+static inline int fsk_amx_usable(void)
+{
+    const struct fsk_cpu *c = fsk_cpu_get();
+    return fsk_cpu_has(c, FSK_CPU_AMX_INT8) && fsk_cpu_has(c, FSK_CPU_AVX512F) &&
+           fsk_cpu_has(c, FSK_CPU_AVX512BW) && fsk_cpu_has(c, FSK_CPU_AVX512VL) &&
+           fsk_cpu_has(c, FSK_CPU_AVX512DQ) && fsk_cpu_has(c, FSK_CPU_OS_ZMM);
+}
+#endif
+
+#endif

@@ -1,0 +1,299 @@
+/* amx.c (avx512 + AMX-INT8): the prefill matmuls of the eight-row records (Q8_0, Q4_0, Q4_1)
+ * with the integer sums from tile instructions.
+ *
+ * One tile product per 32-element block: A is 16 tokens' activation quants (16 rows of 32 bytes,
+ * read in place: the row stride is the activations'), B one record's quants (8 rows of 32 bytes:
+ * B row k holds quants 4k..4k+3 of each of the record's 8 weight rows, which is the record's own
+ * order, so Q8_0 records are read in place and Q4 ones only split into nibbles), C the 16 x 8
+ * int32 sums. Two records (16 weight rows) per block make two C tiles, stored side by side so
+ * that each token's 16 sums are one vector. After each block the float work is the AVX2 kernel's
+ * (kernels/x86/avx2/quant.c: r8q8_group, r8q40_group, r8_group) lane for lane: acc = fma(float(sum),
+ * d_w * d_a, acc), the minimum terms in a chain of their own; so the results are the AVX2 matmul's
+ * and matvec's bit for bit, with the 16 rows of a vector in place of 8.
+ *
+ * Tiles: 0 A, 1 and 2 B (the two records), 3 and 4 C. Each call loads the configuration and
+ * releases the tiles before it returns (the pool's threads run other kernels in between). */
+#include "config.h"
+
+#include <string.h>
+
+#include "isa.h"
+#include "kernels.h"
+#include "quant.h"
+#include "unroll.h"
+#include "../amx.h"
+
+#ifdef FSK_AMX_R8
+
+#define QINLINE FSK_FORCE_INLINE
+#define UNROLL FSK_UNROLL
+#define AMX_T __attribute__((target("amx-tile,amx-int8")))
+
+/* The tile numbers, literal for the intrinsics' assembly: two sets of A, B, C, which alternate
+ * from block to block so that one block's product runs while the one before is stored and scaled
+ * (a tile is written only after the instructions reading it are done). */
+#define TA0 0
+#define TB0 1
+#define TC0 2
+#define TA1 3
+#define TB1 4
+#define TC1 5
+
+/* Blocks of a row the per-tile tables hold (16384 columns); longer rows take the AVX2 kernels. */
+#define AMX_NB_MAX 512
+
+enum amx_kind { AMX_Q8_0, AMX_Q4_0, AMX_Q4_1 };
+
+struct amx_cfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+};
+
+/* Palette 1: A 16 x 32 bytes, B 8 x 64, C 16 x 64 (16 int32). A constant in memory: the
+ * configuration intrinsic's assembly names only the first 8 bytes as its operand, so fields
+ * written just before it could be dropped as dead stores. */
+static const struct amx_cfg amx_cfg = {
+    .palette = 1,
+    .colsb = {[TA0] = 32, [TB0] = 64, [TC0] = 64, [TA1] = 32, [TB1] = 64, [TC1] = 64},
+    .rows = {[TA0] = 16, [TB0] = 8, [TC0] = 16, [TA1] = 16, [TB1] = 8, [TC1] = 16},
+};
+
+static AMX_T void amx_begin(void)
+{
+    _tile_loadconfig(&amx_cfg);
+}
+
+/* The tile loads' assembly names no memory operand: this keeps stores to a buffer before them. */
+#define AMX_MEM_BARRIER() __asm__ volatile("" ::: "memory")
+
+static inline uint16_t load_u16(const void *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Two records' codes (16 weight rows) as the 8 x 64 bytes of a B tile: row k is quants
+ * 4k..4k+3 of the first record's eight rows, then of the second's. The halves of a 64-byte load
+ * of a record are its rows k and k + 1; these put row k of each record side by side. */
+static const int64_t lo_halves[8] = {0, 1, 2, 3, 8, 9, 10, 11}, hi_halves[8] = {4, 5, 6, 7, 12, 13, 14, 15};
+
+QINLINE void pair_rows(uint8_t *dst, __m512i a, __m512i b)
+{
+    const __m512i lo = _mm512_loadu_si512(lo_halves), hi = _mm512_loadu_si512(hi_halves);
+    _mm512_store_si512(dst, _mm512_permutex2var_epi64(a, lo, b));
+    _mm512_store_si512(dst + 64, _mm512_permutex2var_epi64(a, hi, b));
+}
+
+/* Q8_0 records: their quants are already B rows, 32 bytes per record. */
+QINLINE void q8_codes(uint8_t *dst, const int8_t *q0, const int8_t *q1)
+{
+    UNROLL for (int k = 0; k < 8; k += 2)
+        pair_rows(dst + 64 * k, _mm512_loadu_si512(q0 + 32 * k), _mm512_loadu_si512(q1 + 32 * k));
+}
+
+/* Q4 records: rows 0..3 are the low nibbles of qs[32k..], rows 4..7 the high ones (quants 16 +
+ * 4k..). */
+QINLINE void q4_codes(uint8_t *dst, const uint8_t *q0, const uint8_t *q1)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    UNROLL for (int h = 0; h < 2; h++) {
+        const __m512i a = _mm512_loadu_si512(q0 + 64 * h), b = _mm512_loadu_si512(q1 + 64 * h);
+        pair_rows(dst + 128 * h, _mm512_and_si512(a, m4), _mm512_and_si512(b, m4));
+        pair_rows(dst + 256 + 128 * h, _mm512_and_si512(_mm512_srli_epi16(a, 4), m4),
+                  _mm512_and_si512(_mm512_srli_epi16(b, 4), m4));
+    }
+}
+
+/* Two records' eight half scales as 16 floats. */
+QINLINE __m512 halves16(const void *a, const void *b)
+{
+    const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(a)),
+                                              _mm_loadu_si128(b), 1);
+    return _mm512_cvtph_ps(h);
+}
+
+/* The per-token, per-block numbers of one 16-token tile, [block][token]: d_a, and s_a (Q4_1) or
+ * 8 sum(a) (Q4_0). */
+QINLINE void amx_tables(enum amx_kind kind, float *da, float *sa, int32_t *s8, const char *x,
+                        size_t x_stride, size_t nb)
+{
+    const size_t bs = kind == AMX_Q4_1 ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
+    for (int t = 0; t < 16; t++) {
+        const char *xt = x + (size_t)t * x_stride;
+        for (size_t i = 0; i < nb; i++) {
+            const char *blk = xt + i * bs;
+            da[i * 16 + (size_t)t] = _cvtsh_ss(load_u16(blk));
+            if (kind == AMX_Q4_1)
+                sa[i * 16 + (size_t)t] = _cvtsh_ss(load_u16(blk + 2));
+            if (kind == AMX_Q4_0) {
+                const fsk_block_q8_0 *b = (const fsk_block_q8_0 *)(const void *)blk;
+                int32_t s = 0;
+                for (int j = 0; j < FSK_QK; j++)
+                    s += b->qs[j];
+                s8[i * 16 + (size_t)t] = 8 * s;
+            }
+        }
+    }
+}
+
+/* Block i's B rows into codes: built a block before its tile load, as a tile load waits for the
+ * stores it reads to reach the cache. */
+#define AMX_CODES(codes, i)                                                                        \
+    do {                                                                                           \
+        const char *b0_ = g0 + (i) * rs, *b1_ = g1 + (i) * rs;                                     \
+        if (kind == AMX_Q8_0)                                                                      \
+            q8_codes(codes, (const int8_t *)(b0_ + roff), (const int8_t *)(b1_ + roff));           \
+        else                                                                                       \
+            q4_codes(codes, (const uint8_t *)(b0_ + roff), (const uint8_t *)(b1_ + roff));         \
+    } while (0)
+
+/* Block i's product into tile set (a, b, c): A read in place, B from codes. */
+#define AMX_PREP(a, b, c, codes, i)                                                                \
+    do {                                                                                           \
+        AMX_MEM_BARRIER();                                                                         \
+        _tile_loadd(a, x + (i) * bs + qoff, (long)x_stride);                                       \
+        _tile_loadd(b, codes, 64);                                                                 \
+        _tile_zero(c);                                                                             \
+        if (kind == AMX_Q8_0)                                                                      \
+            _tile_dpbssd(c, a, b);                                                                 \
+        else                                                                                       \
+            _tile_dpbsud(c, a, b);                                                                 \
+    } while (0)
+
+/* Block i's sums out of tile c into the accumulators, as the AVX2 kernels do. */
+#define AMX_FINISH(c, cbuf, i)                                                                     \
+    do {                                                                                           \
+        _tile_stored(c, cbuf, 64);                                                                 \
+        const __m512 d_ = halves16(g0 + (i) * rs, g1 + (i) * rs);                                  \
+        const float *da_ = da + (i) * 16;                                                          \
+        UNROLL for (int t = 0; t < 16; t++) {                                                      \
+            __m512i s_ = _mm512_load_si512(cbuf + 16 * t);                                         \
+            if (kind == AMX_Q4_0)                                                                  \
+                s_ = _mm512_sub_epi32(s_, _mm512_set1_epi32(s8[(i) * 16 + (size_t)t]));            \
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s_), _mm512_mul_ps(d_, _mm512_set1_ps(da_[t])), acc[t]); \
+        }                                                                                          \
+    } while (0)
+
+/* y[t][16 rows] for the 16 tokens at x and the record groups g, g + 1 (rows 8g..8g+15). */
+QINLINE AMX_T void amx_pair(enum amx_kind kind, float *y, size_t ldy, const char *w, size_t gs,
+                            size_t g, const char *x, size_t x_stride, size_t nb, const float *da,
+                            const float *sa, const int32_t *s8)
+{
+    const size_t rs = kind == AMX_Q8_0 ? sizeof(fsk_block_q8_0_r8)
+                      : kind == AMX_Q4_0 ? sizeof(fsk_block_q4_0_r8)
+                                         : sizeof(fsk_block_q4_1_r8);
+    const size_t bs = kind == AMX_Q4_1 ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
+    const size_t qoff = kind == AMX_Q4_1 ? offsetof(fsk_block_q8_1, qs) : offsetof(fsk_block_q8_0, qs);
+    /* where the quants start in a record (its d[] comes first) */
+    const size_t roff = kind == AMX_Q8_0 ? offsetof(fsk_block_q8_0_r8, qs)
+                        : kind == AMX_Q4_0 ? offsetof(fsk_block_q4_0_r8, qs)
+                                           : offsetof(fsk_block_q4_1_r8, qs);
+    const char *g0 = w + g * gs, *g1 = g0 + gs;
+    _Alignas(64) int32_t c0[16 * 16], c1[16 * 16];
+    _Alignas(64) uint8_t codes0[512], codes1[512];
+    __m512 acc[16];
+    UNROLL for (int t = 0; t < 16; t++)
+        acc[t] = _mm512_setzero_ps();
+    /* block i + 1's product is under way while block i is scaled, and block i + 2's codes are
+     * built (into the buffer block i's tile load has read) */
+    AMX_CODES(codes0, 0);
+    if (nb > 1)
+        AMX_CODES(codes1, 1);
+    AMX_PREP(TA0, TB0, TC0, codes0, 0);
+    for (size_t i = 0;;) {
+        if (i + 2 < nb)
+            AMX_CODES(codes0, i + 2);
+        if (i + 1 < nb)
+            AMX_PREP(TA1, TB1, TC1, codes1, i + 1);
+        AMX_FINISH(TC0, c0, i);
+        if (++i == nb)
+            break;
+        if (i + 2 < nb)
+            AMX_CODES(codes1, i + 2);
+        if (i + 1 < nb)
+            AMX_PREP(TA0, TB0, TC0, codes0, i + 1);
+        AMX_FINISH(TC1, c1, i);
+        if (++i == nb)
+            break;
+    }
+    if (kind == AMX_Q4_1) {
+        /* the minimums' chain: accm = fma(m_w, s_a, accm) over the blocks, then acc + accm */
+        __m512 accm[16];
+        UNROLL for (int t = 0; t < 16; t++)
+            accm[t] = _mm512_setzero_ps();
+        for (size_t i = 0; i < nb; i++) {
+            const fsk_block_q4_1_r8 *b0 = (const fsk_block_q4_1_r8 *)(const void *)(g0 + i * rs);
+            const fsk_block_q4_1_r8 *b1 = (const fsk_block_q4_1_r8 *)(const void *)(g1 + i * rs);
+            const __m512 m = halves16(b0->m, b1->m);
+            UNROLL for (int t = 0; t < 16; t++)
+                accm[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(sa[i * 16 + (size_t)t]), accm[t]);
+        }
+        UNROLL for (int t = 0; t < 16; t++)
+            acc[t] = _mm512_add_ps(acc[t], accm[t]);
+    }
+    UNROLL for (int t = 0; t < 16; t++)
+        _mm512_storeu_ps(y + (size_t)t * ldy + 8 * g, acc[t]);
+}
+#undef AMX_CODES
+#undef AMX_PREP
+#undef AMX_FINISH
+
+typedef void (*mm_fn)(float *, size_t, const void *, size_t, const void *, size_t, size_t, size_t,
+                      size_t, size_t);
+
+QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const void *w,
+                              size_t row_stride, const void *x, size_t x_stride, size_t ncols,
+                              size_t ntok, size_t r0, size_t r1, mm_fn rest)
+{
+    const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
+    const size_t gbeg = r0 / FSK_R8, gend = r1 / FSK_R8, pend = gbeg + (gend - gbeg) / 2 * 2;
+    const size_t tiles = ntok / 16;
+    if (nb == 0 || nb > AMX_NB_MAX || tiles == 0 || pend == gbeg) {
+        rest(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+        return;
+    }
+    float da[AMX_NB_MAX * 16];
+    union { float sa[AMX_NB_MAX * 16]; int32_t s8[AMX_NB_MAX * 16]; } more; /* Q4_1's, Q4_0's */
+    float *sa = more.sa;
+    int32_t *s8 = more.s8;
+    amx_begin();
+    for (size_t k = 0; k < tiles; k++) {
+        const char *xk = (const char *)x + 16 * k * x_stride;
+        float *yk = y + 16 * k * ldy;
+        amx_tables(kind, da, sa, s8, xk, x_stride, nb);
+        for (size_t g = gbeg; g < pend; g += 2)
+            amx_pair(kind, yk, ldy, w, gs, g, xk, x_stride, nb, da, sa, s8);
+    }
+    _tile_release();
+    /* an odd group left over, for the tiles' tokens; then the tokens after the last tile */
+    if (pend < gend)
+        rest(y, ldy, w, row_stride, x, x_stride, ncols, tiles * 16, pend * FSK_R8, r1);
+    if (tiles * 16 < ntok)
+        rest(y + tiles * 16 * ldy, ldy, w, row_stride, (const char *)x + tiles * 16 * x_stride,
+             x_stride, ncols, ntok - tiles * 16, r0, r1);
+}
+
+AMX_T void fsk_matmul_q8_0_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    amx_matmul(AMX_Q8_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
+               fsk_matmul_q8_0_r8__avx2_paths);
+}
+
+AMX_T void fsk_matmul_q4_0_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    amx_matmul(AMX_Q4_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
+               fsk_matmul_q4_0_r8__avx2_paths);
+}
+
+AMX_T void fsk_matmul_q4_1_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    amx_matmul(AMX_Q4_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
+               fsk_matmul_q4_1_r8__avx2_paths);
+}
+
+#endif
