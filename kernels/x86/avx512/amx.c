@@ -26,7 +26,7 @@
 #ifdef FSK_AMX_R8
 
 #define QINLINE FSK_FORCE_INLINE
-#define UNROLL FSK_UNROLL
+#define UNROLL FSK_UNROLL16
 #define AMX_T __attribute__((target("amx-tile,amx-int8")))
 
 /* The tile numbers, literal for the intrinsics' assembly: two sets of A, B, C, which alternate
