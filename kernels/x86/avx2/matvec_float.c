@@ -162,6 +162,12 @@ static size_t short_rows_f16(float *y, size_t ldy, const void *w, size_t row_str
         const uint16_t *rows[8];
         FSK_UNROLL for (int j = 0; j < 8; j++)
             rows[j] = row_f16(w, row_stride, r + (size_t)j);
+        /* the next block's rows, each row's own bytes, fetched while this one is used (decode
+         * attention's keys, as the AVX-512 variant does; a lone query is a matvec's stream) */
+        if (ntok > 1)
+            FSK_UNROLL for (int j = 0; j < 8; j++)
+                for (size_t o = 0; o < ncols * sizeof(uint16_t); o += 64)
+                    _mm_prefetch((const char *)((uintptr_t)rows[j] + 8 * row_stride + o), _MM_HINT_T0);
         if (ntok < 4) { /* a kv group's heads in decoding: widening them again cost no more */
             for (size_t k = 0; k < ntok; k++)
                 dot8x_f16(y + k * ldy + r, rows, NULL, (const float *)((const char *)x + k * x_stride), ncols);
