@@ -1,6 +1,6 @@
 /* test_x86_amx.c: the AMX-INT8 matmuls of the eight-row records (Q8_0, Q4_0, Q4_1) give the
  * AVX2 matvec's results token by token, bit for bit: random quants and the integer limits, rows
- * that leave an odd group or no whole tile, token counts that leave a tail, rows of up to 64
+ * that leave an odd group or no whole tile, token counts that leave a tail, rows of 1 to 65
  * blocks; rows outside r0..r1 are not written. The exported AVX2 matmul (which takes this path
  * for 16 tokens or more) is held to the same. Skipped (77) where the build or the CPU has no AMX-INT8. */
 #include "config.h"
@@ -42,7 +42,8 @@ enum { NCASES = sizeof cases / sizeof *cases, KINDS = 3 };
 
 /* 7 groups of eight rows: three pairs and one group left */
 enum { ROWS = 56, MAXTOK = 48 };
-static const size_t ncols_list[] = {32, 17 * 32, 18 * 32, 64 * 32};
+/* up to 64 blocks the kernel's tables are on its stack, past that on the heap */
+static const size_t ncols_list[] = {32, 17 * 32, 18 * 32, 64 * 32, 65 * 32};
 static const size_t ntok_list[] = {16, 37, 48};
 static const size_t spans[][2] = {{0, ROWS}, {8, 40}, {16, 24}, {24, 56}};
 

@@ -15,6 +15,7 @@
  * releases the tiles before it returns (the pool's threads run other kernels in between). */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "isa.h"
@@ -39,8 +40,10 @@
 #define TB1 4
 #define TC1 5
 
-/* Blocks of a row the per-tile tables hold (16384 columns); longer rows take the AVX2 kernels. */
-#define AMX_NB_MAX 512
+/* Per-tile tables up to this many bytes live on the stack (SmolLM2's rows: at most 48 blocks,
+ * 6 KiB); longer rows take them from the heap, so that a pool thread with a small stack is never
+ * at risk. */
+#define AMX_STACK_TABLES 8192
 
 enum amx_kind { AMX_Q8_0, AMX_Q4_0, AMX_Q4_1 };
 
@@ -250,14 +253,26 @@ QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const vo
     const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
     const size_t gbeg = r0 / FSK_R8, gend = r1 / FSK_R8, pend = gbeg + (gend - gbeg) / 2 * 2;
     const size_t tiles = ntok / 16;
-    if (nb == 0 || nb > AMX_NB_MAX || tiles == 0 || pend == gbeg) {
+    /* d_a, then s_a (Q4_1) or 8 sum(a) (Q4_0), 16 tokens per block: 4-byte entries alike */
+    const size_t table_bytes = 2 * nb * 16 * sizeof(float);
+    _Alignas(64) union { float f[AMX_STACK_TABLES / 4]; int32_t i[AMX_STACK_TABLES / 4]; } st;
+    float *heap = NULL, *da = NULL, *sa = NULL;
+    int32_t *s8 = NULL; /* Q4_0's, where Q4_1's sa would be */
+    if (nb > 0 && tiles > 0 && pend > gbeg) {
+        if (table_bytes <= sizeof st) {
+            da = st.f;
+            sa = st.f + nb * 16;
+            s8 = st.i + nb * 16;
+        } else if ((heap = malloc(table_bytes)) != NULL) {
+            da = heap;
+            sa = heap + nb * 16;
+            s8 = (int32_t *)(void *)sa;
+        }
+    }
+    if (!da) { /* no whole tile, or no memory for the tables */
         rest(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
         return;
     }
-    float da[AMX_NB_MAX * 16];
-    union { float sa[AMX_NB_MAX * 16]; int32_t s8[AMX_NB_MAX * 16]; } more; /* Q4_1's, Q4_0's */
-    float *sa = more.sa;
-    int32_t *s8 = more.s8;
     amx_begin();
     for (size_t k = 0; k < tiles; k++) {
         const char *xk = (const char *)x + 16 * k * x_stride;
@@ -267,6 +282,7 @@ QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const vo
             amx_pair(kind, yk, ldy, w, gs, g, xk, x_stride, nb, da, sa, s8);
     }
     _tile_release();
+    free(heap);
     /* an odd group left over, for the tiles' tokens; then the tokens after the last tile */
     if (pend < gend)
         rest(y, ldy, w, row_stride, x, x_stride, ncols, tiles * 16, pend * FSK_R8, r1);
