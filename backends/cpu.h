@@ -22,6 +22,9 @@ enum fsk_cpu_feature {
     FSK_CPU_OS_ZMM,  /* XCR0 says the OS saves opmask and ZMM state */
     FSK_CPU_AMX_INT8, /* AMX-TILE and AMX-INT8, tile state enabled in XCR0 and granted to this
                        * process by the OS (Linux: arch_prctl ARCH_REQ_XCOMP_PERM) */
+    FSK_CPU_SWPF,     /* not an instruction set: software prefetch of a weight row stream pays
+                       * here (Intel; on AMD Zen 4 the hardware prefetchers kept pace and the
+                       * F16 fetch-ahead measured level to slower) */
     FSK_CPU_NEON,
     FSK_CPU_DOTPROD,
     FSK_CPU_FP16,

@@ -42,6 +42,8 @@ void fsk_cpu_detect(struct fsk_cpu *cpu)
     if (!__get_cpuid(0, &a, &b, &c, &d))
         return;
     unsigned max_leaf = a;
+    if (b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu) /* "GenuineIntel" */
+        SET(cpu, FSK_CPU_SWPF);
     __get_cpuid(1, &a, &b, &c, &d);
     int osxsave = (c >> 27) & 1, os_tiles = 0;
     if ((c >> 20) & 1) SET(cpu, FSK_CPU_SSE42);

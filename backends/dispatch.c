@@ -44,7 +44,7 @@ const struct fsk_op_info fsk_op_list[FSK_OP_COUNT] = {
 
 static const char *const feature_names[FSK_CPU_FEATURE_COUNT] = {
     "sse4.2", "avx", "avx2", "fma", "f16c", "os-ymm", "avx512f", "avx512bw", "avx512dq",
-    "avx512vl", "avx512vnni", "avxvnni", "os-zmm", "amx-int8", "neon", "dotprod", "fp16", "i8mm",
+    "avx512vl", "avx512vnni", "avxvnni", "os-zmm", "amx-int8", "swpf", "neon", "dotprod", "fp16", "i8mm",
 };
 
 const char *fsk_cpu_feature_name(enum fsk_cpu_feature f)

@@ -17,6 +17,16 @@
 
 #define FSK_PF_MAX 16384
 
+#include "cpu.h"
+
+/* Whether the fetch-ahead of a single row stream (F16 and BF16 weight rows, decode attention's
+ * keys on AVX2) runs: measured to pay on an Intel Xeon, and on Zen 4 level to slower for F16
+ * weights, so only where the CPU says Intel (FSK_CPU_SWPF; FSK_CPU_OFF=swpf turns it off). */
+static inline int fsk_swpf(void)
+{
+    return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_SWPF);
+}
+
 struct fsk_pf_plan {
     size_t dist;  /* bytes from a pass's first row to the rows fetched; 0: no fetching */
     size_t chunk; /* bytes fetched per step, whole lines */

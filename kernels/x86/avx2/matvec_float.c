@@ -158,13 +158,14 @@ FSK_FORCE_INLINE void dot8x_f16(float *y, const uint16_t *const rows[8], const f
 static size_t short_rows_f16(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                              size_t x_stride, size_t ncols, size_t ntok, size_t r, size_t end)
 {
+    const int swpf = fsk_swpf();
     for (; r + 8 <= end; r += 8) {
         const uint16_t *rows[8];
         FSK_UNROLL for (int j = 0; j < 8; j++)
             rows[j] = row_f16(w, row_stride, r + (size_t)j);
         /* the next block's rows, each row's own bytes, fetched while this one is used (decode
          * attention's keys, as the AVX-512 variant does; a lone query is a matvec's stream) */
-        if (ntok > 1)
+        if (ntok > 1 && swpf)
             FSK_UNROLL for (int j = 0; j < 8; j++)
                 for (size_t o = 0; o < ncols * sizeof(uint16_t); o += 64)
                     _mm_prefetch((const char *)((uintptr_t)rows[j] + 8 * row_stride + o), _MM_HINT_T0);
@@ -253,8 +254,8 @@ static inline const float *tok_f32(const void *x, size_t x_stride, size_t k)
 }
 
 /* Contiguous F16 rows (weight matrices) are also fetched this many bytes ahead of the row being
- * read, as in the AVX-512 variant (measured there and here on the Intel Xeon of 2026-12-04; not
- * on AMD, where the hardware prefetchers had kept pace with the eight-row records). */
+ * read, as in the AVX-512 variant (measured there and here on the Intel Xeon of 2026-12-04),
+ * where fsk_swpf says (not on AMD: on Zen 4 the AVX-512 one measured level to slower). */
 #define F16_PF 2048
 
 void fsk_matvec_f16__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
@@ -277,9 +278,10 @@ void fsk_matvec_f16__avx2(float *y, const void *w, size_t row_stride, const void
             tile4(1, y + r, 0, rows, &xf, 1, ncols);
         }
     }
+    const int swpf = row_stride == ncols * sizeof(uint16_t) && fsk_swpf();
     for (; r < end; r++) {
         /* a weight matrix's single stream: each row's bytes fetched F16_PF ahead */
-        if (row_stride == ncols * sizeof(uint16_t))
+        if (swpf)
             for (size_t o = 0; o < row_stride; o += 64)
                 _mm_prefetch((const char *)((uintptr_t)row_f16(w, row_stride, r) + F16_PF + o), _MM_HINT_T0);
         y[r] = dot1x_f16(row_f16(w, row_stride, r), xf, ncols);

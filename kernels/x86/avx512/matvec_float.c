@@ -228,8 +228,9 @@ static size_t short_rows_f16(float *y, size_t ldy, const void *w, size_t row_str
 /* Contiguous F16 rows (weight matrices) are also fetched this many bytes ahead of the row being
  * read: on the Intel Xeon of 2026-12-04 the hardware prefetchers alone left the stream short
  * (fsk_bench, 1 thread: 83-96% of the read probe beside each case; 2 KiB ahead 94-104%, 4 KiB
- * 87-99%; 2 threads, the three largest shapes: 77-85% -> 85-95%). An integer address: past the end
- * of the matrix a prefetch is harmless. */
+ * 87-99%; 2 threads, the three largest shapes: 77-85% -> 85-95%); on Zen 4 the same had measured
+ * level to slower, so it runs where fsk_swpf says. An integer address: past the end of the
+ * matrix a prefetch is harmless. */
 #define F16_PF 2048
 
 void fsk_matvec_f16__avx512(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
@@ -257,9 +258,10 @@ void fsk_matvec_f16__avx512(float *y, const void *w, size_t row_stride, const vo
             tile4(1, y + r, 0, rows, &xf, 1, ncols);
         }
     }
+    const int swpf = row_stride == ncols * sizeof(uint16_t) && fsk_swpf();
     for (; r < end; r++) {
         /* a weight matrix's single stream: each row's bytes fetched F16_PF ahead */
-        if (row_stride == ncols * sizeof(uint16_t))
+        if (swpf)
             for (size_t o = 0; o < row_stride; o += 64)
                 _mm_prefetch((const char *)((uintptr_t)row_f16(w, row_stride, r) + F16_PF + o), _MM_HINT_T0);
         y[r] = dot1x_f16(row_f16(w, row_stride, r), xf, ncols);

@@ -593,15 +593,17 @@ void fsk_matvec_bf16__avx512(float *y, const void *w, size_t row_stride, const v
      * are four short streams (Zen 4, 49152x576, three runs: 15.9-22.7 GB/s side by side, 20.8-24.0
      * one by one at 1 thread; 27.9-30.0 and 32.2-32.9 at 2). Each row's operations are the same
      * either way. With 8-wide vectors (AVX2) one row's chain of FMAs is too slow alone. */
-    if (row_stride == ncols * sizeof(uint16_t))
+    if (row_stride == ncols * sizeof(uint16_t)) {
+        const int swpf = fsk_swpf();
         for (; r < r1; r++) {
             const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
-            /* each row's bytes fetched BF16_PF ahead: the prefetchers alone left this stream
-             * short on an Intel Xeon, as they did F16's (matvec_float.c) */
-            for (size_t o = 0; o < row_stride; o += 64)
+            /* each row's bytes fetched BF16_PF ahead where fsk_swpf says: the prefetchers alone
+             * left this stream short on an Intel Xeon, as they did F16's (matvec_float.c) */
+            for (size_t o = 0; swpf && o < row_stride; o += 64)
                 _mm_prefetch((const char *)((uintptr_t)row + BF16_PF + o), _MM_HINT_T0);
             tile_bf16(y + r, 0, &row, 1, &xf, 1, ncols, none);
         }
+    }
     for (; r + ROWS <= r1; r += ROWS) {
         const uint16_t *rows[ROWS];
         for (int j = 0; j < ROWS; j++)
