@@ -21,7 +21,8 @@ enum fsk_cpu_feature {
     FSK_CPU_AVXVNNI,
     FSK_CPU_OS_ZMM,  /* XCR0 says the OS saves opmask and ZMM state */
     FSK_CPU_AMX_INT8, /* AMX-TILE and AMX-INT8, tile state enabled in XCR0 and granted to this
-                       * process by the OS (Linux: arch_prctl ARCH_REQ_XCOMP_PERM) */
+                       * process by the OS (Linux: arch_prctl ARCH_REQ_XCOMP_PERM, asked after
+                       * FSK_CPU_OFF is read) */
     FSK_CPU_SWPF,     /* not an instruction set: software prefetch of a weight row stream pays
                        * here (Intel; on AMD Zen 4 the hardware prefetchers kept pace and the
                        * F16 fetch-ahead measured level to slower) */
@@ -38,8 +39,10 @@ struct fsk_cpu {
     unsigned long long features; /* bit i set when feature i is present */
 };
 
-/* Fills cpu for this machine (arch-specific file). */
+/* Fills cpu for this machine (arch-specific file). FSK_CPU_AMX_INT8 there says what the CPU and
+ * XCR0 allow; fsk_cpu_get keeps it only once fsk_cpu_request_amx (x86) has the OS's grant. */
 void fsk_cpu_detect(struct fsk_cpu *cpu);
+int fsk_cpu_request_amx(void);
 /* The detected CPU, computed once. */
 const struct fsk_cpu *fsk_cpu_get(void);
 const char *fsk_cpu_feature_name(enum fsk_cpu_feature f);

@@ -20,9 +20,12 @@ static unsigned long long xgetbv0(void)
 }
 
 /* Linux keeps AMX tile data (XCR0 bit 18, 8 KiB of state) off until a process asks for it; a
- * tile instruction before that raises SIGILL. Asked once, at detection; a kernel that refuses
- * (before 5.16, or a tool such as valgrind that does not know the request) leaves AMX unused. */
-static int amx_granted(void)
+ * tile instruction before that raises SIGILL. The grant is process-wide and makes every signal
+ * frame larger (a thread's sigaltstack must then hold the tile state too), so it is asked only
+ * once FSK_CPU_OFF has been read (dispatch.c): FSK_CPU_OFF=amx-int8 leaves the process as it
+ * was. A kernel that refuses (before 5.16, a small sigaltstack somewhere, or a tool such as
+ * valgrind that does not know the request) leaves AMX unused. */
+int fsk_cpu_request_amx(void)
 {
 #if defined(__linux__) && defined(SYS_arch_prctl)
     enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
@@ -66,7 +69,7 @@ void fsk_cpu_detect(struct fsk_cpu *cpu)
         if ((b >> 30) & 1) SET(cpu, FSK_CPU_AVX512BW);
         if ((b >> 31) & 1) SET(cpu, FSK_CPU_AVX512VL);
         if ((c >> 11) & 1) SET(cpu, FSK_CPU_AVX512VNNI);
-        if (((d >> 24) & 1) && ((d >> 25) & 1) && os_tiles && amx_granted()) /* AMX-TILE, -INT8 */
+        if (((d >> 24) & 1) && ((d >> 25) & 1) && os_tiles) /* AMX-TILE, -INT8; granted later */
             SET(cpu, FSK_CPU_AMX_INT8);
         __cpuid_count(7, 1, a, b, c, d);
         if ((a >> 4) & 1) SET(cpu, FSK_CPU_AVXVNNI);

@@ -83,6 +83,11 @@ static void cpu_init(void)
             snprintf(off_unknown + used, sizeof off_unknown - used, "%s%.*s", used ? "," : "", (int)n, off);
         off += n + (off[n] == ',');
     }
+#if defined(__x86_64__) || defined(__i386__)
+    /* the tile state is asked for only when AMX is still wanted (cpu_x86.c says why) */
+    if (fsk_cpu_has(&the_cpu, FSK_CPU_AMX_INT8) && !fsk_cpu_request_amx())
+        the_cpu.features &= ~(1ull << FSK_CPU_AMX_INT8);
+#endif
 }
 
 const char *fsk_cpu_off_unknown(void)
