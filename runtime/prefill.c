@@ -97,7 +97,7 @@ fsk_status fsk_prefill_new(struct fsk_context *ctx, fsk_error *err)
                                sizeof(float) + N_SLOTS * p->act_stride;
     size_t C = chunk_from_env();
     if (!C) {
-        const size_t budget = fsk_gguf_file_size(ctx->model->gguf) / 50;
+        const size_t budget = fsk_gguf_file_size(ctx->model->gguf) / 25;
         for (C = FSK_PREFILL_CHUNK_MAX; C > FSK_PREFILL_CHUNK_MIN && C * per_tok > budget; C /= 2)
             ;
     }

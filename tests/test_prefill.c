@@ -196,11 +196,13 @@ START_TEST(test_prompt_3_threads)
 }
 END_TEST
 
-/* Other chunk sizes through FSK_PREFILL_CHUNK (the largest, and an odd one that no tile size
- * divides), on the three types bench/decode measures: _i runs over chunks x types x lengths. */
+/* Other chunk sizes through FSK_PREFILL_CHUNK (the largest, an odd one that no tile size
+ * divides, and 128, which splits the 135-token prompt), on the three types bench/decode
+ * measures: _i runs over chunks x types x lengths. */
 START_TEST(test_prompt_chunks)
 {
-    static const char *const chunks[] = {"64", "7"};
+    static const char *const chunks[] = {"256", "7", "128"};
+    _Static_assert(FSK_PREFILL_CHUNK_MAX == 256, "the largest chunk above");
     static const uint32_t ctypes[] = {FSK_TYPE_F16, FSK_TYPE_Q8_0, FSK_TYPE_Q4_1};
     static const size_t clens[] = {63, 64, 65, 135};
     const int nl = 4, nt = 3;
@@ -237,7 +239,8 @@ END_TEST
 /* Without the variable the tiny model gets the smallest chunk; a bad value is ignored. */
 START_TEST(test_chunk_default)
 {
-    static const char *const bad[] = {NULL, "0", "65", "abc", "32x", ""};
+    static const char *const bad[] = {NULL, "0", "257", "abc", "32x", ""};
+    _Static_assert(FSK_PREFILL_CHUNK_MAX == 256, "257 is one past the largest chunk");
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         if (bad[i])
             setenv("FSK_PREFILL_CHUNK", bad[i], 1);
@@ -480,7 +483,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_prompt_1_thread, 0, (int)(N_TYPES * N_LENGTHS));
     tcase_add_loop_test(tc, test_prompt_3_threads, 0, (int)(N_TYPES * N_LENGTHS));
-    tcase_add_loop_test(tc, test_prompt_chunks, 0, 2 * 3 * 4);
+    tcase_add_loop_test(tc, test_prompt_chunks, 0, 3 * 3 * 4);
     tcase_add_loop_test(tc, test_prompt_shapes, 0, 16);
     tcase_add_test(tc, test_chunk_default);
     tcase_add_test(tc, test_stats_and_continuation);
