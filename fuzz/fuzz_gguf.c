@@ -39,6 +39,7 @@ static void walk_kvs(const fsk_gguf *g)
                     sum += (unsigned char)e.ptr[e.len - 1]; /* the last byte is readable */
                 sum += fsk_gguf_arr_num(arr, k);
             }
+            (void)sum;
         }
     }
 }

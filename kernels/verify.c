@@ -42,7 +42,7 @@ static void fill(struct vctx *v, float *x, size_t n, float lo, float hi)
 }
 
 /* Records one comparison; on failure keeps the first description. */
-static void expect(struct vctx *v, int ok, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void expect(struct vctx *v, int ok, const char *fmt, ...)
 {
     v->res->checks++;
     if (ok)

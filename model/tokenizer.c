@@ -106,7 +106,7 @@ struct fsk_tokenizer {
     int16_t byte_dec[324]; /* code point -> byte, -1 where none */
 };
 
-static fsk_status fail(fsk_error *err, fsk_status st, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static fsk_status fail(fsk_error *err, fsk_status st, const char *fmt, ...)
 {
     if (err) {
         va_list ap;

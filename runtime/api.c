@@ -43,7 +43,7 @@ FSK_API fsk_status fsk_init(fsk_error *err)
 }
 
 /* snprintf into buf at *pos, tracking the length the whole text needs. */
-static void put(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void put(char *buf, size_t len, size_t *pos, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

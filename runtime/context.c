@@ -12,7 +12,7 @@
 #include "numa.h"
 #include "ops.h"
 
-static fsk_status fail(fsk_error *err, fsk_status st, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static fsk_status fail(fsk_error *err, fsk_status st, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
