@@ -84,9 +84,14 @@ static void cpu_init(void)
         off += n + (off[n] == ',');
     }
 #if defined(__x86_64__) || defined(__i386__)
-    /* the tile state is asked for only when AMX is still wanted (cpu_x86.c says why) */
+    /* the tile state is asked for only when AMX is still wanted and this build has kernels for
+     * it (cpu_x86.c says why); the feature then means granted */
+#ifdef FSK_AMX_R8
     if (fsk_cpu_has(&the_cpu, FSK_CPU_AMX_INT8) && !fsk_cpu_request_amx())
         the_cpu.features &= ~(1ull << FSK_CPU_AMX_INT8);
+#else
+    the_cpu.features &= ~(1ull << FSK_CPU_AMX_INT8);
+#endif
 #endif
 }
 
