@@ -22,7 +22,8 @@ enum fsk_cpu_feature {
     FSK_CPU_OS_ZMM,  /* XCR0 says the OS saves opmask and ZMM state */
     FSK_CPU_AMX_INT8, /* AMX-TILE and AMX-INT8, tile state enabled in XCR0 and granted to this
                        * process by the OS (Linux: arch_prctl ARCH_REQ_XCOMP_PERM, asked after
-                       * FSK_CPU_OFF is read) */
+                       * FSK_CPU_OFF is read), the AVX-512 variant's features all present and
+                       * the AMX kernels built: the AMX kernels can run */
     FSK_CPU_SWPF,     /* not an instruction set: software prefetch of a weight row stream pays
                        * here (Intel; on AMD Zen 4 the hardware prefetchers kept pace and the
                        * F16 fetch-ahead measured level to slower) */

@@ -66,6 +66,24 @@ static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
  * compare a path with itself). */
 static char off_unknown[128];
 
+/* The features a variant's kernels may use; all must be present. */
+static const enum fsk_cpu_feature avx2_needs[] = {FSK_CPU_AVX2, FSK_CPU_FMA, FSK_CPU_F16C,
+                                                  FSK_CPU_OS_YMM};
+/* -mavx512f lets the compiler use AVX2 too, and the AVX2 variant fills in under this one. */
+static const enum fsk_cpu_feature avx512_needs[] = {
+    FSK_CPU_AVX512F, FSK_CPU_AVX512BW, FSK_CPU_AVX512DQ, FSK_CPU_AVX512VL, FSK_CPU_AVX2,
+    FSK_CPU_FMA,     FSK_CPU_F16C,     FSK_CPU_OS_YMM,   FSK_CPU_OS_ZMM};
+static const enum fsk_cpu_feature neon_needs[] = {FSK_CPU_NEON};
+
+/* The first of n features cpu lacks, or n when it has them all. */
+static size_t first_missing(const struct fsk_cpu *cpu, const enum fsk_cpu_feature *needs, size_t n)
+{
+    size_t i = 0;
+    while (i < n && fsk_cpu_has(cpu, needs[i]))
+        i++;
+    return i;
+}
+
 static void cpu_init(void)
 {
     fsk_cpu_detect(&the_cpu);
@@ -85,9 +103,12 @@ static void cpu_init(void)
     }
 #if defined(__x86_64__) || defined(__i386__)
     /* the tile state is asked for only when AMX is still wanted and this build has kernels for
-     * it (cpu_x86.c says why); the feature then means granted */
+     * it, which also need the AVX-512 variant's features (cpu_x86.c says why); the feature then
+     * means the AMX kernels can run */
 #ifdef FSK_AMX_R8
-    if (fsk_cpu_has(&the_cpu, FSK_CPU_AMX_INT8) && !fsk_cpu_request_amx())
+    const size_t n512 = sizeof avx512_needs / sizeof *avx512_needs;
+    if (fsk_cpu_has(&the_cpu, FSK_CPU_AMX_INT8) &&
+        (first_missing(&the_cpu, avx512_needs, n512) < n512 || !fsk_cpu_request_amx()))
         the_cpu.features &= ~(1ull << FSK_CPU_AMX_INT8);
 #else
     the_cpu.features &= ~(1ull << FSK_CPU_AMX_INT8);
@@ -107,14 +128,6 @@ const struct fsk_cpu *fsk_cpu_get(void)
     return &the_cpu;
 }
 
-/* The features a variant's kernels may use; all must be present. */
-static const enum fsk_cpu_feature avx2_needs[] = {FSK_CPU_AVX2, FSK_CPU_FMA, FSK_CPU_F16C,
-                                                  FSK_CPU_OS_YMM};
-/* -mavx512f lets the compiler use AVX2 too, and the AVX2 variant fills in under this one. */
-static const enum fsk_cpu_feature avx512_needs[] = {
-    FSK_CPU_AVX512F, FSK_CPU_AVX512BW, FSK_CPU_AVX512DQ, FSK_CPU_AVX512VL, FSK_CPU_AVX2,
-    FSK_CPU_FMA,     FSK_CPU_F16C,     FSK_CPU_OS_YMM,   FSK_CPU_OS_ZMM};
-static const enum fsk_cpu_feature neon_needs[] = {FSK_CPU_NEON};
 
 static int built(enum fsk_isa isa)
 {
@@ -157,26 +170,23 @@ int fsk_isa_usable(enum fsk_isa isa, const char **why)
     case FSK_ISA_NEON: needs = neon_needs; n = sizeof neon_needs / sizeof *needs; break;
     default: return 1;
     }
-    const struct fsk_cpu *cpu = fsk_cpu_get();
-    for (size_t i = 0; i < n; i++) {
-        if (!fsk_cpu_has(cpu, needs[i])) {
-            if (why) {
-                static const char *const lacks[FSK_CPU_FEATURE_COUNT] = {
-                    [FSK_CPU_AVX2] = "the CPU lacks avx2",
-                    [FSK_CPU_FMA] = "the CPU lacks fma",
-                    [FSK_CPU_F16C] = "the CPU lacks f16c",
-                    [FSK_CPU_AVX512F] = "the CPU lacks avx512f",
-                    [FSK_CPU_AVX512BW] = "the CPU lacks avx512bw",
-                    [FSK_CPU_AVX512DQ] = "the CPU lacks avx512dq",
-                    [FSK_CPU_AVX512VL] = "the CPU lacks avx512vl",
-                    [FSK_CPU_NEON] = "the CPU lacks Advanced SIMD",
-                };
-                *why = missing_cpu[needs[i]] ? missing_cpu[needs[i]] : lacks[needs[i]];
-            }
-            return 0;
-        }
+    const size_t i = first_missing(fsk_cpu_get(), needs, n);
+    if (i == n)
+        return 1;
+    if (why) {
+        static const char *const lacks[FSK_CPU_FEATURE_COUNT] = {
+            [FSK_CPU_AVX2] = "the CPU lacks avx2",
+            [FSK_CPU_FMA] = "the CPU lacks fma",
+            [FSK_CPU_F16C] = "the CPU lacks f16c",
+            [FSK_CPU_AVX512F] = "the CPU lacks avx512f",
+            [FSK_CPU_AVX512BW] = "the CPU lacks avx512bw",
+            [FSK_CPU_AVX512DQ] = "the CPU lacks avx512dq",
+            [FSK_CPU_AVX512VL] = "the CPU lacks avx512vl",
+            [FSK_CPU_NEON] = "the CPU lacks Advanced SIMD",
+        };
+        *why = missing_cpu[needs[i]] ? missing_cpu[needs[i]] : lacks[needs[i]];
     }
-    return 1;
+    return 0;
 }
 
 /* Conditional expansion on the 0/1 flags of kernels.def. */

@@ -53,7 +53,7 @@ static const struct path paths[] = {
     /* the repacked matmuls' AMX-INT8 front (its post-processing is AVX-512) */
 #define AMX_OP(t)                                                                                  \
     {FSK_OP_matmul_##t, FSK_ISA_AVX2, "avx2+amx", (void *)fsk_matmul_##t##__amx,                   \
-     {FSK_CPU_AMX_INT8, FSK_CPU_AVX512F, FSK_CPU_OS_ZMM, END}},
+     NEED1(FSK_CPU_AMX_INT8)}, /* the bit includes AVX-512 (dispatch.c) */
     AMX_OP(q4_1_r8) AMX_OP(q8_0_r8) AMX_OP(q4_0_r8)
 #endif
 #endif

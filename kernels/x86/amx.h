@@ -38,13 +38,12 @@ void fsk_matmul_q4_1_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t 
                                     const void *x, size_t x_stride, size_t ncols, size_t ntok,
                                     size_t r0, size_t r1);
 
-/* Whether the exported matmuls take the AMX kernels here (FSK_CPU_OFF=amx-int8 turns them off). */
+/* Whether the exported matmuls take the AMX kernels here: the CPU bit already says AMX-INT8,
+ * the OS's grant and the AVX-512 variant's features (dispatch.c; FSK_CPU_OFF=amx-int8 turns it
+ * off). */
 static inline int fsk_amx_usable(void)
 {
-    const struct fsk_cpu *c = fsk_cpu_get();
-    return fsk_cpu_has(c, FSK_CPU_AMX_INT8) && fsk_cpu_has(c, FSK_CPU_AVX512F) &&
-           fsk_cpu_has(c, FSK_CPU_AVX512BW) && fsk_cpu_has(c, FSK_CPU_AVX512VL) &&
-           fsk_cpu_has(c, FSK_CPU_AVX512DQ) && fsk_cpu_has(c, FSK_CPU_OS_ZMM);
+    return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_AMX_INT8);
 }
 #endif
 
