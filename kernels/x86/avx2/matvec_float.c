@@ -167,8 +167,7 @@ static size_t short_rows_f16(float *y, size_t ldy, const void *w, size_t row_str
          * attention's keys, as the AVX-512 variant does; a lone query is a matvec's stream) */
         if (ntok > 1 && swpf)
             FSK_UNROLL for (int j = 0; j < 8; j++)
-                for (size_t o = 0; o < ncols * sizeof(uint16_t); o += 64)
-                    _mm_prefetch((const char *)((uintptr_t)rows[j] + 8 * row_stride + o), _MM_HINT_T0);
+                FSK_PF_BYTES(rows[j], 8 * row_stride, ncols * sizeof(uint16_t));
         if (ntok < 4) { /* a kv group's heads in decoding: widening them again cost no more */
             for (size_t k = 0; k < ntok; k++)
                 dot8x_f16(y + k * ldy + r, rows, NULL, (const float *)((const char *)x + k * x_stride), ncols);
@@ -253,10 +252,10 @@ static inline const float *tok_f32(const void *x, size_t x_stride, size_t k)
     return (const float *)((const char *)x + k * x_stride);
 }
 
-/* Contiguous F16 rows (weight matrices) are also fetched this many bytes ahead of the row being
- * read, as in the AVX-512 variant (measured there and here on the Intel Xeon of 2026-12-04),
- * where fsk_swpf says (not on AMD: on Zen 4 the AVX-512 one measured level to slower). */
-#define F16_PF 2048
+/* Contiguous F16 rows (weight matrices) are also fetched FSK_PF_AHEAD bytes ahead of the row
+ * being read, as in the AVX-512 variant (measured there and here on the Intel Xeon of
+ * 2026-12-04), where fsk_swpf says (not on AMD: on Zen 4 the AVX-512 one measured level to
+ * slower). */
 
 void fsk_matvec_f16__avx2(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                           size_t r0, size_t r1)
@@ -280,10 +279,9 @@ void fsk_matvec_f16__avx2(float *y, const void *w, size_t row_stride, const void
     }
     const int swpf = row_stride == ncols * sizeof(uint16_t) && fsk_swpf();
     for (; r < end; r++) {
-        /* a weight matrix's single stream: each row's bytes fetched F16_PF ahead */
+        /* a weight matrix's single stream: each row's bytes fetched FSK_PF_AHEAD on */
         if (swpf)
-            for (size_t o = 0; o < row_stride; o += 64)
-                _mm_prefetch((const char *)((uintptr_t)row_f16(w, row_stride, r) + F16_PF + o), _MM_HINT_T0);
+            FSK_PF_BYTES(row_f16(w, row_stride, r), FSK_PF_AHEAD, row_stride);
         y[r] = dot1x_f16(row_f16(w, row_stride, r), xf, ncols);
     }
     for (; r < r1; r++)

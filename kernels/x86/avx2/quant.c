@@ -987,18 +987,16 @@ QINLINE void r8_scale(const fsk_block_q4_1_r8 *b, const fsk_block_q8_1 *a, __m25
  * registers, 4 in the EVEX path, which has thirty-two (the records' codes stay in registers). */
 #define R8_TOK 4
 
-/* Matvecs (one token) also fetch the record R8_PF bytes ahead of the one they read. The hardware
+/* Matvecs (one token) also fetch the record FSK_PF_AHEAD bytes ahead of the one they read. The hardware
  * prefetchers alone left the stream short of memory's pace on an Intel Xeon (2026-12-04,
  * fsk_bench, Q4_1 records at 1 thread: 13.1-13.8 GB/s, 78-80% of the read probe next to it;
  * 2 KiB ahead 16.1-16.5 GB/s, 95-99%; 4 KiB ahead 10.6-12.8; 2 threads, 1536 rows: 21.5 -> 26.3).
  * A matmul's tokens give each record enough work to hide its load. The address is an integer
  * sum: records ahead may lie past the matrix, and a prefetch there is harmless. */
-#define R8_PF 2048
 #define R8_PREFETCH(nt, rec)                                                                      \
     do {                                                                                          \
         if ((nt) == 1)                                                                            \
-            for (size_t pf_o_ = 0; pf_o_ < sizeof *(rec); pf_o_ += 64)                            \
-                _mm_prefetch((const char *)((uintptr_t)(rec) + R8_PF + pf_o_), _MM_HINT_T0);      \
+            FSK_PF_BYTES(rec, FSK_PF_AHEAD, sizeof *(rec));                                       \
     } while (0)
 
 /* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations. */

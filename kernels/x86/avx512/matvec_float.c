@@ -212,8 +212,7 @@ static size_t short_rows_f16(float *y, size_t ldy, const void *w, size_t row_str
          * tok/s). Each row's own bytes only: rows may lie far apart (a head's values, one row
          * per dimension). An integer address: past the last row, a prefetch is harmless. */
         FSK_UNROLL16 for (int j = 0; j < 16; j++)
-            for (size_t o = 0; o < ncols * sizeof(uint16_t); o += 64)
-                _mm_prefetch((const char *)((uintptr_t)rows[j] + 16 * row_stride + o), _MM_HINT_T0);
+            FSK_PF_BYTES(rows[j], 16 * row_stride, ncols * sizeof(uint16_t));
         FSK_UNROLL16 for (int j = 0; j < 16; j++)
             for (size_t v = 0; v < nv; v++)
                 _mm512_store_ps(kb + ((size_t)j * 4 + v) * FSK_AVX512_W,
@@ -225,13 +224,12 @@ static size_t short_rows_f16(float *y, size_t ldy, const void *w, size_t row_str
     return r;
 }
 
-/* Contiguous F16 rows (weight matrices) are also fetched this many bytes ahead of the row being
+/* Contiguous F16 rows (weight matrices) are also fetched FSK_PF_AHEAD bytes ahead of the row being
  * read: on the Intel Xeon of 2026-12-04 the hardware prefetchers alone left the stream short
  * (fsk_bench, 1 thread: 83-96% of the read probe beside each case; 2 KiB ahead 94-104%, 4 KiB
  * 87-99%; 2 threads, the three largest shapes: 77-85% -> 85-95%); on Zen 4 the same had measured
  * level to slower, so it runs where fsk_swpf says. An integer address: past the end of the
  * matrix a prefetch is harmless. */
-#define F16_PF 2048
 
 void fsk_matvec_f16__avx512(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                             size_t r0, size_t r1)
@@ -260,10 +258,9 @@ void fsk_matvec_f16__avx512(float *y, const void *w, size_t row_stride, const vo
     }
     const int swpf = row_stride == ncols * sizeof(uint16_t) && fsk_swpf();
     for (; r < end; r++) {
-        /* a weight matrix's single stream: each row's bytes fetched F16_PF ahead */
+        /* a weight matrix's single stream: each row's bytes fetched FSK_PF_AHEAD on */
         if (swpf)
-            for (size_t o = 0; o < row_stride; o += 64)
-                _mm_prefetch((const char *)((uintptr_t)row_f16(w, row_stride, r) + F16_PF + o), _MM_HINT_T0);
+            FSK_PF_BYTES(row_f16(w, row_stride, r), FSK_PF_AHEAD, row_stride);
         y[r] = dot1x_f16(row_f16(w, row_stride, r), xf, ncols);
     }
     for (; r < r1; r++)

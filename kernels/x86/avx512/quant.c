@@ -579,8 +579,6 @@ QINLINE void tile_bf16(float *y, size_t ldy, const uint16_t *const *w, int nr, c
             y[(size_t)t * ldy + (size_t)j] = _mm512_reduce_add_ps(s[j][t]);
 }
 
-#define BF16_PF 2048
-
 void fsk_matvec_bf16__avx512(float *y, const void *w, size_t row_stride, const void *x,
                              size_t ncols, size_t r0, size_t r1)
 {
@@ -597,10 +595,10 @@ void fsk_matvec_bf16__avx512(float *y, const void *w, size_t row_stride, const v
         const int swpf = fsk_swpf();
         for (; r < r1; r++) {
             const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
-            /* each row's bytes fetched BF16_PF ahead where fsk_swpf says: the prefetchers alone
-             * left this stream short on an Intel Xeon, as they did F16's (matvec_float.c) */
-            for (size_t o = 0; swpf && o < row_stride; o += 64)
-                _mm_prefetch((const char *)((uintptr_t)row + BF16_PF + o), _MM_HINT_T0);
+            /* each row's bytes fetched FSK_PF_AHEAD on where fsk_swpf says: the prefetchers
+             * alone left this stream short on an Intel Xeon, as they did F16's */
+            if (swpf)
+                FSK_PF_BYTES(row, FSK_PF_AHEAD, row_stride);
             tile_bf16(y + r, 0, &row, 1, &xf, 1, ncols, none);
         }
     }
