@@ -171,11 +171,12 @@ int bench_fill_type(uint32_t type, void *dst, size_t nbytes, uint64_t *rng)
             }
         return 1;
     }
-    if (type == FSK_TYPE_Q4_0_R8) { /* records of eight rows' scales and quants */
+    if (type == FSK_TYPE_Q4_0_R8 || type == FSK_TYPE_Q5_0_R8) { /* eight rows' scales first */
+        const size_t rs = type == FSK_TYPE_Q4_0_R8 ? sizeof(fsk_block_q4_0_r8) : sizeof(fsk_block_q5_0_r8);
         fill_bytes(p, nbytes, rng);
-        for (size_t off = 0; off + sizeof(fsk_block_q4_0_r8) <= nbytes; off += sizeof(fsk_block_q4_0_r8))
+        for (size_t off = 0; off + rs <= nbytes; off += rs)
             for (size_t j = 0; j < FSK_R8; j++)
-                put_half(p + off, offsetof(fsk_block_q4_0_r8, d) + 2 * j, scale_half(rng));
+                put_half(p + off, 2 * j, scale_half(rng));
         return 1;
     }
     if (type == FSK_TYPE_Q8_0_R8) { /* records of eight rows' scales and quants */

@@ -22,6 +22,7 @@ static const struct fsk_type_traits traits[FSK_TYPE_COUNT] = {
     [FSK_TYPE_Q4_1_R8] = {"Q4_1_R8", FSK_QK, sizeof(fsk_block_q4_1), FSK_TYPE_Q8_1, 1, 1},
     [FSK_TYPE_Q8_0_R8] = {"Q8_0_R8", FSK_QK, sizeof(fsk_block_q8_0), FSK_TYPE_Q8_0, 1, 1},
     [FSK_TYPE_Q4_0_R8] = {"Q4_0_R8", FSK_QK, sizeof(fsk_block_q4_0), FSK_TYPE_Q8_0, 1, 1},
+    [FSK_TYPE_Q5_0_R8] = {"Q5_0_R8", FSK_QK, sizeof(fsk_block_q5_0), FSK_TYPE_Q8_0, 1, 1},
 };
 
 const struct fsk_type_traits *fsk_type_traits(uint32_t t)
@@ -42,45 +43,79 @@ size_t fsk_type_row_bytes(uint32_t t, uint64_t ncols)
     return (size_t)(blocks * tr->block_bytes);
 }
 
-/* A record of type (a *_R8 type) holds eight rows' blocks, each block nhalves leading halves and
- * qs_bytes of quants: the halves field by field (field f of row j at 16 f + 2 j), then the quants
- * in 4-byte pieces (piece k of row j at 16 nhalves + 32 k + 4 j). */
-static void r8_geometry(uint32_t type, size_t *nhalves, size_t *qs_bytes)
+/* A record of type (a *_R8 type) holds eight rows' blocks, each block nhalves leading halves,
+ * qh_bytes of fifth bits (Q5_0: 4) and qs_bytes of quants: the halves field by field (field f of
+ * row j at 16 f + 2 j), the fifth bits as masks (fsk_block_q5_0_r8), then the quants in 4-byte
+ * pieces (piece k of row j at 16 nhalves + 8 qh_bytes + 32 k + 4 j). */
+struct r8_geometry {
+    size_t nhalves, qh_bytes, qs_bytes;
+};
+
+static struct r8_geometry r8_geometry(uint32_t type)
 {
-    *nhalves = type == FSK_TYPE_Q4_1_R8 ? 2 : 1; /* d, m for Q4_1; d */
-    *qs_bytes = type == FSK_TYPE_Q8_0_R8 ? FSK_QK : FSK_QK / 2;
+    return (struct r8_geometry){
+        .nhalves = type == FSK_TYPE_Q4_1_R8 ? 2 : 1, /* d, m for Q4_1; d */
+        .qh_bytes = type == FSK_TYPE_Q5_0_R8 ? 4 : 0,
+        .qs_bytes = type == FSK_TYPE_Q8_0_R8 ? FSK_QK : FSK_QK / 2,
+    };
+}
+
+/* Bit n of a little-endian bit string. */
+static unsigned bit_of(const unsigned char *p, size_t n)
+{
+    return (unsigned)(p[n / 8] >> (n % 8)) & 1u;
+}
+
+/* Row j's fifth bits from a Q5_0 block's qh into a record's masks (to_record), or back. Quant
+ * 4k + b is bit 4j + b of mask k, quant 16 + 4k + b the same bit of mask 4 + k; to is zeroed
+ * before (bits are OR-ed in). */
+static void r8_fifth(unsigned char *to, const unsigned char *from, size_t j, int to_record)
+{
+    for (size_t q = 0; q < FSK_QK; q++) {
+        const size_t bit = 32 * (q / 16 * 4 + q % 16 / 4) + 4 * j + q % 4;
+        const size_t tn = to_record ? bit : q, fn = to_record ? q : bit;
+        to[tn / 8] = (unsigned char)(to[tn / 8] | bit_of(from, fn) << (tn % 8));
+    }
 }
 
 int fsk_repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols, uint32_t type)
 {
     if (rows % FSK_R8 != 0 || ncols % FSK_QK != 0 || ncols == 0 || fsk_type_plain(type) == type)
         return -1;
-    size_t nhalves, qs_bytes;
-    r8_geometry(type, &nhalves, &qs_bytes);
-    const size_t nb = ncols / FSK_QK, bb = 2 * nhalves + qs_bytes;
+    const struct r8_geometry ge = r8_geometry(type);
+    const size_t nb = ncols / FSK_QK, hb = 2 * ge.nhalves, bb = hb + ge.qh_bytes + ge.qs_bytes;
+    const size_t qs_at = 16 * ge.nhalves + FSK_R8 * ge.qh_bytes;
     unsigned char *rec = dst;
     for (size_t g = 0; g < rows / FSK_R8; g++)
-        for (size_t i = 0; i < nb; i++, rec += FSK_R8 * bb)
+        for (size_t i = 0; i < nb; i++, rec += FSK_R8 * bb) {
+            memset(rec + 16 * ge.nhalves, 0, FSK_R8 * ge.qh_bytes); /* masks are OR-ed in */
             for (size_t j = 0; j < FSK_R8; j++) {
                 const unsigned char *b = (const unsigned char *)src + (g * FSK_R8 + j) * row_stride + i * bb;
-                for (size_t f = 0; f < nhalves; f++)
+                for (size_t f = 0; f < ge.nhalves; f++)
                     memcpy(rec + 16 * f + 2 * j, b + 2 * f, 2);
-                for (size_t k = 0; k < qs_bytes / 4; k++)
-                    memcpy(rec + 16 * nhalves + 32 * k + 4 * j, b + 2 * nhalves + 4 * k, 4);
+                if (ge.qh_bytes)
+                    r8_fifth(rec + 16 * ge.nhalves, b + hb, j, 1);
+                for (size_t k = 0; k < ge.qs_bytes / 4; k++)
+                    memcpy(rec + qs_at + 32 * k + 4 * j, b + hb + ge.qh_bytes + 4 * k, 4);
             }
+        }
     return 0;
 }
 
 void fsk_r8_block(void *blk, const void *rec, uint32_t type, size_t j)
 {
-    size_t nhalves, qs_bytes;
-    r8_geometry(type, &nhalves, &qs_bytes);
+    const struct r8_geometry ge = r8_geometry(type);
+    const size_t hb = 2 * ge.nhalves, qs_at = 16 * ge.nhalves + FSK_R8 * ge.qh_bytes;
     unsigned char *b = blk;
     const unsigned char *r = rec;
-    for (size_t f = 0; f < nhalves; f++)
+    for (size_t f = 0; f < ge.nhalves; f++)
         memcpy(b + 2 * f, r + 16 * f + 2 * j, 2);
-    for (size_t k = 0; k < qs_bytes / 4; k++)
-        memcpy(b + 2 * nhalves + 4 * k, r + 16 * nhalves + 32 * k + 4 * j, 4);
+    if (ge.qh_bytes) {
+        memset(b + hb, 0, ge.qh_bytes);
+        r8_fifth(b + hb, r + 16 * ge.nhalves, j, 0);
+    }
+    for (size_t k = 0; k < ge.qs_bytes / 4; k++)
+        memcpy(b + hb + ge.qh_bytes + 4 * k, r + qs_at + 32 * k + 4 * j, 4);
 }
 
 uint32_t fsk_type_plain(uint32_t t)
@@ -88,5 +123,6 @@ uint32_t fsk_type_plain(uint32_t t)
     return t == FSK_TYPE_Q4_1_R8   ? FSK_TYPE_Q4_1
            : t == FSK_TYPE_Q8_0_R8 ? FSK_TYPE_Q8_0
            : t == FSK_TYPE_Q4_0_R8 ? FSK_TYPE_Q4_0
+           : t == FSK_TYPE_Q5_0_R8 ? FSK_TYPE_Q5_0
                                    : t;
 }

@@ -25,7 +25,8 @@ enum fsk_type {
     FSK_TYPE_Q4_1_R8 = 64, /* Q4_1 rows repacked eight at a time (fsk_block_q4_1_r8) */
     FSK_TYPE_Q8_0_R8 = 65, /* Q8_0 rows repacked eight at a time (fsk_block_q8_0_r8) */
     FSK_TYPE_Q4_0_R8 = 66, /* Q4_0 rows repacked eight at a time (fsk_block_q4_0_r8) */
-    FSK_TYPE_COUNT = 67
+    FSK_TYPE_Q5_0_R8 = 67, /* Q5_0 rows repacked eight at a time (fsk_block_q5_0_r8) */
+    FSK_TYPE_COUNT = 68
 };
 
 #define FSK_QK 32   /* elements per block of the 32-element formats */
@@ -65,6 +66,16 @@ typedef struct { fsk_half d[FSK_R8], m[FSK_R8]; uint8_t qs[FSK_R8 * FSK_QK / 2];
 typedef struct { fsk_half d[FSK_R8]; int8_t qs[FSK_R8 * FSK_QK]; } fsk_block_q8_0_r8;
 /* Q4_0 as Q4_1 without the minimums (FSK_TYPE_Q4_0_R8). */
 typedef struct { fsk_half d[FSK_R8]; uint8_t qs[FSK_R8 * FSK_QK / 2]; } fsk_block_q4_0_r8;
+/* Q5_0 as Q4_0 with the fifth bits between the scales and the quants (FSK_TYPE_Q5_0_R8), as one
+ * 32-bit mask (little-endian bytes) per half of each quant vector: bit 4j + b of qh[4k..4k+3] is
+ * the fifth bit of the low-nibble quant in byte 4j + b of vector k (row 8g+j's quant 4k+b), bit
+ * 4j + b of qh[16 + 4k..] that of the high-nibble one (its quant 16+4k+b). A kernel turns a mask
+ * into the sixteens of a whole vector at once. */
+typedef struct {
+    fsk_half d[FSK_R8];
+    uint8_t qh[FSK_R8 * 4];
+    uint8_t qs[FSK_R8 * FSK_QK / 2];
+} fsk_block_q5_0_r8;
 
 _Static_assert(sizeof(fsk_block_q4_0) == 18, "q4_0 layout");
 _Static_assert(sizeof(fsk_block_q4_1) == 20, "q4_1 layout");
@@ -79,6 +90,7 @@ _Static_assert(sizeof(fsk_block_q8_K) == 292, "q8_K layout");
 _Static_assert(sizeof(fsk_block_q4_1_r8) == FSK_R8 * sizeof(fsk_block_q4_1), "q4_1_r8 layout");
 _Static_assert(sizeof(fsk_block_q8_0_r8) == FSK_R8 * sizeof(fsk_block_q8_0), "q8_0_r8 layout");
 _Static_assert(sizeof(fsk_block_q4_0_r8) == FSK_R8 * sizeof(fsk_block_q4_0), "q4_0_r8 layout");
+_Static_assert(sizeof(fsk_block_q5_0_r8) == FSK_R8 * sizeof(fsk_block_q5_0), "q5_0_r8 layout");
 
 struct fsk_type_traits {
     const char *name;      /* "Q4_1"; NULL for ids we do not know */
@@ -103,14 +115,14 @@ typedef size_t (*fsk_quantize_row_fn)(void *dst, const float *src, size_t n);
 /* The weight quantizer above for type t, or NULL (F32, F16, and the types we have none for). */
 fsk_quantize_row_fn fsk_row_quantizer(uint32_t t);
 
-/* Repacks rows rows (a multiple of FSK_R8) of ncols columns of type r8's plain type
- * (fsk_type_plain: Q4_1, Q8_0 or Q4_0), row r at src + r * row_stride, into the layout r8 (a *_R8
+/* Repacks rows rows (a multiple of FSK_R8) of ncols columns of type r8's plain type (fsk_type_plain:
+ * Q4_1, Q8_0, Q4_0 or Q5_0), row r at src + r * row_stride, into the layout r8 (a *_R8
  * type) at dst (rows * fsk_type_row_bytes(plain, ncols) bytes; no overlap). Returns 0, or -1 when
  * rows or ncols do not fit the layout. */
 int fsk_repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols, uint32_t r8);
 /* The GGUF type a layout made at load was made from (t itself for GGUF types). */
 uint32_t fsk_type_plain(uint32_t t);
-/* Row j's block (fsk_block_q4_1 or fsk_block_q8_0) out of a record of type (a *_R8 type). */
+/* Row j's block (of the plain type: fsk_block_q4_1, ...) out of a record of type (a *_R8 type). */
 void fsk_r8_block(void *blk, const void *rec, uint32_t type, size_t j);
 
 /* Traits of type t, or NULL when t is not a type we know. */

@@ -993,11 +993,12 @@ QINLINE void r8_scale(const fsk_block_q4_1_r8 *b, const fsk_block_q8_1 *a, __m25
  * 2 KiB ahead 16.1-16.5 GB/s, 95-99%; 4 KiB ahead 10.6-12.8; 2 threads, 1536 rows: 21.5 -> 26.3).
  * A matmul's tokens give each record enough work to hide its load. The address is an integer
  * sum: records ahead may lie past the matrix, and a prefetch there is harmless. */
-#define R8_PREFETCH(nt, rec)                                                                      \
+#define R8_PREFETCH_LEN(nt, rec, len)                                                             \
     do {                                                                                          \
         if ((nt) == 1)                                                                            \
-            FSK_PF_BYTES(rec, FSK_PF_AHEAD, sizeof *(rec));                                       \
+            FSK_PF_BYTES(rec, FSK_PF_AHEAD, len);                                                 \
     } while (0)
+#define R8_PREFETCH(nt, rec) R8_PREFETCH_LEN(nt, rec, sizeof *(rec))
 
 /* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations. */
 QINLINE void r8_group(int nt, float *const *y, const fsk_block_q4_1_r8 *g,
@@ -1080,23 +1081,82 @@ static void q8_0_sums8(int32_t *s8, const fsk_block_q8_0 *a, size_t nb)
         s8[i] = _mm256_cvtsi256_si32(q8_0_sum8_lanes(&a[i]));
 }
 
-/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations whose
- * blocks' 8 sum(a) are s8[t][i], or (s8 NULL) worked out here: the same integers either way. */
-QINLINE void r8q40_group(int nt, float *const *y, const fsk_block_q4_0_r8 *g,
-                         const fsk_block_q8_0 *const *x, const int32_t *const *s8, size_t nb,
-                         r8_isum_fn isum)
+/* ------------------------------------------------------------------ Q5_0, eight rows per record
+ * As Q4_0's with codes 0..31 (FSK_TYPE_Q5_0_R8): a record's masks put 16 into the bytes whose
+ * fifth bit is set, one mask per half quant vector, and the row's dot is sum(code * a) -
+ * 16 sum(a). A maddubs lane is then at most 2 * 31 * 127 = 7874, so the maddubs path takes each
+ * vector's pairs to int32 at once (r8_isum5_base); vpdpbusd sums in int32 anyway. */
+
+/* Adds a record's fifth bits (its qh, fsk_block_q5_0_r8) into the codes r8_codes made. */
+typedef void (*r8_fifth_fn)(const uint8_t *qh, __m256i lo[4], __m256i hi[4]);
+
+/* 0x10 in byte i where bit i of m is set: byte i picks m's byte i / 8 and tests its bit i % 8. */
+QINLINE __m256i r8_sixteens(uint32_t m)
 {
+    const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2,
+                                          2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bits = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    const __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)m), pick), bits);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(v, bits), _mm256_set1_epi8(0x10));
+}
+
+QINLINE void r8_fifth_base(const uint8_t *qh, __m256i lo[4], __m256i hi[4])
+{
+    UNROLL for (int k = 0; k < 4; k++) {
+        lo[k] = _mm256_or_si256(lo[k], r8_sixteens(load_u32(qh + 4 * k)));
+        hi[k] = _mm256_or_si256(hi[k], r8_sixteens(load_u32(qh + 16 + 4 * k)));
+    }
+}
+
+QINLINE __m256i r8_isum5_base(const __m256i lo[4], const __m256i hi[4], const int8_t *qs)
+{
+    __m256i p = _mm256_setzero_si256();
+    UNROLL for (int k = 0; k < 4; k++) {
+        const __m256i alo = _mm256_set1_epi32((int)load_u32(qs + 4 * k));
+        const __m256i ahi = _mm256_set1_epi32((int)load_u32(qs + 16 + 4 * k));
+        const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(lo[k], alo),
+                                           _mm256_maddubs_epi16(hi[k], ahi));
+        p = _mm256_add_epi32(p, _mm256_madd_epi16(s, _mm256_set1_epi16(1)));
+    }
+    return p;
+}
+
+#ifdef FSK_HAVE_AVX512VNNI
+/* The EVEX path's: a mask is a byte mask as it is, for a masked add. */
+QINLINE FSK_TARGET_VNNI512 void r8_fifth_evex(const uint8_t *qh, __m256i lo[4], __m256i hi[4])
+{
+    const __m256i b4 = _mm256_set1_epi8(0x10);
+    UNROLL for (int k = 0; k < 4; k++) {
+        lo[k] = _mm256_mask_add_epi8(lo[k], (__mmask32)load_u32(qh + 4 * k), lo[k], b4);
+        hi[k] = _mm256_mask_add_epi8(hi[k], (__mmask32)load_u32(qh + 16 + 4 * k), hi[k], b4);
+    }
+}
+#endif
+
+/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations whose
+ * blocks' 8 sum(a) are s8[t][i], or (s8 NULL) worked out here: the same integers either way.
+ * Q4_0 records (fifth NULL) or Q5_0 ones (fifth adds their fifth bits). */
+QINLINE void r8q40_group(int nt, float *const *y, const void *g, const fsk_block_q8_0 *const *x,
+                         const int32_t *const *s8, size_t nb, r8_isum_fn isum, r8_fifth_fn fifth)
+{
+    const size_t rs = fifth ? sizeof(fsk_block_q5_0_r8) : sizeof(fsk_block_q4_0_r8);
+    const size_t qs_at = fifth ? offsetof(fsk_block_q5_0_r8, qs) : offsetof(fsk_block_q4_0_r8, qs);
+    const int sh = fifth ? 1 : 0; /* 16 sum(a) for five bits, 8 sum(a) for four */
     __m256 acc[R8_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm256_setzero_ps();
     for (size_t i = 0; i < nb; i++) {
+        const uint8_t *rec = (const uint8_t *)g + i * rs; /* d[] first in both layouts */
         __m256i lo[4], hi[4];
-        R8_PREFETCH(nt, &g[i]);
-        r8_codes(g[i].qs, lo, hi);
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g[i].d));
+        R8_PREFETCH_LEN(nt, rec, rs);
+        r8_codes(rec + qs_at, lo, hi);
+        if (fifth)
+            fifth(rec + offsetof(fsk_block_q5_0_r8, qh), lo, hi);
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)rec));
         UNROLL for (int t = 0; t < nt; t++) {
             const fsk_block_q8_0 *a = &x[t][i];
-            const __m256i corr = s8 ? _mm256_set1_epi32(s8[t][i]) : q8_0_sum8_lanes(a);
+            const __m256i corr = s8 ? _mm256_set1_epi32(s8[t][i] << sh)
+                                    : _mm256_slli_epi32(q8_0_sum8_lanes(a), sh);
             const __m256i is = _mm256_sub_epi32(isum(lo, hi, a->qs), corr);
             const __m256 da = _mm256_set1_ps(half_f32(load_u16(&a->d)));
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_mul_ps(d, da), acc[t]);
@@ -1162,12 +1222,12 @@ QINLINE void r8q8u_group(int nt, float *const *y, const fsk_block_q8_0_r8 *g,
         }                                                                                          \
     } while (0)
 
-/* The matmul of the layouts whose dots take the activations' block sums (Q4_0 records, or with
- * dot set Q8_0 records through r8q8u_group): the sums of up to a table's worth of tokens, then
- * every group against those tokens, tok at a time. */
+/* The matmul of the layouts whose dots take the activations' block sums (Q4_0 records, Q5_0 ones
+ * with fifth set, or with dot set Q8_0 records through r8q8u_group): the sums of up to a table's
+ * worth of tokens, then every group against those tokens, tok at a time. */
 QINLINE void sums_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1,
-                            r8_isum_fn isum, dot4_fn dot, int tok)
+                            r8_isum_fn isum, dot4_fn dot, r8_fifth_fn fifth, int tok)
 {
     const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
     int32_t sums[Q40_SUMS];
@@ -1189,7 +1249,7 @@ QINLINE void sums_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stri
                     xt[t] = (const fsk_block_q8_0 *)((const char *)x + (k0 + k + (size_t)t) * x_stride);
                     st[t] = sums + (k + (size_t)t) * nb;
                 }
-#define Q40_GROUP(n) r8q40_group(n, yt, gw, xt, table ? st : NULL, nb, isum)
+#define Q40_GROUP(n) r8q40_group(n, yt, gw, xt, table ? st : NULL, nb, isum, fifth)
 #define Q80U_GROUP(n) r8q8u_group(n, yt, gw, xt, table ? st : NULL, nb, dot)
                 if (dot)
                     R8_CALL_NT(nt, Q80U_GROUP);
@@ -1202,8 +1262,9 @@ QINLINE void sums_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stri
     }
 }
 
+/* Q4_0 records' matvec, or with fifth set Q5_0 records'. */
 QINLINE void q4_0_r8_matvec(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                            size_t r0, size_t r1, r8_isum_fn isum)
+                            size_t r0, size_t r1, r8_isum_fn isum, r8_fifth_fn fifth)
 {
     const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
     const fsk_block_q8_0 *xa = x;
@@ -1214,7 +1275,7 @@ QINLINE void q4_0_r8_matvec(float *y, const void *w, size_t row_stride, const vo
     const int32_t *sp = sums;
     for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
         float *yg = y + g * FSK_R8;
-        r8q40_group(1, &yg, (const fsk_block_q4_0_r8 *)((const char *)w + g * gs), &xa, table ? &sp : NULL, nb, isum);
+        r8q40_group(1, &yg, (const char *)w + g * gs, &xa, table ? &sp : NULL, nb, isum, fifth);
     }
 }
 
@@ -1281,11 +1342,11 @@ QINLINE void q8_0_r8_matmul_flipped(float *y, size_t ldy, const void *w, size_t 
                                     const void *x, size_t x_stride, size_t ncols, size_t ntok,
                                     size_t r0, size_t r1, r8_isum_fn isum, dot4_fn dot, int tok)
 {
-    sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, isum, dot, tok);
+    sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, isum, dot, NULL, tok);
 }
 
-/* One path's six kernels; q8_mm is one of the two above. */
-#define R8_PATH(path, attr, tok, q8_mm)                                                            \
+/* One path's eight kernels; q8_mm is one of the two above, isum5 and fifth Q5_0's helpers. */
+#define R8_PATH(path, attr, tok, q8_mm, isum5, fifth)                                              \
     attr void fsk_matvec_q4_1_r8__avx2_##path FSK_MV_PARAMS                                        \
     {                                                                                              \
         r8_matvec(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q4_1_R8, r8_isum_##path, dot4_##path); \
@@ -1296,7 +1357,11 @@ QINLINE void q8_0_r8_matmul_flipped(float *y, size_t ldy, const void *w, size_t 
     }                                                                                              \
     attr void fsk_matvec_q4_0_r8__avx2_##path FSK_MV_PARAMS                                        \
     {                                                                                              \
-        q4_0_r8_matvec(y, w, row_stride, x, ncols, r0, r1, r8_isum_##path);                        \
+        q4_0_r8_matvec(y, w, row_stride, x, ncols, r0, r1, r8_isum_##path, NULL);                  \
+    }                                                                                              \
+    attr void fsk_matvec_q5_0_r8__avx2_##path FSK_MV_PARAMS                                        \
+    {                                                                                              \
+        q4_0_r8_matvec(y, w, row_stride, x, ncols, r0, r1, isum5, fifth);                          \
     }                                                                                              \
     attr void fsk_matmul_q4_1_r8__avx2_##path FSK_MM_PARAMS                                        \
     {                                                                                              \
@@ -1309,16 +1374,21 @@ QINLINE void q8_0_r8_matmul_flipped(float *y, size_t ldy, const void *w, size_t 
     }                                                                                              \
     attr void fsk_matmul_q4_0_r8__avx2_##path FSK_MM_PARAMS                                        \
     {                                                                                              \
-        sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, r8_isum_##path, NULL, tok); \
+        sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, r8_isum_##path, NULL, \
+                       NULL, tok);                                                                 \
+    }                                                                                              \
+    attr void fsk_matmul_q5_0_r8__avx2_##path FSK_MM_PARAMS                                        \
+    {                                                                                              \
+        sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, isum5, NULL, fifth, tok); \
     }
 
 #define FSK_NO_ATTR
-R8_PATH(base, FSK_NO_ATTR, 2, q8_0_r8_matmul_signed)
+R8_PATH(base, FSK_NO_ATTR, 2, q8_0_r8_matmul_signed, r8_isum5_base, r8_fifth_base)
 #ifdef FSK_HAVE_AVX512VNNI
-R8_PATH(vnni512, FSK_TARGET_VNNI512, 4, q8_0_r8_matmul_flipped)
+R8_PATH(vnni512, FSK_TARGET_VNNI512, 4, q8_0_r8_matmul_flipped, r8_isum_vnni512, r8_fifth_evex)
 #endif
 #ifdef FSK_HAVE_AVXVNNI
-R8_PATH(avxvnni, FSK_TARGET_AVXVNNI, 2, q8_0_r8_matmul_flipped)
+R8_PATH(avxvnni, FSK_TARGET_AVXVNNI, 2, q8_0_r8_matmul_flipped, r8_isum_avxvnni, r8_fifth_base)
 #endif
 
 /* The exported kernels (kernels/x86/vnni.h): a matvec and a matmul of one type always take the
@@ -1326,6 +1396,7 @@ R8_PATH(avxvnni, FSK_TARGET_AVXVNNI, 2, q8_0_r8_matmul_flipped)
 FSK_AVX2_DISPATCH_R8(q4_1_r8)
 FSK_AVX2_DISPATCH_R8(q8_0_r8)
 FSK_AVX2_DISPATCH_R8(q4_0_r8)
+FSK_AVX2_DISPATCH_R8(q5_0_r8)
 
 /* The file-layout 32-element kernels (Q4_0 and Q4_1 where they are not repacked, Q5_0, Q5_1),
  * path by path: base sums in int16, the VNNI paths through vpdpbusd; the same integers. */

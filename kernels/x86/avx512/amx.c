@@ -1,10 +1,11 @@
-/* amx.c (avx512 + AMX-INT8): the prefill matmuls of the eight-row records (Q8_0, Q4_0, Q4_1)
- * with the integer sums from tile instructions.
+/* amx.c (avx512 + AMX-INT8): the prefill matmuls of the eight-row records (Q8_0, Q4_0, Q4_1,
+ * Q5_0) with the integer sums from tile instructions.
  *
  * One tile product per 32-element block: A is 16 tokens' activation quants (16 rows of 32 bytes,
  * read in place: the row stride is the activations'), B one record's quants (8 rows of 32 bytes:
  * B row k holds quants 4k..4k+3 of each of the record's 8 weight rows, which is the record's own
- * order, so Q8_0 records are read in place and Q4 ones only split into nibbles), C the 16 x 8
+ * order, so Q8_0 records are read in place, Q4 ones only split into nibbles and Q5_0 ones given
+ * their fifth bits by a masked add), C the 16 x 8
  * int32 sums. Two records (16 weight rows) per block make two C tiles, stored side by side so
  * that each token's 16 sums are one vector. After each block the float work is the AVX2 kernel's
  * (kernels/x86/avx2/quant.c: r8q8_group, r8q40_group, r8_group) lane for lane: acc = fma(float(sum),
@@ -45,7 +46,7 @@
  * at risk. */
 #define AMX_STACK_TABLES 8192
 
-enum amx_kind { AMX_Q8_0, AMX_Q4_0, AMX_Q4_1 };
+enum amx_kind { AMX_Q8_0, AMX_Q4_0, AMX_Q4_1, AMX_Q5_0 };
 
 struct amx_cfg {
     uint8_t palette, start_row, reserved[14];
@@ -73,6 +74,13 @@ static AMX_T void amx_begin(void)
 static inline uint16_t load_u16(const void *p)
 {
     uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint64_t load_u64(const void *p)
+{
+    uint64_t v;
     memcpy(&v, p, sizeof v);
     return v;
 }
@@ -109,6 +117,26 @@ QINLINE void q4_codes(uint8_t *dst, const uint8_t *q0, const uint8_t *q1)
     }
 }
 
+/* Q5_0 records: Q4's codes, and 16 added where a fifth bit is set. A 64-byte load holds quant
+ * vectors 2h and 2h + 1, whose low-nibble masks are the record's two 32-bit masks at qh + 8h and
+ * whose high-nibble ones those at qh + 16 + 8h (fsk_block_q5_0_r8): one 64-bit mask each. */
+QINLINE void q5_codes(uint8_t *dst, const fsk_block_q5_0_r8 *r0, const fsk_block_q5_0_r8 *r1)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), b4 = _mm512_set1_epi8(0x10);
+    UNROLL for (int h = 0; h < 2; h++) {
+        const __m512i a = _mm512_loadu_si512(r0->qs + 64 * h), b = _mm512_loadu_si512(r1->qs + 64 * h);
+        const __mmask64 la = load_u64(r0->qh + 8 * h), lb = load_u64(r1->qh + 8 * h);
+        const __mmask64 ha = load_u64(r0->qh + 16 + 8 * h), hb = load_u64(r1->qh + 16 + 8 * h);
+        const __m512i alo = _mm512_and_si512(a, m4), blo = _mm512_and_si512(b, m4);
+        const __m512i ahi = _mm512_and_si512(_mm512_srli_epi16(a, 4), m4);
+        const __m512i bhi = _mm512_and_si512(_mm512_srli_epi16(b, 4), m4);
+        pair_rows(dst + 128 * h, _mm512_mask_add_epi8(alo, la, alo, b4),
+                  _mm512_mask_add_epi8(blo, lb, blo, b4));
+        pair_rows(dst + 256 + 128 * h, _mm512_mask_add_epi8(ahi, ha, ahi, b4),
+                  _mm512_mask_add_epi8(bhi, hb, bhi, b4));
+    }
+}
+
 /* Two records' eight half scales as 16 floats. */
 QINLINE __m512 halves16(const void *a, const void *b)
 {
@@ -118,7 +146,7 @@ QINLINE __m512 halves16(const void *a, const void *b)
 }
 
 /* The per-token, per-block numbers of one 16-token tile, [block][token]: d_a, and s_a (Q4_1) or
- * 8 sum(a) (Q4_0). */
+ * 8 sum(a) (Q4_0, Q5_0). */
 QINLINE void amx_tables(enum amx_kind kind, float *da, float *sa, int32_t *s8, const char *x,
                         size_t x_stride, size_t nb)
 {
@@ -130,7 +158,7 @@ QINLINE void amx_tables(enum amx_kind kind, float *da, float *sa, int32_t *s8, c
             da[i * 16 + (size_t)t] = _cvtsh_ss(load_u16(blk));
             if (kind == AMX_Q4_1)
                 sa[i * 16 + (size_t)t] = _cvtsh_ss(load_u16(blk + 2));
-            if (kind == AMX_Q4_0) {
+            if (kind == AMX_Q4_0 || kind == AMX_Q5_0) {
                 const fsk_block_q8_0 *b = (const fsk_block_q8_0 *)(const void *)blk;
                 int32_t s = 0;
                 for (int j = 0; j < FSK_QK; j++)
@@ -148,6 +176,9 @@ QINLINE void amx_tables(enum amx_kind kind, float *da, float *sa, int32_t *s8, c
         const char *b0_ = g0 + (i) * rs, *b1_ = g1 + (i) * rs;                                     \
         if (kind == AMX_Q8_0)                                                                      \
             q8_codes(codes, (const int8_t *)(b0_ + roff), (const int8_t *)(b1_ + roff));           \
+        else if (kind == AMX_Q5_0)                                                                 \
+            q5_codes(codes, (const fsk_block_q5_0_r8 *)(const void *)b0_,                          \
+                     (const fsk_block_q5_0_r8 *)(const void *)b1_);                                \
         else                                                                                       \
             q4_codes(codes, (const uint8_t *)(b0_ + roff), (const uint8_t *)(b1_ + roff));         \
     } while (0)
@@ -173,8 +204,9 @@ QINLINE void amx_tables(enum amx_kind kind, float *da, float *sa, int32_t *s8, c
         const float *da_ = da + (i) * 16;                                                          \
         UNROLL for (int t = 0; t < 16; t++) {                                                      \
             __m512i s_ = _mm512_load_si512(cbuf + 16 * t);                                         \
-            if (kind == AMX_Q4_0)                                                                  \
-                s_ = _mm512_sub_epi32(s_, _mm512_set1_epi32(s8[(i) * 16 + (size_t)t]));            \
+            if (kind == AMX_Q4_0 || kind == AMX_Q5_0) /* 8 or 16 sum(a), as the AVX2 kernel */     \
+                s_ = _mm512_sub_epi32(                                                             \
+                    s_, _mm512_set1_epi32(s8[(i) * 16 + (size_t)t] << (kind == AMX_Q5_0)));        \
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s_), _mm512_mul_ps(d_, _mm512_set1_ps(da_[t])), acc[t]); \
         }                                                                                          \
     } while (0)
@@ -186,10 +218,11 @@ QINLINE AMX_T void amx_pair(enum amx_kind kind, float *y, size_t ldy, const char
 {
     const size_t rs = kind == AMX_Q8_0 ? sizeof(fsk_block_q8_0_r8)
                       : kind == AMX_Q4_0 ? sizeof(fsk_block_q4_0_r8)
+                      : kind == AMX_Q5_0 ? sizeof(fsk_block_q5_0_r8)
                                          : sizeof(fsk_block_q4_1_r8);
     const size_t bs = kind == AMX_Q4_1 ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
     const size_t qoff = kind == AMX_Q4_1 ? offsetof(fsk_block_q8_1, qs) : offsetof(fsk_block_q8_0, qs);
-    /* where the quants start in a record (its d[] comes first) */
+    /* where the quants start in a record (its d[] comes first; q5_codes finds its own) */
     const size_t roff = kind == AMX_Q8_0 ? offsetof(fsk_block_q8_0_r8, qs)
                         : kind == AMX_Q4_0 ? offsetof(fsk_block_q4_0_r8, qs)
                                            : offsetof(fsk_block_q4_1_r8, qs);
@@ -257,7 +290,7 @@ QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const vo
     const size_t table_bytes = 2 * nb * 16 * sizeof(float);
     _Alignas(64) union { float f[AMX_STACK_TABLES / 4]; int32_t i[AMX_STACK_TABLES / 4]; } st;
     float *heap = NULL, *da = NULL, *sa = NULL;
-    int32_t *s8 = NULL; /* Q4_0's, where Q4_1's sa would be */
+    int32_t *s8 = NULL; /* Q4_0's and Q5_0's, where Q4_1's sa would be */
     if (nb > 0 && tiles > 0 && pend > gbeg) {
         if (table_bytes <= sizeof st) {
             da = st.f;
@@ -310,6 +343,13 @@ AMX_T void fsk_matmul_q4_1_r8__amx(float *y, size_t ldy, const void *w, size_t r
 {
     amx_matmul(AMX_Q4_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
                fsk_matmul_q4_1_r8__avx2_paths);
+}
+
+AMX_T void fsk_matmul_q5_0_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    amx_matmul(AMX_Q5_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
+               fsk_matmul_q5_0_r8__avx2_paths);
 }
 
 #endif
