@@ -1141,7 +1141,7 @@ QINLINE void r8q40_group(int nt, float *const *y, const void *g, const fsk_block
 {
     const size_t rs = fifth ? sizeof(fsk_block_q5_0_r8) : sizeof(fsk_block_q4_0_r8);
     const size_t qs_at = fifth ? offsetof(fsk_block_q5_0_r8, qs) : offsetof(fsk_block_q4_0_r8, qs);
-    const int sh = fifth ? 1 : 0; /* 16 sum(a) for five bits, 8 sum(a) for four */
+    const int32_t mul = fifth ? 2 : 1; /* 16 sum(a) for five bits, 8 sum(a) for four */
     __m256 acc[R8_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm256_setzero_ps();
@@ -1155,8 +1155,8 @@ QINLINE void r8q40_group(int nt, float *const *y, const void *g, const fsk_block
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)rec));
         UNROLL for (int t = 0; t < nt; t++) {
             const fsk_block_q8_0 *a = &x[t][i];
-            const __m256i corr = s8 ? _mm256_set1_epi32(s8[t][i] << sh)
-                                    : _mm256_slli_epi32(q8_0_sum8_lanes(a), sh);
+            const __m256i corr = s8 ? _mm256_set1_epi32(s8[t][i] * mul)
+                                    : _mm256_slli_epi32(q8_0_sum8_lanes(a), mul - 1);
             const __m256i is = _mm256_sub_epi32(isum(lo, hi, a->qs), corr);
             const __m256 da = _mm256_set1_ps(half_f32(load_u16(&a->d)));
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_mul_ps(d, da), acc[t]);

@@ -205,8 +205,8 @@ QINLINE void amx_tables(enum amx_kind kind, float *da, float *sa, int32_t *s8, c
         UNROLL for (int t = 0; t < 16; t++) {                                                      \
             __m512i s_ = _mm512_load_si512(cbuf + 16 * t);                                         \
             if (kind == AMX_Q4_0 || kind == AMX_Q5_0) /* 8 or 16 sum(a), as the AVX2 kernel */     \
-                s_ = _mm512_sub_epi32(                                                             \
-                    s_, _mm512_set1_epi32(s8[(i) * 16 + (size_t)t] << (kind == AMX_Q5_0)));        \
+                s_ = _mm512_sub_epi32(s_, _mm512_set1_epi32(s8[(i) * 16 + (size_t)t] *             \
+                                                             (kind == AMX_Q5_0 ? 2 : 1)));         \
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s_), _mm512_mul_ps(d_, _mm512_set1_ps(da_[t])), acc[t]); \
         }                                                                                          \
     } while (0)
