@@ -161,13 +161,13 @@ int bench_fill_type(uint32_t type, void *dst, size_t nbytes, uint64_t *rng)
     const struct fsk_type_traits *tr = fsk_type_traits(type);
     if (!tr)
         return 0;
-    if (type == FSK_TYPE_Q4_1_R8) { /* records of eight rows' scales, mins and quants */
+    if (type == FSK_TYPE_Q4_1_R8 || type == FSK_TYPE_Q5_1_R8) { /* eight rows' scales, then mins */
+        const size_t rs = type == FSK_TYPE_Q4_1_R8 ? sizeof(fsk_block_q4_1_r8) : sizeof(fsk_block_q5_1_r8);
         fill_bytes(p, nbytes, rng);
-        for (size_t off = 0; off + sizeof(fsk_block_q4_1_r8) <= nbytes; off += sizeof(fsk_block_q4_1_r8))
+        for (size_t off = 0; off + rs <= nbytes; off += rs)
             for (size_t j = 0; j < FSK_R8; j++) {
-                put_half(p + off, offsetof(fsk_block_q4_1_r8, d) + 2 * j, scale_half(rng));
-                put_half(p + off, offsetof(fsk_block_q4_1_r8, m) + 2 * j,
-                         (fsk_half)(0x8000u | scale_half(rng)));
+                put_half(p + off, 2 * j, scale_half(rng));
+                put_half(p + off, 16 + 2 * j, (fsk_half)(0x8000u | scale_half(rng)));
             }
         return 1;
     }

@@ -23,6 +23,7 @@ static const struct fsk_type_traits traits[FSK_TYPE_COUNT] = {
     [FSK_TYPE_Q8_0_R8] = {"Q8_0_R8", FSK_QK, sizeof(fsk_block_q8_0), FSK_TYPE_Q8_0, 1, 1},
     [FSK_TYPE_Q4_0_R8] = {"Q4_0_R8", FSK_QK, sizeof(fsk_block_q4_0), FSK_TYPE_Q8_0, 1, 1},
     [FSK_TYPE_Q5_0_R8] = {"Q5_0_R8", FSK_QK, sizeof(fsk_block_q5_0), FSK_TYPE_Q8_0, 1, 1},
+    [FSK_TYPE_Q5_1_R8] = {"Q5_1_R8", FSK_QK, sizeof(fsk_block_q5_1), FSK_TYPE_Q8_1, 1, 1},
 };
 
 const struct fsk_type_traits *fsk_type_traits(uint32_t t)
@@ -44,7 +45,7 @@ size_t fsk_type_row_bytes(uint32_t t, uint64_t ncols)
 }
 
 /* A record of type (a *_R8 type) holds eight rows' blocks, each block nhalves leading halves,
- * qh_bytes of fifth bits (Q5_0: 4) and qs_bytes of quants: the halves field by field (field f of
+ * qh_bytes of fifth bits (Q5_0, Q5_1: 4) and qs_bytes of quants: the halves field by field (field f of
  * row j at 16 f + 2 j), the fifth bits as masks (fsk_block_q5_0_r8), then the quants in 4-byte
  * pieces (piece k of row j at 16 nhalves + 8 qh_bytes + 32 k + 4 j). */
 struct r8_geometry {
@@ -54,8 +55,8 @@ struct r8_geometry {
 static struct r8_geometry r8_geometry(uint32_t type)
 {
     return (struct r8_geometry){
-        .nhalves = type == FSK_TYPE_Q4_1_R8 ? 2 : 1, /* d, m for Q4_1; d */
-        .qh_bytes = type == FSK_TYPE_Q5_0_R8 ? 4 : 0,
+        .nhalves = type == FSK_TYPE_Q4_1_R8 || type == FSK_TYPE_Q5_1_R8 ? 2 : 1, /* d, m; or d */
+        .qh_bytes = type == FSK_TYPE_Q5_0_R8 || type == FSK_TYPE_Q5_1_R8 ? 4 : 0,
         .qs_bytes = type == FSK_TYPE_Q8_0_R8 ? FSK_QK : FSK_QK / 2,
     };
 }
@@ -124,5 +125,6 @@ uint32_t fsk_type_plain(uint32_t t)
            : t == FSK_TYPE_Q8_0_R8 ? FSK_TYPE_Q8_0
            : t == FSK_TYPE_Q4_0_R8 ? FSK_TYPE_Q4_0
            : t == FSK_TYPE_Q5_0_R8 ? FSK_TYPE_Q5_0
+           : t == FSK_TYPE_Q5_1_R8 ? FSK_TYPE_Q5_1
                                    : t;
 }

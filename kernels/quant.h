@@ -26,7 +26,8 @@ enum fsk_type {
     FSK_TYPE_Q8_0_R8 = 65, /* Q8_0 rows repacked eight at a time (fsk_block_q8_0_r8) */
     FSK_TYPE_Q4_0_R8 = 66, /* Q4_0 rows repacked eight at a time (fsk_block_q4_0_r8) */
     FSK_TYPE_Q5_0_R8 = 67, /* Q5_0 rows repacked eight at a time (fsk_block_q5_0_r8) */
-    FSK_TYPE_COUNT = 68
+    FSK_TYPE_Q5_1_R8 = 68, /* Q5_1 rows repacked eight at a time (fsk_block_q5_1_r8) */
+    FSK_TYPE_COUNT = 69
 };
 
 #define FSK_QK 32   /* elements per block of the 32-element formats */
@@ -76,6 +77,12 @@ typedef struct {
     uint8_t qh[FSK_R8 * 4];
     uint8_t qs[FSK_R8 * FSK_QK / 2];
 } fsk_block_q5_0_r8;
+/* Q5_1 as Q4_1 with the fifth bits as Q5_0's records hold them (FSK_TYPE_Q5_1_R8). */
+typedef struct {
+    fsk_half d[FSK_R8], m[FSK_R8];
+    uint8_t qh[FSK_R8 * 4];
+    uint8_t qs[FSK_R8 * FSK_QK / 2];
+} fsk_block_q5_1_r8;
 
 _Static_assert(sizeof(fsk_block_q4_0) == 18, "q4_0 layout");
 _Static_assert(sizeof(fsk_block_q4_1) == 20, "q4_1 layout");
@@ -91,6 +98,10 @@ _Static_assert(sizeof(fsk_block_q4_1_r8) == FSK_R8 * sizeof(fsk_block_q4_1), "q4
 _Static_assert(sizeof(fsk_block_q8_0_r8) == FSK_R8 * sizeof(fsk_block_q8_0), "q8_0_r8 layout");
 _Static_assert(sizeof(fsk_block_q4_0_r8) == FSK_R8 * sizeof(fsk_block_q4_0), "q4_0_r8 layout");
 _Static_assert(sizeof(fsk_block_q5_0_r8) == FSK_R8 * sizeof(fsk_block_q5_0), "q5_0_r8 layout");
+_Static_assert(sizeof(fsk_block_q5_1_r8) == FSK_R8 * sizeof(fsk_block_q5_1), "q5_1_r8 layout");
+/* the kernels read any record's scales at its start and Q4_1's and Q5_1's minimums right after */
+_Static_assert(offsetof(fsk_block_q4_1_r8, m) == 2 * FSK_R8 && offsetof(fsk_block_q5_1_r8, m) == 2 * FSK_R8,
+               "minimums follow the eight scales");
 
 struct fsk_type_traits {
     const char *name;      /* "Q4_1"; NULL for ids we do not know */
@@ -116,7 +127,7 @@ typedef size_t (*fsk_quantize_row_fn)(void *dst, const float *src, size_t n);
 fsk_quantize_row_fn fsk_row_quantizer(uint32_t t);
 
 /* Repacks rows rows (a multiple of FSK_R8) of ncols columns of type r8's plain type (fsk_type_plain:
- * Q4_1, Q8_0, Q4_0 or Q5_0), row r at src + r * row_stride, into the layout r8 (a *_R8
+ * Q4_1, Q8_0, Q4_0, Q5_0 or Q5_1), row r at src + r * row_stride, into the layout r8 (a *_R8
  * type) at dst (rows * fsk_type_row_bytes(plain, ncols) bytes; no overlap). Returns 0, or -1 when
  * rows or ncols do not fit the layout. */
 int fsk_repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols, uint32_t r8);

@@ -56,8 +56,8 @@ struct fsk_model {
     int huge_arena;             /* 1 when that arena holds every matrix, advised for huge pages */
 };
 
-/* repack.c: 1 when loading rewrites matrices of GGUF type `type` (Q4_1, Q8_0, Q4_0, Q5_0) into
- * their r8 layout for this process's kernel table (and FSK_REPACK is not 0); the rewrite itself,
+/* repack.c: 1 when loading rewrites matrices of GGUF type `type` (Q4_1, Q8_0, Q4_0, Q5_0,
+ * Q5_1) into their r8 layout for this process's kernel table (and FSK_REPACK is not 0); the rewrite itself,
  * after the
  * weights found their place, which also moves every matrix out of the file mapping into huge
  * pages where the kernel offers them (fsk_huge_pages_enabled); the arena's release. */

@@ -1,6 +1,5 @@
-/* repack.c: Q4_1, Q8_0, Q4_0 and Q5_0 weight matrices rewritten at load into the eight-row
- * layouts (FSK_TYPE_Q4_1_R8, FSK_TYPE_Q8_0_R8, FSK_TYPE_Q4_0_R8, FSK_TYPE_Q5_0_R8) that the chosen
- * kernels read best.
+/* repack.c: Q4_1, Q8_0, Q4_0, Q5_0 and Q5_1 weight matrices rewritten at load into the eight-row
+ * layouts (FSK_TYPE_*_R8) that the chosen kernels read best.
  *
  * Only where the table's r8 matvec is a SIMD variant of the same family as its plain one (x86
  * AVX2 today): other tables keep the file layout. Q4_1's matvec streams faster from the records
@@ -47,6 +46,7 @@ static uint32_t r8_type(uint32_t type, const struct fsk_kernels *k)
         {FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8, FSK_OP_matvec_q8_0, FSK_OP_matvec_q8_0_r8},
         {FSK_TYPE_Q4_0, FSK_TYPE_Q4_0_R8, FSK_OP_matvec_q4_0, FSK_OP_matvec_q4_0_r8},
         {FSK_TYPE_Q5_0, FSK_TYPE_Q5_0_R8, FSK_OP_matvec_q5_0, FSK_OP_matvec_q5_0_r8},
+        {FSK_TYPE_Q5_1, FSK_TYPE_Q5_1_R8, FSK_OP_matvec_q5_1, FSK_OP_matvec_q5_1_r8},
     };
     for (size_t i = 0; k && i < sizeof layouts / sizeof *layouts; i++)
         if (type == layouts[i].plain) {

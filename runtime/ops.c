@@ -30,6 +30,7 @@ static void set_matmul(const struct fsk_kernels *k, uint32_t type, struct fsk_wo
     case FSK_TYPE_Q8_0_R8: o->matmul = MATMUL_IF_SAME(q8_0_r8); break;
     case FSK_TYPE_Q4_0_R8: o->matmul = MATMUL_IF_SAME(q4_0_r8); break;
     case FSK_TYPE_Q5_0_R8: o->matmul = MATMUL_IF_SAME(q5_0_r8); break;
+    case FSK_TYPE_Q5_1_R8: o->matmul = MATMUL_IF_SAME(q5_1_r8); break;
     case FSK_TYPE_BF16: o->matmul = MATMUL_IF_SAME(bf16); break;
     default: break; /* no matmul: one matvec per token */
     }
@@ -76,6 +77,10 @@ static int wops_fill(const struct fsk_kernels *k, uint32_t type, struct fsk_wops
     case FSK_TYPE_Q5_0_R8:
         o->matvec = k->matvec_q5_0_r8; o->quantize = k->quantize_q8_0;
         o->act_type = FSK_TYPE_Q8_0;
+        return 1;
+    case FSK_TYPE_Q5_1_R8:
+        o->matvec = k->matvec_q5_1_r8; o->quantize = k->quantize_q8_1;
+        o->act_type = FSK_TYPE_Q8_1;
         return 1;
     case FSK_TYPE_Q5_0:
         o->matvec = k->matvec_q5_0; o->dequantize = k->dequantize_q5_0; o->quantize = k->quantize_q8_0;

@@ -605,6 +605,7 @@ START_TEST(test_bad_types)
     expect_fail(one_tensor(FSK_TYPE_Q8_0_R8, 1, ne, 0), FSK_ERR_UNSUPPORTED, "unknown tensor type 65");
     expect_fail(one_tensor(FSK_TYPE_Q4_0_R8, 1, ne, 0), FSK_ERR_UNSUPPORTED, "unknown tensor type 66");
     expect_fail(one_tensor(FSK_TYPE_Q5_0_R8, 1, ne, 0), FSK_ERR_UNSUPPORTED, "unknown tensor type 67");
+    expect_fail(one_tensor(FSK_TYPE_Q5_1_R8, 1, ne, 0), FSK_ERR_UNSUPPORTED, "unknown tensor type 68");
 }
 END_TEST
 

@@ -331,16 +331,17 @@ START_TEST(test_isolate_logits)
 }
 END_TEST
 
-/* Q4_1, Q8_0, Q4_0 and Q5_0 matrices copied to their nodes are repacked where they were placed
- * (repack.c), when this kernel table repacks them: the same logits as repacked from the file with
- * NUMA off. */
+/* Q4_1, Q8_0, Q4_0, Q5_0 and Q5_1 matrices copied to their nodes are repacked where they were
+ * placed (repack.c), when this kernel table repacks them: the same logits as repacked from the
+ * file with NUMA off. */
 START_TEST(test_repacked_on_nodes)
 {
-    const uint32_t kinds[4][2] = {{FSK_TYPE_Q4_1, FSK_TYPE_Q4_1_R8}, {FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8},
-                                  {FSK_TYPE_Q4_0, FSK_TYPE_Q4_0_R8}, {FSK_TYPE_Q5_0, FSK_TYPE_Q5_0_R8}};
+    const uint32_t kinds[5][2] = {{FSK_TYPE_Q4_1, FSK_TYPE_Q4_1_R8}, {FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8},
+                                  {FSK_TYPE_Q4_0, FSK_TYPE_Q4_0_R8}, {FSK_TYPE_Q5_0, FSK_TYPE_Q5_0_R8},
+                                  {FSK_TYPE_Q5_1, FSK_TYPE_Q5_1_R8}};
     size_t bytes = 12 * 267 * sizeof(float);
     float *want = malloc(bytes), *got = malloc(bytes);
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 5; k++) {
         write_model_of(kinds[k][0]);
         const char *note;
         int placed;

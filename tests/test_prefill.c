@@ -75,6 +75,7 @@ static void drop_matmuls(struct fsk_context *c)
     NO_MATMUL(f32); NO_MATMUL(f16); NO_MATMUL(bf16); NO_MATMUL(q4_0); NO_MATMUL(q4_1);
     NO_MATMUL(q5_0); NO_MATMUL(q5_1); NO_MATMUL(q8_0); NO_MATMUL(q4_k); NO_MATMUL(q5_k);
     NO_MATMUL(q6_k); NO_MATMUL(q4_1_r8); NO_MATMUL(q8_0_r8); NO_MATMUL(q4_0_r8); NO_MATMUL(q5_0_r8);
+    NO_MATMUL(q5_1_r8);
 #undef NO_MATMUL
     c->k = &no_matmul_table;
 }
@@ -277,16 +278,17 @@ START_TEST(test_stats_and_continuation)
 }
 END_TEST
 
-/* Q4_1, Q8_0, Q4_0 and Q5_0 matrices are repacked at load where the table's matvec for them is
- * AVX2 (repack.c), else kept as in the file; either way the model computes what the file layout
+/* Q4_1, Q8_0, Q4_0, Q5_0 and Q5_1 matrices are repacked at load where the table's matvec for them
+ * is AVX2 (repack.c), else kept as in the file; either way the model computes what the file layout
  * computes, up to the order of float sums (and the int8 activation levels that order can tip):
  * within 2% of the largest logit, where a row or scale out of place moves logits by their own
  * size. */
 START_TEST(test_repack)
 {
-    const uint32_t kinds[4][2] = {{FSK_TYPE_Q4_1, FSK_TYPE_Q4_1_R8}, {FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8},
-                                  {FSK_TYPE_Q4_0, FSK_TYPE_Q4_0_R8}, {FSK_TYPE_Q5_0, FSK_TYPE_Q5_0_R8}};
-    for (int ti = 0; ti < 4; ti++) {
+    const uint32_t kinds[5][2] = {{FSK_TYPE_Q4_1, FSK_TYPE_Q4_1_R8}, {FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8},
+                                  {FSK_TYPE_Q4_0, FSK_TYPE_Q4_0_R8}, {FSK_TYPE_Q5_0, FSK_TYPE_Q5_0_R8},
+                                  {FSK_TYPE_Q5_1, FSK_TYPE_Q5_1_R8}};
+    for (int ti = 0; ti < 5; ti++) {
         struct pair p, q;
         pair_open(&p, kinds[ti][0], 2);
         const uint32_t want = fsk_repack_enabled(kinds[ti][0]) ? kinds[ti][1] : kinds[ti][0];

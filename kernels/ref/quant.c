@@ -305,6 +305,8 @@ static void matvec_r8(float *y, const void *w, size_t row_stride, const void *x,
                 fsk_matvec_q4_0__ref(&v, blk, bb, xa, FSK_QK, 0, 1);
             else if (type == FSK_TYPE_Q5_0_R8)
                 fsk_matvec_q5_0__ref(&v, blk, bb, xa, FSK_QK, 0, 1);
+            else if (type == FSK_TYPE_Q5_1_R8)
+                fsk_matvec_q5_1__ref(&v, blk, bb, xa, FSK_QK, 0, 1);
             else
                 fsk_matvec_q4_1__ref(&v, blk, bb, xa, FSK_QK, 0, 1);
             s += v;
@@ -335,6 +337,12 @@ void fsk_matvec_q5_0_r8__ref(float *y, const void *w, size_t row_stride, const v
                              size_t r0, size_t r1)
 {
     matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q5_0_R8);
+}
+
+void fsk_matvec_q5_1_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                             size_t r0, size_t r1)
+{
+    matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q5_1_R8);
 }
 
 void fsk_matvec_q5_1__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,

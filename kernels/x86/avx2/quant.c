@@ -971,14 +971,66 @@ VNNI_HELPERS(vnni512, FSK_TARGET_VNNI512, _mm256_dpbusd_epi32)
 VNNI_HELPERS(avxvnni, FSK_TARGET_AVXVNNI, _mm256_dpbusd_avx_epi32)
 #endif
 
-/* acc += isum (d_w d_a), accm += m_w s_a for one record and one activation block. */
-QINLINE void r8_scale(const fsk_block_q4_1_r8 *b, const fsk_block_q8_1 *a, __m256i isum,
-                      __m256 *acc, __m256 *accm)
+/* The five-bit records (Q5_0 as Q4_0's, Q5_1 as Q4_1's, with codes 0..31: FSK_TYPE_Q5_0_R8,
+ * FSK_TYPE_Q5_1_R8): a record's masks put 16 into the bytes whose fifth bit is set, one mask per
+ * half quant vector. A maddubs lane is then at most 2 * 31 * 127 = 7874, so the maddubs path
+ * takes each vector's pairs to int32 at once (r8_isum5_base); vpdpbusd sums in int32 anyway. */
+
+/* Adds a record's fifth bits (its qh, fsk_block_q5_0_r8) into the codes r8_codes made. */
+typedef void (*r8_fifth_fn)(const uint8_t *qh, __m256i lo[4], __m256i hi[4]);
+
+/* 0x10 in byte i where bit i of m is set: byte i picks m's byte i / 8 and tests its bit i % 8. */
+QINLINE __m256i r8_sixteens(uint32_t m)
+{
+    const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2,
+                                          2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bits = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+    const __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)m), pick), bits);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(v, bits), _mm256_set1_epi8(0x10));
+}
+
+QINLINE void r8_fifth_base(const uint8_t *qh, __m256i lo[4], __m256i hi[4])
+{
+    UNROLL for (int k = 0; k < 4; k++) {
+        lo[k] = _mm256_or_si256(lo[k], r8_sixteens(load_u32(qh + 4 * k)));
+        hi[k] = _mm256_or_si256(hi[k], r8_sixteens(load_u32(qh + 16 + 4 * k)));
+    }
+}
+
+QINLINE __m256i r8_isum5_base(const __m256i lo[4], const __m256i hi[4], const int8_t *qs)
+{
+    __m256i p = _mm256_setzero_si256();
+    UNROLL for (int k = 0; k < 4; k++) {
+        const __m256i alo = _mm256_set1_epi32((int)load_u32(qs + 4 * k));
+        const __m256i ahi = _mm256_set1_epi32((int)load_u32(qs + 16 + 4 * k));
+        const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(lo[k], alo),
+                                           _mm256_maddubs_epi16(hi[k], ahi));
+        p = _mm256_add_epi32(p, _mm256_madd_epi16(s, _mm256_set1_epi16(1)));
+    }
+    return p;
+}
+
+#ifdef FSK_HAVE_AVX512VNNI
+/* The EVEX path's: a mask is a byte mask as it is, for a masked add. */
+QINLINE FSK_TARGET_VNNI512 void r8_fifth_evex(const uint8_t *qh, __m256i lo[4], __m256i hi[4])
+{
+    const __m256i b4 = _mm256_set1_epi8(0x10);
+    UNROLL for (int k = 0; k < 4; k++) {
+        lo[k] = _mm256_mask_add_epi8(lo[k], (__mmask32)load_u32(qh + 4 * k), lo[k], b4);
+        hi[k] = _mm256_mask_add_epi8(hi[k], (__mmask32)load_u32(qh + 16 + 4 * k), hi[k], b4);
+    }
+}
+#endif
+
+/* acc += isum (d_w d_a), accm += m_w s_a for one record (Q4_1's or Q5_1's: d[8], then m[8])
+ * and one activation block. */
+QINLINE void r8_scale(const uint8_t *rec, const fsk_block_q8_1 *a, __m256i isum, __m256 *acc,
+                      __m256 *accm)
 {
     const __m256 da = _mm256_set1_ps(half_f32(load_u16(&a->d)));
     const __m256 sa = _mm256_set1_ps(half_f32(load_u16(&a->s)));
-    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->d));
-    const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b->m));
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)rec));
+    const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(rec + 2 * FSK_R8)));
     *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(d, da), *acc);
     *accm = _mm256_fmadd_ps(m, sa, *accm);
 }
@@ -1000,19 +1052,25 @@ QINLINE void r8_scale(const fsk_block_q4_1_r8 *b, const fsk_block_q8_1 *a, __m25
     } while (0)
 #define R8_PREFETCH(nt, rec) R8_PREFETCH_LEN(nt, rec, sizeof *(rec))
 
-/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations. */
-QINLINE void r8_group(int nt, float *const *y, const fsk_block_q4_1_r8 *g,
-                      const fsk_block_q8_1 *const *x, size_t nb, r8_isum_fn isum)
+/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations: Q4_1
+ * records (fifth NULL) or Q5_1 ones (fifth adds their fifth bits). */
+QINLINE void r8_group(int nt, float *const *y, const void *g, const fsk_block_q8_1 *const *x,
+                      size_t nb, r8_isum_fn isum, r8_fifth_fn fifth)
 {
+    const size_t rs = fifth ? sizeof(fsk_block_q5_1_r8) : sizeof(fsk_block_q4_1_r8);
+    const size_t qs_at = fifth ? offsetof(fsk_block_q5_1_r8, qs) : offsetof(fsk_block_q4_1_r8, qs);
     __m256 acc[R8_TOK], accm[R8_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = accm[t] = _mm256_setzero_ps();
     for (size_t i = 0; i < nb; i++) {
+        const uint8_t *rec = (const uint8_t *)g + i * rs;
         __m256i lo[4], hi[4];
-        R8_PREFETCH(nt, &g[i]);
-        r8_codes(g[i].qs, lo, hi);
+        R8_PREFETCH_LEN(nt, rec, rs);
+        r8_codes(rec + qs_at, lo, hi);
+        if (fifth)
+            fifth(rec + offsetof(fsk_block_q5_1_r8, qh), lo, hi);
         UNROLL for (int t = 0; t < nt; t++)
-            r8_scale(&g[i], &x[t][i], isum(lo, hi, x[t][i].qs), &acc[t], &accm[t]);
+            r8_scale(rec, &x[t][i], isum(lo, hi, x[t][i].qs), &acc[t], &accm[t]);
     }
     UNROLL for (int t = 0; t < nt; t++)
         _mm256_storeu_ps(y[t], _mm256_add_ps(acc[t], accm[t]));
@@ -1080,58 +1138,6 @@ static void q8_0_sums8(int32_t *s8, const fsk_block_q8_0 *a, size_t nb)
     for (size_t i = 0; i < nb; i++)
         s8[i] = _mm256_cvtsi256_si32(q8_0_sum8_lanes(&a[i]));
 }
-
-/* ------------------------------------------------------------------ Q5_0, eight rows per record
- * As Q4_0's with codes 0..31 (FSK_TYPE_Q5_0_R8): a record's masks put 16 into the bytes whose
- * fifth bit is set, one mask per half quant vector, and the row's dot is sum(code * a) -
- * 16 sum(a). A maddubs lane is then at most 2 * 31 * 127 = 7874, so the maddubs path takes each
- * vector's pairs to int32 at once (r8_isum5_base); vpdpbusd sums in int32 anyway. */
-
-/* Adds a record's fifth bits (its qh, fsk_block_q5_0_r8) into the codes r8_codes made. */
-typedef void (*r8_fifth_fn)(const uint8_t *qh, __m256i lo[4], __m256i hi[4]);
-
-/* 0x10 in byte i where bit i of m is set: byte i picks m's byte i / 8 and tests its bit i % 8. */
-QINLINE __m256i r8_sixteens(uint32_t m)
-{
-    const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2,
-                                          2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-    const __m256i bits = _mm256_set1_epi64x((long long)0x8040201008040201ull);
-    const __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)m), pick), bits);
-    return _mm256_and_si256(_mm256_cmpeq_epi8(v, bits), _mm256_set1_epi8(0x10));
-}
-
-QINLINE void r8_fifth_base(const uint8_t *qh, __m256i lo[4], __m256i hi[4])
-{
-    UNROLL for (int k = 0; k < 4; k++) {
-        lo[k] = _mm256_or_si256(lo[k], r8_sixteens(load_u32(qh + 4 * k)));
-        hi[k] = _mm256_or_si256(hi[k], r8_sixteens(load_u32(qh + 16 + 4 * k)));
-    }
-}
-
-QINLINE __m256i r8_isum5_base(const __m256i lo[4], const __m256i hi[4], const int8_t *qs)
-{
-    __m256i p = _mm256_setzero_si256();
-    UNROLL for (int k = 0; k < 4; k++) {
-        const __m256i alo = _mm256_set1_epi32((int)load_u32(qs + 4 * k));
-        const __m256i ahi = _mm256_set1_epi32((int)load_u32(qs + 16 + 4 * k));
-        const __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(lo[k], alo),
-                                           _mm256_maddubs_epi16(hi[k], ahi));
-        p = _mm256_add_epi32(p, _mm256_madd_epi16(s, _mm256_set1_epi16(1)));
-    }
-    return p;
-}
-
-#ifdef FSK_HAVE_AVX512VNNI
-/* The EVEX path's: a mask is a byte mask as it is, for a masked add. */
-QINLINE FSK_TARGET_VNNI512 void r8_fifth_evex(const uint8_t *qh, __m256i lo[4], __m256i hi[4])
-{
-    const __m256i b4 = _mm256_set1_epi8(0x10);
-    UNROLL for (int k = 0; k < 4; k++) {
-        lo[k] = _mm256_mask_add_epi8(lo[k], (__mmask32)load_u32(qh + 4 * k), lo[k], b4);
-        hi[k] = _mm256_mask_add_epi8(hi[k], (__mmask32)load_u32(qh + 16 + 4 * k), hi[k], b4);
-    }
-}
-#endif
 
 /* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations whose
  * blocks' 8 sum(a) are s8[t][i], or (s8 NULL) worked out here: the same integers either way.
@@ -1283,15 +1289,16 @@ QINLINE void q4_0_r8_matvec(float *y, const void *w, size_t row_stride, const vo
  * takes tok tokens per pass over a group (sharing the loads and unpacking of its records), and
  * each token's sums are the matvec's. */
 QINLINE void r8_matvec(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                       size_t r0, size_t r1, int type, r8_isum_fn isum, dot4_fn dot)
+                       size_t r0, size_t r1, int type, r8_isum_fn isum, dot4_fn dot,
+                       r8_fifth_fn fifth)
 {
     const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
     for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
         float *yg = y + g * FSK_R8;
         const void *gw = (const char *)w + g * gs;
-        if (type == FSK_TYPE_Q4_1_R8) {
+        if (type == FSK_TYPE_Q4_1_R8 || type == FSK_TYPE_Q5_1_R8) {
             const fsk_block_q8_1 *xa = x;
-            r8_group(1, &yg, gw, &xa, nb, isum);
+            r8_group(1, &yg, gw, &xa, nb, isum, fifth);
         } else {
             const fsk_block_q8_0 *xa = x;
             r8q8_group(1, &yg, gw, &xa, nb, dot);
@@ -1301,7 +1308,7 @@ QINLINE void r8_matvec(float *y, const void *w, size_t row_stride, const void *x
 
 QINLINE void r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                        size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1, int type,
-                       r8_isum_fn isum, dot4_fn dot, int tok)
+                       r8_isum_fn isum, dot4_fn dot, r8_fifth_fn fifth, int tok)
 {
     const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
     for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
@@ -1317,9 +1324,9 @@ QINLINE void r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, c
                 x1[t] = xt;
                 x0[t] = xt;
             }
-#define Q41_GROUP(n) r8_group(n, yt, gw, x1, nb, isum)
+#define Q41_GROUP(n) r8_group(n, yt, gw, x1, nb, isum, fifth)
 #define Q80_GROUP(n) r8q8_group(n, yt, gw, x0, nb, dot)
-            if (type == FSK_TYPE_Q4_1_R8)
+            if (type == FSK_TYPE_Q4_1_R8 || type == FSK_TYPE_Q5_1_R8)
                 R8_CALL_NT(nt, Q41_GROUP);
             else
                 R8_CALL_NT(nt, Q80_GROUP);
@@ -1335,7 +1342,8 @@ QINLINE void q8_0_r8_matmul_signed(float *y, size_t ldy, const void *w, size_t r
                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
                                    size_t r0, size_t r1, r8_isum_fn isum, dot4_fn dot, int tok)
 {
-    r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q8_0_R8, isum, dot, tok);
+    r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q8_0_R8, isum, dot, NULL,
+              tok);
 }
 
 QINLINE void q8_0_r8_matmul_flipped(float *y, size_t ldy, const void *w, size_t row_stride,
@@ -1345,15 +1353,21 @@ QINLINE void q8_0_r8_matmul_flipped(float *y, size_t ldy, const void *w, size_t 
     sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, isum, dot, NULL, tok);
 }
 
-/* One path's eight kernels; q8_mm is one of the two above, isum5 and fifth Q5_0's helpers. */
+/* One path's ten kernels; q8_mm is one of the two above, isum5 and fifth the five-bit helpers. */
 #define R8_PATH(path, attr, tok, q8_mm, isum5, fifth)                                              \
     attr void fsk_matvec_q4_1_r8__avx2_##path FSK_MV_PARAMS                                        \
     {                                                                                              \
-        r8_matvec(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q4_1_R8, r8_isum_##path, dot4_##path); \
+        r8_matvec(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q4_1_R8, r8_isum_##path, dot4_##path, \
+                  NULL);                                                                           \
+    }                                                                                              \
+    attr void fsk_matvec_q5_1_r8__avx2_##path FSK_MV_PARAMS                                        \
+    {                                                                                              \
+        r8_matvec(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q5_1_R8, isum5, dot4_##path, fifth); \
     }                                                                                              \
     attr void fsk_matvec_q8_0_r8__avx2_##path FSK_MV_PARAMS                                        \
     {                                                                                              \
-        r8_matvec(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q8_0_R8, r8_isum_##path, dot4_##path); \
+        r8_matvec(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q8_0_R8, r8_isum_##path, dot4_##path, \
+                  NULL);                                                                           \
     }                                                                                              \
     attr void fsk_matvec_q4_0_r8__avx2_##path FSK_MV_PARAMS                                        \
     {                                                                                              \
@@ -1366,7 +1380,12 @@ QINLINE void q8_0_r8_matmul_flipped(float *y, size_t ldy, const void *w, size_t 
     attr void fsk_matmul_q4_1_r8__avx2_##path FSK_MM_PARAMS                                        \
     {                                                                                              \
         r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q4_1_R8,      \
-                  r8_isum_##path, dot4_##path, tok);                                               \
+                  r8_isum_##path, dot4_##path, NULL, tok);                                         \
+    }                                                                                              \
+    attr void fsk_matmul_q5_1_r8__avx2_##path FSK_MM_PARAMS                                        \
+    {                                                                                              \
+        r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q5_1_R8,      \
+                  isum5, dot4_##path, fifth, tok);                                                 \
     }                                                                                              \
     attr void fsk_matmul_q8_0_r8__avx2_##path FSK_MM_PARAMS                                        \
     {                                                                                              \
@@ -1397,6 +1416,7 @@ FSK_AVX2_DISPATCH_R8(q4_1_r8)
 FSK_AVX2_DISPATCH_R8(q8_0_r8)
 FSK_AVX2_DISPATCH_R8(q4_0_r8)
 FSK_AVX2_DISPATCH_R8(q5_0_r8)
+FSK_AVX2_DISPATCH_R8(q5_1_r8)
 
 /* The file-layout 32-element kernels (Q4_0 and Q4_1 where they are not repacked, Q5_0, Q5_1),
  * path by path: base sums in int16, the VNNI paths through vpdpbusd; the same integers. */

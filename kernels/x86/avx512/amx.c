@@ -1,10 +1,10 @@
 /* amx.c (avx512 + AMX-INT8): the prefill matmuls of the eight-row records (Q8_0, Q4_0, Q4_1,
- * Q5_0) with the integer sums from tile instructions.
+ * Q5_0, Q5_1) with the integer sums from tile instructions.
  *
  * One tile product per 32-element block: A is 16 tokens' activation quants (16 rows of 32 bytes,
  * read in place: the row stride is the activations'), B one record's quants (8 rows of 32 bytes:
  * B row k holds quants 4k..4k+3 of each of the record's 8 weight rows, which is the record's own
- * order, so Q8_0 records are read in place, Q4 ones only split into nibbles and Q5_0 ones given
+ * order, so Q8_0 records are read in place, Q4 ones only split into nibbles and Q5 ones given
  * their fifth bits by a masked add), C the 16 x 8
  * int32 sums. Two records (16 weight rows) per block make two C tiles, stored side by side so
  * that each token's 16 sums are one vector. After each block the float work is the AVX2 kernel's
@@ -46,7 +46,12 @@
  * at risk. */
 #define AMX_STACK_TABLES 8192
 
-enum amx_kind { AMX_Q8_0, AMX_Q4_0, AMX_Q4_1, AMX_Q5_0 };
+enum amx_kind { AMX_Q8_0, AMX_Q4_0, AMX_Q4_1, AMX_Q5_0, AMX_Q5_1 };
+
+/* Records with minimums (Q8_1 activations, s_a), with fifth bits, with 8 or 16 sum(a) taken off. */
+#define KIND_MIN(k) ((k) == AMX_Q4_1 || (k) == AMX_Q5_1)
+#define KIND_FIFTH(k) ((k) == AMX_Q5_0 || (k) == AMX_Q5_1)
+#define KIND_SUMS(k) ((k) == AMX_Q4_0 || (k) == AMX_Q5_0)
 
 struct amx_cfg {
     uint8_t palette, start_row, reserved[14];
@@ -117,16 +122,18 @@ QINLINE void q4_codes(uint8_t *dst, const uint8_t *q0, const uint8_t *q1)
     }
 }
 
-/* Q5_0 records: Q4's codes, and 16 added where a fifth bit is set. A 64-byte load holds quant
+/* Q5 records: Q4's codes, and 16 added where a fifth bit is set. A 64-byte load holds quant
  * vectors 2h and 2h + 1, whose low-nibble masks are the record's two 32-bit masks at qh + 8h and
- * whose high-nibble ones those at qh + 16 + 8h (fsk_block_q5_0_r8): one 64-bit mask each. */
-QINLINE void q5_codes(uint8_t *dst, const fsk_block_q5_0_r8 *r0, const fsk_block_q5_0_r8 *r1)
+ * whose high-nibble ones those at qh + 16 + 8h (fsk_block_q5_0_r8): one 64-bit mask each. h0, q0
+ * are the first record's masks and quants, h1, q1 the second's. */
+QINLINE void q5_codes(uint8_t *dst, const uint8_t *h0, const uint8_t *q0, const uint8_t *h1,
+                      const uint8_t *q1)
 {
     const __m512i m4 = _mm512_set1_epi8(0x0f), b4 = _mm512_set1_epi8(0x10);
     UNROLL for (int h = 0; h < 2; h++) {
-        const __m512i a = _mm512_loadu_si512(r0->qs + 64 * h), b = _mm512_loadu_si512(r1->qs + 64 * h);
-        const __mmask64 la = load_u64(r0->qh + 8 * h), lb = load_u64(r1->qh + 8 * h);
-        const __mmask64 ha = load_u64(r0->qh + 16 + 8 * h), hb = load_u64(r1->qh + 16 + 8 * h);
+        const __m512i a = _mm512_loadu_si512(q0 + 64 * h), b = _mm512_loadu_si512(q1 + 64 * h);
+        const __mmask64 la = load_u64(h0 + 8 * h), lb = load_u64(h1 + 8 * h);
+        const __mmask64 ha = load_u64(h0 + 16 + 8 * h), hb = load_u64(h1 + 16 + 8 * h);
         const __m512i alo = _mm512_and_si512(a, m4), blo = _mm512_and_si512(b, m4);
         const __m512i ahi = _mm512_and_si512(_mm512_srli_epi16(a, 4), m4);
         const __m512i bhi = _mm512_and_si512(_mm512_srli_epi16(b, 4), m4);
@@ -150,15 +157,15 @@ QINLINE __m512 halves16(const void *a, const void *b)
 QINLINE void amx_tables(enum amx_kind kind, float *da, float *sa, int32_t *s8, const char *x,
                         size_t x_stride, size_t nb)
 {
-    const size_t bs = kind == AMX_Q4_1 ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
+    const size_t bs = KIND_MIN(kind) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
     for (int t = 0; t < 16; t++) {
         const char *xt = x + (size_t)t * x_stride;
         for (size_t i = 0; i < nb; i++) {
             const char *blk = xt + i * bs;
             da[i * 16 + (size_t)t] = _cvtsh_ss(load_u16(blk));
-            if (kind == AMX_Q4_1)
+            if (KIND_MIN(kind))
                 sa[i * 16 + (size_t)t] = _cvtsh_ss(load_u16(blk + 2));
-            if (kind == AMX_Q4_0 || kind == AMX_Q5_0) {
+            if (KIND_SUMS(kind)) {
                 const fsk_block_q8_0 *b = (const fsk_block_q8_0 *)(const void *)blk;
                 int32_t s = 0;
                 for (int j = 0; j < FSK_QK; j++)
@@ -176,9 +183,9 @@ QINLINE void amx_tables(enum amx_kind kind, float *da, float *sa, int32_t *s8, c
         const char *b0_ = g0 + (i) * rs, *b1_ = g1 + (i) * rs;                                     \
         if (kind == AMX_Q8_0)                                                                      \
             q8_codes(codes, (const int8_t *)(b0_ + roff), (const int8_t *)(b1_ + roff));           \
-        else if (kind == AMX_Q5_0)                                                                 \
-            q5_codes(codes, (const fsk_block_q5_0_r8 *)(const void *)b0_,                          \
-                     (const fsk_block_q5_0_r8 *)(const void *)b1_);                                \
+        else if (KIND_FIFTH(kind))                                                                 \
+            q5_codes(codes, (const uint8_t *)b0_ + hoff, (const uint8_t *)b0_ + roff,              \
+                     (const uint8_t *)b1_ + hoff, (const uint8_t *)b1_ + roff);                    \
         else                                                                                       \
             q4_codes(codes, (const uint8_t *)(b0_ + roff), (const uint8_t *)(b1_ + roff));         \
     } while (0)
@@ -204,7 +211,7 @@ QINLINE void amx_tables(enum amx_kind kind, float *da, float *sa, int32_t *s8, c
         const float *da_ = da + (i) * 16;                                                          \
         UNROLL for (int t = 0; t < 16; t++) {                                                      \
             __m512i s_ = _mm512_load_si512(cbuf + 16 * t);                                         \
-            if (kind == AMX_Q4_0 || kind == AMX_Q5_0) /* 8 or 16 sum(a), as the AVX2 kernel */     \
+            if (KIND_SUMS(kind)) /* 8 or 16 sum(a), as the AVX2 kernel */                          \
                 s_ = _mm512_sub_epi32(s_, _mm512_set1_epi32(s8[(i) * 16 + (size_t)t] *             \
                                                              (kind == AMX_Q5_0 ? 2 : 1)));         \
             acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s_), _mm512_mul_ps(d_, _mm512_set1_ps(da_[t])), acc[t]); \
@@ -219,13 +226,18 @@ QINLINE AMX_T void amx_pair(enum amx_kind kind, float *y, size_t ldy, const char
     const size_t rs = kind == AMX_Q8_0 ? sizeof(fsk_block_q8_0_r8)
                       : kind == AMX_Q4_0 ? sizeof(fsk_block_q4_0_r8)
                       : kind == AMX_Q5_0 ? sizeof(fsk_block_q5_0_r8)
+                      : kind == AMX_Q5_1 ? sizeof(fsk_block_q5_1_r8)
                                          : sizeof(fsk_block_q4_1_r8);
-    const size_t bs = kind == AMX_Q4_1 ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
-    const size_t qoff = kind == AMX_Q4_1 ? offsetof(fsk_block_q8_1, qs) : offsetof(fsk_block_q8_0, qs);
-    /* where the quants start in a record (its d[] comes first; q5_codes finds its own) */
+    const size_t bs = KIND_MIN(kind) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
+    const size_t qoff = KIND_MIN(kind) ? offsetof(fsk_block_q8_1, qs) : offsetof(fsk_block_q8_0, qs);
+    /* where the quants and the fifth bits start in a record (its d[], then m[], come first) */
     const size_t roff = kind == AMX_Q8_0 ? offsetof(fsk_block_q8_0_r8, qs)
                         : kind == AMX_Q4_0 ? offsetof(fsk_block_q4_0_r8, qs)
+                        : kind == AMX_Q5_0 ? offsetof(fsk_block_q5_0_r8, qs)
+                        : kind == AMX_Q5_1 ? offsetof(fsk_block_q5_1_r8, qs)
                                            : offsetof(fsk_block_q4_1_r8, qs);
+    const size_t hoff =
+        kind == AMX_Q5_1 ? offsetof(fsk_block_q5_1_r8, qh) : offsetof(fsk_block_q5_0_r8, qh);
     const char *g0 = w + g * gs, *g1 = g0 + gs;
     _Alignas(64) int32_t c0[16 * 16], c1[16 * 16];
     _Alignas(64) uint8_t codes0[512], codes1[512];
@@ -254,15 +266,14 @@ QINLINE AMX_T void amx_pair(enum amx_kind kind, float *y, size_t ldy, const char
         if (++i == nb)
             break;
     }
-    if (kind == AMX_Q4_1) {
+    if (KIND_MIN(kind)) {
         /* the minimums' chain: accm = fma(m_w, s_a, accm) over the blocks, then acc + accm */
         __m512 accm[16];
         UNROLL for (int t = 0; t < 16; t++)
             accm[t] = _mm512_setzero_ps();
         for (size_t i = 0; i < nb; i++) {
-            const fsk_block_q4_1_r8 *b0 = (const fsk_block_q4_1_r8 *)(const void *)(g0 + i * rs);
-            const fsk_block_q4_1_r8 *b1 = (const fsk_block_q4_1_r8 *)(const void *)(g1 + i * rs);
-            const __m512 m = halves16(b0->m, b1->m);
+            /* m[] right after d[] in Q4_1's and Q5_1's records */
+            const __m512 m = halves16(g0 + i * rs + 2 * FSK_R8, g1 + i * rs + 2 * FSK_R8);
             UNROLL for (int t = 0; t < 16; t++)
                 accm[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(sa[i * 16 + (size_t)t]), accm[t]);
         }
@@ -350,6 +361,13 @@ AMX_T void fsk_matmul_q5_0_r8__amx(float *y, size_t ldy, const void *w, size_t r
 {
     amx_matmul(AMX_Q5_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
                fsk_matmul_q5_0_r8__avx2_paths);
+}
+
+AMX_T void fsk_matmul_q5_1_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    amx_matmul(AMX_Q5_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
+               fsk_matmul_q5_1_r8__avx2_paths);
 }
 
 #endif
