@@ -24,6 +24,7 @@ static const struct fsk_type_traits traits[FSK_TYPE_COUNT] = {
     [FSK_TYPE_Q4_0_R8] = {"Q4_0_R8", FSK_QK, sizeof(fsk_block_q4_0), FSK_TYPE_Q8_0, 1, 1},
     [FSK_TYPE_Q5_0_R8] = {"Q5_0_R8", FSK_QK, sizeof(fsk_block_q5_0), FSK_TYPE_Q8_0, 1, 1},
     [FSK_TYPE_Q5_1_R8] = {"Q5_1_R8", FSK_QK, sizeof(fsk_block_q5_1), FSK_TYPE_Q8_1, 1, 1},
+    [FSK_TYPE_Q4_K_R8] = {"Q4_K_R8", FSK_QK_K, sizeof(fsk_block_q4_K), FSK_TYPE_Q8_K, 1, 1},
 };
 
 const struct fsk_type_traits *fsk_type_traits(uint32_t t)
@@ -79,10 +80,91 @@ static void r8_fifth(unsigned char *to, const unsigned char *from, size_t j, int
     }
 }
 
+/* Q4_K and Q5_K keep 8 six-bit scales and 8 six-bit mins in 12 bytes: bytes 0-3 and 4-7 hold
+ * the low 6 bits of scales and mins 0-3 and, in their top 2 bits, bits 4-5 of scales and mins
+ * 4-7; bytes 8-11 hold bits 0-3 of scale 4+j (low nibble) and min 4+j (high nibble). */
+void fsk_k_scales(const uint8_t s[12], uint8_t sc[8], uint8_t mn[8])
+{
+    for (int j = 0; j < 4; j++) {
+        sc[j] = s[j] & 63;
+        mn[j] = s[j + 4] & 63;
+        sc[j + 4] = (uint8_t)((s[j + 8] & 15) | ((s[j] >> 6) << 4));
+        mn[j + 4] = (uint8_t)((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4));
+    }
+}
+
+static void k4_pack12(uint8_t s[12], const uint8_t sc[8], const uint8_t mn[8])
+{
+    for (int j = 0; j < 4; j++) {
+        s[j] = (uint8_t)(sc[j] | (sc[j + 4] >> 4) << 6);
+        s[j + 4] = (uint8_t)(mn[j] | (mn[j + 4] >> 4) << 6);
+        s[j + 8] = (uint8_t)((sc[j + 4] & 15) | (mn[j + 4] & 15) << 4);
+    }
+}
+
+/* Q4_K records (fsk_block_q4_K_r8). Index in a record's u[] of row j's scale (min 0) or min (1) of sub-block s. */
+static size_t k4_u(size_t j, size_t s, int min)
+{
+    return min ? 64 + 16 * (s / 2) + 2 * j + s % 2 : 8 * s + j;
+}
+
+static void repack_q4_k(unsigned char *dst, const void *src, size_t rows, size_t row_stride, size_t nb)
+{
+    fsk_block_q4_K_r8 *rec = (fsk_block_q4_K_r8 *)(void *)dst;
+    for (size_t g = 0; g < rows / FSK_R8; g++)
+        for (size_t i = 0; i < nb; i++, rec++) {
+            uint8_t u[128];
+            memset(rec->sm, 0, sizeof rec->sm);
+            for (size_t j = 0; j < FSK_R8; j++) {
+                fsk_block_q4_K b;
+                memcpy(&b, (const unsigned char *)src + (g * FSK_R8 + j) * row_stride + i * sizeof b, sizeof b);
+                rec->d[j] = b.d;
+                rec->dmin[j] = b.dmin;
+                uint8_t sc[8], mn[8];
+                fsk_k_scales(b.scales, sc, mn);
+                for (size_t s = 0; s < 8; s++) {
+                    u[k4_u(j, s, 0)] = sc[s];
+                    u[k4_u(j, s, 1)] = mn[s];
+                }
+                for (size_t p = 0; p < 4; p++)
+                    for (size_t k = 0; k < 8; k++)
+                        memcpy(rec->qs + 256 * p + 32 * k + 4 * j, b.qs + 32 * p + 4 * k, 4);
+            }
+            for (size_t b = 0; b < 64; b++)
+                rec->sm[b] = (uint8_t)((u[b] & 15) | (u[64 + b] & 15) << 4);
+            for (size_t b = 0; b < 32; b++)
+                for (size_t c = 0; c < 4; c++)
+                    rec->sm[64 + b] = (uint8_t)(rec->sm[64 + b] | (u[32 * c + b] >> 4) << (2 * c));
+        }
+}
+
+static void r8_block_q4_k(fsk_block_q4_K *b, const fsk_block_q4_K_r8 *rec, size_t j)
+{
+    uint8_t sc[8], mn[8];
+    b->d = rec->d[j];
+    b->dmin = rec->dmin[j];
+    for (size_t s = 0; s < 8; s++)
+        for (int min = 0; min < 2; min++) {
+            const size_t v = k4_u(j, s, min);
+            const uint8_t low = (uint8_t)(v < 64 ? rec->sm[v] & 15 : rec->sm[v - 64] >> 4);
+            const uint8_t top = (uint8_t)((rec->sm[64 + v % 32] >> (2 * (v / 32))) & 3);
+            (min ? mn : sc)[s] = (uint8_t)(low | top << 4);
+        }
+    k4_pack12(b->scales, sc, mn);
+    for (size_t p = 0; p < 4; p++)
+        for (size_t k = 0; k < 8; k++)
+            memcpy(b->qs + 32 * p + 4 * k, rec->qs + 256 * p + 32 * k + 4 * j, 4);
+}
+
 int fsk_repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols, uint32_t type)
 {
-    if (rows % FSK_R8 != 0 || ncols % FSK_QK != 0 || ncols == 0 || fsk_type_plain(type) == type)
+    const size_t block = type == FSK_TYPE_Q4_K_R8 ? FSK_QK_K : FSK_QK;
+    if (rows % FSK_R8 != 0 || ncols % block != 0 || ncols == 0 || fsk_type_plain(type) == type)
         return -1;
+    if (type == FSK_TYPE_Q4_K_R8) {
+        repack_q4_k(dst, src, rows, row_stride, ncols / block);
+        return 0;
+    }
     const struct r8_geometry ge = r8_geometry(type);
     const size_t nb = ncols / FSK_QK, hb = 2 * ge.nhalves, bb = hb + ge.qh_bytes + ge.qs_bytes;
     const size_t qs_at = 16 * ge.nhalves + FSK_R8 * ge.qh_bytes;
@@ -105,6 +187,14 @@ int fsk_repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, si
 
 void fsk_r8_block(void *blk, const void *rec, uint32_t type, size_t j)
 {
+    if (type == FSK_TYPE_Q4_K_R8) {
+        fsk_block_q4_K b;
+        fsk_block_q4_K_r8 r;
+        memcpy(&r, rec, sizeof r);
+        r8_block_q4_k(&b, &r, j);
+        memcpy(blk, &b, sizeof b);
+        return;
+    }
     const struct r8_geometry ge = r8_geometry(type);
     const size_t hb = 2 * ge.nhalves, qs_at = 16 * ge.nhalves + FSK_R8 * ge.qh_bytes;
     unsigned char *b = blk;
@@ -126,5 +216,6 @@ uint32_t fsk_type_plain(uint32_t t)
            : t == FSK_TYPE_Q4_0_R8 ? FSK_TYPE_Q4_0
            : t == FSK_TYPE_Q5_0_R8 ? FSK_TYPE_Q5_0
            : t == FSK_TYPE_Q5_1_R8 ? FSK_TYPE_Q5_1
+           : t == FSK_TYPE_Q4_K_R8 ? FSK_TYPE_Q4_K
                                    : t;
 }

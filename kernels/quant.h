@@ -27,7 +27,8 @@ enum fsk_type {
     FSK_TYPE_Q4_0_R8 = 66, /* Q4_0 rows repacked eight at a time (fsk_block_q4_0_r8) */
     FSK_TYPE_Q5_0_R8 = 67, /* Q5_0 rows repacked eight at a time (fsk_block_q5_0_r8) */
     FSK_TYPE_Q5_1_R8 = 68, /* Q5_1 rows repacked eight at a time (fsk_block_q5_1_r8) */
-    FSK_TYPE_COUNT = 69
+    FSK_TYPE_Q4_K_R8 = 69, /* Q4_K rows repacked eight at a time (fsk_block_q4_K_r8) */
+    FSK_TYPE_COUNT = 70
 };
 
 #define FSK_QK 32   /* elements per block of the 32-element formats */
@@ -83,6 +84,19 @@ typedef struct {
     uint8_t qh[FSK_R8 * 4];
     uint8_t qs[FSK_R8 * FSK_QK / 2];
 } fsk_block_q5_1_r8;
+/* Q4_K the same way (FSK_TYPE_Q4_K_R8): super-block i of rows 8g..8g+7 as one record. d[j] and
+ * dmin[j] are row 8g+j's. sm holds the eight rows' 128 six-bit numbers u[], u[8s + j] row j's
+ * scale of sub-block s and u[64 + 16p + 2j + h] its min of sub-block 2p + h: their low four bits
+ * as nibbles (sm[b], b < 64: u[b] in the low nibble, u[64 + b] in the high one), then their top
+ * two bits (sm[64 + b], b < 32: bits 2c, 2c + 1 are u[32c + b] >> 4), so that a few vector
+ * operations unpack all of them. qs[256p + 32k + 4j + b] is row j's qs[32p + 4k + b]: its quant
+ * 64p + 4k + b (sub-block 2p) in the low nibble and 64p + 32 + 4k + b (sub-block 2p + 1) in the
+ * high one. */
+typedef struct {
+    fsk_half d[FSK_R8], dmin[FSK_R8];
+    uint8_t sm[96];
+    uint8_t qs[FSK_R8 * FSK_QK_K / 2];
+} fsk_block_q4_K_r8;
 
 _Static_assert(sizeof(fsk_block_q4_0) == 18, "q4_0 layout");
 _Static_assert(sizeof(fsk_block_q4_1) == 20, "q4_1 layout");
@@ -99,6 +113,7 @@ _Static_assert(sizeof(fsk_block_q8_0_r8) == FSK_R8 * sizeof(fsk_block_q8_0), "q8
 _Static_assert(sizeof(fsk_block_q4_0_r8) == FSK_R8 * sizeof(fsk_block_q4_0), "q4_0_r8 layout");
 _Static_assert(sizeof(fsk_block_q5_0_r8) == FSK_R8 * sizeof(fsk_block_q5_0), "q5_0_r8 layout");
 _Static_assert(sizeof(fsk_block_q5_1_r8) == FSK_R8 * sizeof(fsk_block_q5_1), "q5_1_r8 layout");
+_Static_assert(sizeof(fsk_block_q4_K_r8) == FSK_R8 * sizeof(fsk_block_q4_K), "q4_K_r8 layout");
 /* the kernels read any record's scales at its start and Q4_1's and Q5_1's minimums right after */
 _Static_assert(offsetof(fsk_block_q4_1_r8, m) == 2 * FSK_R8 && offsetof(fsk_block_q5_1_r8, m) == 2 * FSK_R8,
                "minimums follow the eight scales");
@@ -127,10 +142,12 @@ typedef size_t (*fsk_quantize_row_fn)(void *dst, const float *src, size_t n);
 fsk_quantize_row_fn fsk_row_quantizer(uint32_t t);
 
 /* Repacks rows rows (a multiple of FSK_R8) of ncols columns of type r8's plain type (fsk_type_plain:
- * Q4_1, Q8_0, Q4_0, Q5_0 or Q5_1), row r at src + r * row_stride, into the layout r8 (a *_R8
+ * Q4_1, Q8_0, Q4_0, Q5_0, Q5_1 or Q4_K), row r at src + r * row_stride, into the layout r8 (a *_R8
  * type) at dst (rows * fsk_type_row_bytes(plain, ncols) bytes; no overlap). Returns 0, or -1 when
  * rows or ncols do not fit the layout. */
 int fsk_repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols, uint32_t r8);
+/* A Q4_K or Q5_K block's 12 scale bytes as its eight 6-bit scales and eight 6-bit mins. */
+void fsk_k_scales(const uint8_t s[12], uint8_t sc[8], uint8_t mn[8]);
 /* The GGUF type a layout made at load was made from (t itself for GGUF types). */
 uint32_t fsk_type_plain(uint32_t t);
 /* Row j's block (of the plain type: fsk_block_q4_1, ...) out of a record of type (a *_R8 type). */

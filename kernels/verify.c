@@ -1070,8 +1070,8 @@ VERIFY_MATMUL(bf16, BF16)
 #undef VERIFY_MATMUL
 
 /* ------------------------------------------------------------------ repacked eight-row layouts
- * Q4_1, Q8_0, Q4_0, Q5_0 or Q5_1 rows made as for their plain checks, then repacked (fsk_repack_r8) at an even
- * offset that is 32-aligned or not. ref's r8 matvec must give the plain ref matvec's floats on
+ * Q4_1, Q8_0, Q4_0, Q5_0, Q5_1 or Q4_K rows made as for their plain checks, then repacked
+ * (fsk_repack_r8) at an even offset that is 32-aligned or not. ref's r8 matvec must give the plain ref matvec's floats on
  * the rows before repacking, bit for bit (which checks the repack too); a variant is held to the
  * plain tolerance against that, and its matmul to its own matvec bit for bit, as for every
  * matmul. Row ranges are whole groups of eight, starting at group 0 or 1, one group or an odd
@@ -1093,6 +1093,8 @@ static struct r8_kind r8_kind(enum fsk_type t)
         return (struct r8_kind){t, FSK_TYPE_Q8_0, FSK_TYPE_Q5_0_R8, fsk_matvec_q5_0__ref};
     if (t == FSK_TYPE_Q5_1)
         return (struct r8_kind){t, FSK_TYPE_Q8_1, FSK_TYPE_Q5_1_R8, fsk_matvec_q5_1__ref};
+    if (t == FSK_TYPE_Q4_K)
+        return (struct r8_kind){t, FSK_TYPE_Q8_K, FSK_TYPE_Q4_K_R8, fsk_matvec_q4_k__ref};
     return (struct r8_kind){FSK_TYPE_Q4_1, FSK_TYPE_Q8_1, FSK_TYPE_Q4_1_R8, fsk_matvec_q4_1__ref};
 }
 
@@ -1133,10 +1135,12 @@ static void r8_free(struct r8_case *c)
 static void verify_matvec_r8(struct vctx *v, fsk_matvec_f32_fn ref, fsk_matvec_f32_fn var, enum fsk_type t)
 {
     const struct r8_kind kd = r8_kind(t);
-    expect(v, fsk_repack_r8(NULL, NULL, 12, 20, 32, kd.r8) == -1, "repack took 12 rows");
-    for (size_t si = 0; si < q_count(v, FSK_QK); si++) {
+    const size_t qk = fsk_type_traits(t)->block;
+    expect(v, fsk_repack_r8(NULL, NULL, 12, 20, qk, kd.r8) == -1, "repack took 12 rows");
+    expect(v, fsk_repack_r8(NULL, NULL, 8, 20, qk / 2, kd.r8) == -1, "repack took half a block");
+    for (size_t si = 0; si < q_count(v, qk); si++) {
         struct r8_case c = {0};
-        size_t ncols = q_cols_at(v, FSK_QK, si);
+        size_t ncols = q_cols_at(v, qk, si);
         void *x = malloc(fsk_type_row_bytes(kd.act, ncols));
         double *a = malloc(ncols * sizeof *a);
         float *f = malloc(ncols * sizeof *f), *yq = buf(40, 0), *yr = buf(40, 0), *yv = buf(40, 0);
@@ -1152,7 +1156,7 @@ static void verify_matvec_r8(struct vctx *v, fsk_matvec_f32_fn ref, fsk_matvec_f
             expect(v, memcmp(&yr[r], &yq[r], sizeof yr[r]) == 0,
                    "ncols=%zu row=%zu: ref on the repacked rows %.9g, on the plain rows %.9g", ncols,
                    r, yr[r], yq[r]);
-        compare_rows(v, yq, yv, c.mag, c.rows, c.r0, ncols, ncols / FSK_QK);
+        compare_rows(v, yq, yv, c.mag, c.rows, c.r0, ncols, ncols / qk);
     out:
         r8_free(&c); free(x); free(a); free(f); unbuf(yq, 0); unbuf(yr, 0); unbuf(yv, 0);
     }
@@ -1171,11 +1175,12 @@ static void verify_matmul_r8(struct vctx *v, fsk_matmul_f32_fn ref, fsk_matmul_f
         return;
     }
     const size_t ntk = v->thorough ? sizeof tokens / sizeof *tokens : sizeof light_tokens / sizeof *light_tokens;
-    for (size_t si = 0; si < q_count(v, FSK_QK); si++)
+    const size_t qk = fsk_type_traits(t)->block;
+    for (size_t si = 0; si < q_count(v, qk); si++)
         for (size_t ti = 0; ti < ntk; ti++) {
             struct r8_case rc = {0};
             struct mm_case c;
-            c.ncols = q_cols_at(v, FSK_QK, si);
+            c.ncols = q_cols_at(v, qk, si);
             c.ntok = v->thorough ? tokens[ti] : light_tokens[ti];
             c.f16 = 0;
             size_t xb = fsk_type_row_bytes(kd.act, c.ncols);
@@ -1194,7 +1199,7 @@ static void verify_matmul_r8(struct vctx *v, fsk_matmul_f32_fn ref, fsk_matmul_f
             c.r0 = rc.r0;
             c.stride = rc.row_bytes;
             c.ldy = c.rows + 3;
-            mm_compare(v, &c, ref, var, mv, rc.wr, x, rc.mag, 2.0 * (double)(c.ncols / FSK_QK + 20));
+            mm_compare(v, &c, ref, var, mv, rc.wr, x, rc.mag, 2.0 * (double)(c.ncols / qk + 20));
         out:
             r8_free(&rc); free(x); free(a); free(amax); free(f);
         }
@@ -1248,6 +1253,16 @@ static void verify_matvec_q5_1_r8(struct vctx *v, fsk_matvec_q5_1_r8_fn ref, fsk
 static void verify_matmul_q5_1_r8(struct vctx *v, fsk_matmul_q5_1_r8_fn ref, fsk_matmul_q5_1_r8_fn var)
 {
     verify_matmul_r8(v, ref, var, FSK_TYPE_Q5_1, FSK_OP_matvec_q5_1_r8);
+}
+
+static void verify_matvec_q4_k_r8(struct vctx *v, fsk_matvec_q4_k_r8_fn ref, fsk_matvec_q4_k_r8_fn var)
+{
+    verify_matvec_r8(v, ref, var, FSK_TYPE_Q4_K);
+}
+
+static void verify_matmul_q4_k_r8(struct vctx *v, fsk_matmul_q4_k_r8_fn ref, fsk_matmul_q4_k_r8_fn var)
+{
+    verify_matmul_r8(v, ref, var, FSK_TYPE_Q4_K, FSK_OP_matvec_q4_k_r8);
 }
 
 void *fsk_kernel_variant(enum fsk_op op, enum fsk_isa isa)

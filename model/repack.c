@@ -1,8 +1,9 @@
 /* repack.c: Q4_1, Q8_0, Q4_0, Q5_0 and Q5_1 weight matrices rewritten at load into the eight-row
  * layouts (FSK_TYPE_*_R8) that the chosen kernels read best.
  *
- * Only where the table's r8 matvec is a SIMD variant of the same family as its plain one (x86
- * AVX2 today): other tables keep the file layout. Q4_1's matvec streams faster from the records
+ * Only where the table's r8 matvec is a SIMD variant of the same family as its plain one, or the
+ * AVX2 one beside an AVX-512 plain one (Q4_K, whose file-layout AVX-512 kernel the records beat):
+ * other tables (ref, NEON) keep the file layout. Q4_1's matvec streams faster from the records
  * (one ascending stream, no horizontal sums); Q8_0's streams as fast as before and its matmul,
  * the prompt's, runs faster. The copy replaces the file's: each
  * matrix goes into one anonymous arena and this process's pages of it in the file mapping are
@@ -47,11 +48,13 @@ static uint32_t r8_type(uint32_t type, const struct fsk_kernels *k)
         {FSK_TYPE_Q4_0, FSK_TYPE_Q4_0_R8, FSK_OP_matvec_q4_0, FSK_OP_matvec_q4_0_r8},
         {FSK_TYPE_Q5_0, FSK_TYPE_Q5_0_R8, FSK_OP_matvec_q5_0, FSK_OP_matvec_q5_0_r8},
         {FSK_TYPE_Q5_1, FSK_TYPE_Q5_1_R8, FSK_OP_matvec_q5_1, FSK_OP_matvec_q5_1_r8},
+        {FSK_TYPE_Q4_K, FSK_TYPE_Q4_K_R8, FSK_OP_matvec_q4_k, FSK_OP_matvec_q4_k_r8},
     };
     for (size_t i = 0; k && i < sizeof layouts / sizeof *layouts; i++)
         if (type == layouts[i].plain) {
             const enum fsk_isa isa = fsk_kernels_op_isa(k, layouts[i].matvec_r8);
-            return isa != FSK_ISA_REF && isa == fsk_kernels_op_isa(k, layouts[i].matvec) ? layouts[i].r8 : 0;
+            const enum fsk_isa plain = fsk_kernels_op_isa(k, layouts[i].matvec);
+            return isa != FSK_ISA_REF && (isa == plain || plain == FSK_ISA_AVX512) ? layouts[i].r8 : 0;
         }
     return 0;
 }

@@ -6,19 +6,6 @@
 #include "kernels.h"
 #include "quant.h"
 
-/* Q4_K and Q5_K keep 8 six-bit scales and 8 six-bit mins in 12 bytes: bytes 0-3 and 4-7 hold
- * the low 6 bits of scales and mins 0-3 and, in their top 2 bits, bits 4-5 of scales and mins
- * 4-7; bytes 8-11 hold bits 0-3 of scale 4+j (low nibble) and min 4+j (high nibble). */
-static void k_scales(const uint8_t s[12], uint8_t sc[8], uint8_t mn[8])
-{
-    for (int j = 0; j < 4; j++) {
-        sc[j] = s[j] & 63;
-        mn[j] = s[j + 4] & 63;
-        sc[j + 4] = (uint8_t)((s[j + 8] & 15) | ((s[j] >> 6) << 4));
-        mn[j + 4] = (uint8_t)((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4));
-    }
-}
-
 /* Each 32 bytes of qs hold two sub-blocks: low nibbles the first, high nibbles the second. */
 static void unpack_q4_k(const fsk_block_q4_K *b, int8_t q[FSK_QK_K])
 {
@@ -63,7 +50,7 @@ static void dequant_scale_min(float *y, const int8_t q[FSK_QK_K], fsk_half dh, f
                               const uint8_t s[12])
 {
     uint8_t sc[8], mn[8];
-    k_scales(s, sc, mn);
+    fsk_k_scales(s, sc, mn); /* kernels/quant.c */
     const float d = fsk_f16_to_f32(dh), dmin = fsk_f16_to_f32(dminh);
     for (int j = 0; j < 8; j++) {
         const float d1 = d * (float)sc[j], m1 = dmin * (float)mn[j];
@@ -155,7 +142,7 @@ static float block_scale_min(const int8_t q[FSK_QK_K], const uint8_t s[12], fsk_
                              fsk_half dminh, const fsk_block_q8_K *a)
 {
     uint8_t sc[8], mn[8];
-    k_scales(s, sc, mn);
+    fsk_k_scales(s, sc, mn); /* kernels/quant.c */
     int32_t sumi = 0, summ = 0;
     for (int j = 0; j < 8; j++) {
         sumi += (int32_t)sc[j] * idot(q + 32 * j, a->qs + 32 * j, 32);

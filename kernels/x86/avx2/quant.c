@@ -1268,6 +1268,132 @@ QINLINE void sums_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stri
     }
 }
 
+/* ------------------------------------------------------------------ Q4_K, eight rows per record
+ * A record is super-block i of eight rows (FSK_TYPE_Q4_K_R8, kernels/quant.h). Per sub-block s
+ * the eight rows' code sums isum_s come out in eight int32 lanes as for Q4_0's records (vector k
+ * of pair p: its low nibbles are elements 4k..4k+3 of sub-block 2p, its high ones of 2p + 1);
+ * then, exact in int32 as in ref, sumi = sum_s sc_s isum_s and summ = sum_s m_s bsum_s (bsum_s
+ * the activation's 32 quants summed, from Q8_K's bsums, in int16 pairs against the minimums
+ * through madd). The block's value is d_a d_w sumi - d_a dmin_w summ, one fused multiply-add
+ * (ref rounds the product first: within the tolerance), and blocks add up left to right. */
+
+/* The record's 128 six-bit numbers, u[] of kernels/quant.h, into 128 bytes. */
+QINLINE void k8_unpack(const uint8_t *sm, uint8_t *u)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const __m256i l0 = _mm256_loadu_si256((const __m256i *)(const void *)sm);
+    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(const void *)(sm + 32));
+    const __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)(sm + 64));
+    /* each masked before its shift, so no bit crosses into the next byte */
+    const __m256i t0 = _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(0x03)), 4);
+    const __m256i t1 = _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(0x0c)), 2);
+    const __m256i t2 = _mm256_and_si256(h, _mm256_set1_epi8(0x30));
+    const __m256i t3 = _mm256_srli_epi16(_mm256_and_si256(h, _mm256_set1_epi8((char)0xc0)), 2);
+    _mm256_storeu_si256((__m256i *)(void *)u, _mm256_or_si256(_mm256_and_si256(l0, m4), t0));
+    _mm256_storeu_si256((__m256i *)(void *)(u + 32), _mm256_or_si256(_mm256_and_si256(l1, m4), t1));
+    _mm256_storeu_si256((__m256i *)(void *)(u + 64),
+                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), t2));
+    _mm256_storeu_si256((__m256i *)(void *)(u + 96),
+                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), t3));
+}
+
+/* The activation's sub-block sums of one Q8_K block as int16 pairs: lane p holds bsum_2p and
+ * bsum_2p+1 (each |.| <= 32 * 127). */
+QINLINE void k8_bsum_pairs(const fsk_block_q8_K *a, int32_t bp[4])
+{
+    const __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)a->bsums);
+    const __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(a->bsums + 8));
+    _mm_storeu_si128((__m128i *)(void *)bp, _mm_hadd_epi16(lo, hi));
+}
+
+/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations. */
+QINLINE void r8q4k_group(int nt, float *const *y, const fsk_block_q4_K_r8 *g,
+                         const fsk_block_q8_K *const *x, size_t nb, dot4_fn dot)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m256 acc[R8_TOK];
+    UNROLL for (int t = 0; t < nt; t++)
+        acc[t] = _mm256_setzero_ps();
+    for (size_t i = 0; i < nb; i++) {
+        const fsk_block_q4_K_r8 *rec = &g[i];
+        _Alignas(32) uint8_t u[128];
+        R8_PREFETCH(nt, rec);
+        k8_unpack(rec->sm, u);
+        __m256i sumi[R8_TOK], summ[R8_TOK];
+        UNROLL for (int t = 0; t < nt; t++)
+            sumi[t] = summ[t] = _mm256_setzero_si256();
+        for (int p = 0; p < 4; p++) {
+            __m256i s0[R8_TOK], s1[R8_TOK]; /* sub-blocks 2p and 2p + 1 */
+            UNROLL for (int t = 0; t < nt; t++)
+                s0[t] = s1[t] = _mm256_setzero_si256();
+            UNROLL for (int k = 0; k < 8; k++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(rec->qs + 256 * p + 32 * k));
+                const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                UNROLL for (int t = 0; t < nt; t++) {
+                    const int8_t *aq = x[t][i].qs + 64 * p + 4 * k;
+                    s0[t] = dot(s0[t], lo, _mm256_set1_epi32((int)load_u32(aq)));
+                    s1[t] = dot(s1[t], hi, _mm256_set1_epi32((int)load_u32(aq + 32)));
+                }
+            }
+            const __m256i sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(u + 16 * p)));
+            const __m256i sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(u + 16 * p + 8)));
+            UNROLL for (int t = 0; t < nt; t++)
+                sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(_mm256_mullo_epi32(sc0, s0[t]),
+                                                                     _mm256_mullo_epi32(sc1, s1[t])));
+        }
+        UNROLL for (int t = 0; t < nt; t++) {
+            int32_t bp[4];
+            k8_bsum_pairs(&x[t][i], bp);
+            UNROLL for (int p = 0; p < 4; p++) {
+                const __m256i mp = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(u + 64 + 16 * p)));
+                summ[t] = _mm256_add_epi32(summ[t], _mm256_madd_epi16(mp, _mm256_set1_epi32(bp[p])));
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)rec->d));
+        const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)rec->dmin));
+        UNROLL for (int t = 0; t < nt; t++) {
+            const __m256 da = _mm256_set1_ps(x[t][i].d);
+            const __m256 mins = _mm256_mul_ps(_mm256_mul_ps(dm, da), _mm256_cvtepi32_ps(summ[t]));
+            acc[t] = _mm256_add_ps(acc[t], _mm256_fmsub_ps(_mm256_mul_ps(d, da), _mm256_cvtepi32_ps(sumi[t]), mins));
+        }
+    }
+    UNROLL for (int t = 0; t < nt; t++)
+        _mm256_storeu_ps(y[t], acc[t]);
+}
+
+QINLINE void q4_k_r8_matvec(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                            size_t r0, size_t r1, dot4_fn dot)
+{
+    const size_t nb = ncols / FSK_QK_K, gs = FSK_R8 * row_stride;
+    const fsk_block_q8_K *xa = x;
+    for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
+        float *yg = y + g * FSK_R8;
+        r8q4k_group(1, &yg, (const fsk_block_q4_K_r8 *)(const void *)((const char *)w + g * gs), &xa, nb, dot);
+    }
+}
+
+QINLINE void q4_k_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                            size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1,
+                            dot4_fn dot, int tok)
+{
+    const size_t nb = ncols / FSK_QK_K, gs = FSK_R8 * row_stride;
+    for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
+        const fsk_block_q4_K_r8 *gw = (const fsk_block_q4_K_r8 *)(const void *)((const char *)w + g * gs);
+        for (size_t k = 0; k < ntok; k += (size_t)tok) {
+            const int nt = ntok - k < (size_t)tok ? (int)(ntok - k) : tok;
+            float *yt[R8_TOK];
+            const fsk_block_q8_K *xt[R8_TOK];
+            for (int t = 0; t < nt; t++) {
+                yt[t] = y + (k + (size_t)t) * ldy + g * FSK_R8;
+                xt[t] = (const fsk_block_q8_K *)(const void *)((const char *)x + (k + (size_t)t) * x_stride);
+            }
+#define Q4K_GROUP(n) r8q4k_group(n, yt, gw, xt, nb, dot)
+            R8_CALL_NT(nt, Q4K_GROUP);
+#undef Q4K_GROUP
+        }
+    }
+}
+
 /* Q4_0 records' matvec, or with fifth set Q5_0 records'. */
 QINLINE void q4_0_r8_matvec(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                             size_t r0, size_t r1, r8_isum_fn isum, r8_fifth_fn fifth)
@@ -1353,7 +1479,7 @@ QINLINE void q8_0_r8_matmul_flipped(float *y, size_t ldy, const void *w, size_t 
     sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, isum, dot, NULL, tok);
 }
 
-/* One path's ten kernels; q8_mm is one of the two above, isum5 and fifth the five-bit helpers. */
+/* One path's twelve kernels; q8_mm is one of the two above, isum5 and fifth the five-bit helpers. */
 #define R8_PATH(path, attr, tok, q8_mm, isum5, fifth)                                              \
     attr void fsk_matvec_q4_1_r8__avx2_##path FSK_MV_PARAMS                                        \
     {                                                                                              \
@@ -1381,6 +1507,14 @@ QINLINE void q8_0_r8_matmul_flipped(float *y, size_t ldy, const void *w, size_t 
     {                                                                                              \
         r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q4_1_R8,      \
                   r8_isum_##path, dot4_##path, NULL, tok);                                         \
+    }                                                                                              \
+    attr void fsk_matvec_q4_k_r8__avx2_##path FSK_MV_PARAMS                                        \
+    {                                                                                              \
+        q4_k_r8_matvec(y, w, row_stride, x, ncols, r0, r1, dot4_##path);                           \
+    }                                                                                              \
+    attr void fsk_matmul_q4_k_r8__avx2_##path FSK_MM_PARAMS                                        \
+    {                                                                                              \
+        q4_k_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, dot4_##path, tok); \
     }                                                                                              \
     attr void fsk_matmul_q5_1_r8__avx2_##path FSK_MM_PARAMS                                        \
     {                                                                                              \
@@ -1417,6 +1551,7 @@ FSK_AVX2_DISPATCH_R8(q8_0_r8)
 FSK_AVX2_DISPATCH_R8(q4_0_r8)
 FSK_AVX2_DISPATCH_R8(q5_0_r8)
 FSK_AVX2_DISPATCH_R8(q5_1_r8)
+FSK_AVX2_DISPATCH_TYPE(q4_k_r8) /* no AMX path yet */
 
 /* The file-layout 32-element kernels (Q4_0 and Q4_1 where they are not repacked, Q5_0, Q5_1),
  * path by path: base sums in int16, the VNNI paths through vpdpbusd; the same integers. */
