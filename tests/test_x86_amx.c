@@ -42,13 +42,16 @@ static const struct amx_case cases[] = {
      fsk_matvec_q5_0_r8__avx2},
     {FSK_TYPE_Q5_1, FSK_TYPE_Q5_1_R8, FSK_TYPE_Q8_1, fsk_matmul_q5_1_r8__amx, fsk_matmul_q5_1_r8__avx2,
      fsk_matvec_q5_1_r8__avx2},
+    {FSK_TYPE_Q4_K, FSK_TYPE_Q4_K_R8, FSK_TYPE_Q8_K, fsk_matmul_q4_k_r8__amx, fsk_matmul_q4_k_r8__avx2,
+     fsk_matvec_q4_k_r8__avx2},
 };
 enum { NCASES = sizeof cases / sizeof *cases, KINDS = 3 };
 
 /* 7 groups of eight rows: three pairs and one group left */
 enum { ROWS = 56, MAXTOK = 48 };
-/* up to 64 blocks the kernel's tables are on its stack, past that on the heap */
-static const size_t ncols_list[] = {32, 17 * 32, 18 * 32, 64 * 32, 65 * 32};
+/* up to 64 blocks the kernel's tables are on its stack, past that on the heap (blocks of the
+ * type's size: 32 elements, 256 for Q4_K) */
+static const size_t nblocks_list[] = {1, 17, 18, 64, 65};
 static const size_t ntok_list[] = {16, 37, 48};
 static const size_t spans[][2] = {{0, ROWS}, {8, 40}, {16, 24}, {24, 56}};
 
@@ -71,7 +74,7 @@ static void weights(const struct amx_case *c, unsigned char *w, size_t row_bytes
 {
     const struct fsk_type_traits *tr = fsk_type_traits(c->plain);
     const int q8 = c->plain == FSK_TYPE_Q8_0;
-    const size_t scales = c->plain == FSK_TYPE_Q4_1 || c->plain == FSK_TYPE_Q5_1 ? 2 : 1;
+    const size_t scales = c->plain == FSK_TYPE_Q4_1 || c->plain == FSK_TYPE_Q5_1 || c->plain == FSK_TYPE_Q4_K ? 2 : 1;
     for (size_t r = 0; r < ROWS; r++)
         for (size_t b = 0; b < ncols / tr->block; b++) {
             unsigned char *blk = w + r * row_bytes + b * tr->block_bytes;
@@ -94,6 +97,8 @@ static void activations(const struct amx_case *c, unsigned char *x, size_t x_str
             f[i] = kind == 0 ? rndf(-3.0f, 3.0f) : kind == 1 ? -2.5f : 2.5f;
         if (c->act == FSK_TYPE_Q8_1)
             fsk_quantize_q8_1__ref(x + (size_t)t * x_stride, f, ncols);
+        else if (c->act == FSK_TYPE_Q8_K)
+            fsk_quantize_q8_k__ref(x + (size_t)t * x_stride, f, ncols);
         else
             fsk_quantize_q8_0__ref(x + (size_t)t * x_stride, f, ncols);
     }
@@ -106,8 +111,8 @@ START_TEST(test_amx_matches_matvec)
     const int kind = _i % KINDS;
     const char *name = fsk_type_traits(c->plain)->name;
     int tiles_run = 0;
-    for (size_t ci = 0; ci < sizeof ncols_list / sizeof *ncols_list; ci++) {
-        const size_t ncols = ncols_list[ci];
+    for (size_t ci = 0; ci < sizeof nblocks_list / sizeof *nblocks_list; ci++) {
+        const size_t ncols = nblocks_list[ci] * fsk_type_traits(c->plain)->block;
         const size_t row_bytes = fsk_type_row_bytes(c->plain, ncols);
         const size_t x_stride = fsk_type_row_bytes(c->act, ncols);
         unsigned char *w = malloc(ROWS * row_bytes), *wr = malloc(ROWS * row_bytes);

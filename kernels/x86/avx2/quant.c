@@ -7,6 +7,7 @@
 #include "unroll.h"
 #include "quant.h"
 #include "../vnni.h"
+#include "../q4k_r8.h"
 
 /* The block loops below are written once for several formats; forcing them inline lets the
  * compiler fold the format and the row count into straight-line code per caller. */
@@ -1277,35 +1278,6 @@ QINLINE void sums_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stri
  * through madd). The block's value is d_a d_w sumi - d_a dmin_w summ, one fused multiply-add
  * (ref rounds the product first: within the tolerance), and blocks add up left to right. */
 
-/* The record's 128 six-bit numbers, u[] of kernels/quant.h, into 128 bytes. */
-QINLINE void k8_unpack(const uint8_t *sm, uint8_t *u)
-{
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
-    const __m256i l0 = _mm256_loadu_si256((const __m256i *)(const void *)sm);
-    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(const void *)(sm + 32));
-    const __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)(sm + 64));
-    /* each masked before its shift, so no bit crosses into the next byte */
-    const __m256i t0 = _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(0x03)), 4);
-    const __m256i t1 = _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(0x0c)), 2);
-    const __m256i t2 = _mm256_and_si256(h, _mm256_set1_epi8(0x30));
-    const __m256i t3 = _mm256_srli_epi16(_mm256_and_si256(h, _mm256_set1_epi8((char)0xc0)), 2);
-    _mm256_storeu_si256((__m256i *)(void *)u, _mm256_or_si256(_mm256_and_si256(l0, m4), t0));
-    _mm256_storeu_si256((__m256i *)(void *)(u + 32), _mm256_or_si256(_mm256_and_si256(l1, m4), t1));
-    _mm256_storeu_si256((__m256i *)(void *)(u + 64),
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), t2));
-    _mm256_storeu_si256((__m256i *)(void *)(u + 96),
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), t3));
-}
-
-/* The activation's sub-block sums of one Q8_K block as int16 pairs: lane p holds bsum_2p and
- * bsum_2p+1 (each |.| <= 32 * 127). */
-QINLINE void k8_bsum_pairs(const fsk_block_q8_K *a, int32_t bp[4])
-{
-    const __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)a->bsums);
-    const __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(a->bsums + 8));
-    _mm_storeu_si128((__m128i *)(void *)bp, _mm_hadd_epi16(lo, hi));
-}
-
 /* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations. */
 QINLINE void r8q4k_group(int nt, float *const *y, const fsk_block_q4_K_r8 *g,
                          const fsk_block_q8_K *const *x, size_t nb, dot4_fn dot)
@@ -1318,7 +1290,7 @@ QINLINE void r8q4k_group(int nt, float *const *y, const fsk_block_q4_K_r8 *g,
         const fsk_block_q4_K_r8 *rec = &g[i];
         _Alignas(32) uint8_t u[128];
         R8_PREFETCH(nt, rec);
-        k8_unpack(rec->sm, u);
+        fsk_k8_unpack(rec->sm, u);
         __m256i sumi[R8_TOK], summ[R8_TOK];
         UNROLL for (int t = 0; t < nt; t++)
             sumi[t] = summ[t] = _mm256_setzero_si256();
@@ -1343,7 +1315,7 @@ QINLINE void r8q4k_group(int nt, float *const *y, const fsk_block_q4_K_r8 *g,
         }
         UNROLL for (int t = 0; t < nt; t++) {
             int32_t bp[4];
-            k8_bsum_pairs(&x[t][i], bp);
+            fsk_k8_bsum_pairs(&x[t][i], bp);
             UNROLL for (int p = 0; p < 4; p++) {
                 const __m256i mp = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(u + 64 + 16 * p)));
                 summ[t] = _mm256_add_epi32(summ[t], _mm256_madd_epi16(mp, _mm256_set1_epi32(bp[p])));
@@ -1551,7 +1523,7 @@ FSK_AVX2_DISPATCH_R8(q8_0_r8)
 FSK_AVX2_DISPATCH_R8(q4_0_r8)
 FSK_AVX2_DISPATCH_R8(q5_0_r8)
 FSK_AVX2_DISPATCH_R8(q5_1_r8)
-FSK_AVX2_DISPATCH_TYPE(q4_k_r8) /* no AMX path yet */
+FSK_AVX2_DISPATCH_R8(q4_k_r8)
 
 /* The file-layout 32-element kernels (Q4_0 and Q4_1 where they are not repacked, Q5_0, Q5_1),
  * path by path: base sums in int16, the VNNI paths through vpdpbusd; the same integers. */

@@ -24,6 +24,7 @@
 #include "quant.h"
 #include "unroll.h"
 #include "../amx.h"
+#include "../q4k_r8.h"
 
 #ifdef FSK_AMX_R8
 
@@ -46,7 +47,7 @@
  * at risk. */
 #define AMX_STACK_TABLES 8192
 
-enum amx_kind { AMX_Q8_0, AMX_Q4_0, AMX_Q4_1, AMX_Q5_0, AMX_Q5_1 };
+enum amx_kind { AMX_Q8_0, AMX_Q4_0, AMX_Q4_1, AMX_Q5_0, AMX_Q5_1, AMX_Q4_K };
 
 /* Records with minimums (Q8_1 activations, s_a), with fifth bits, with 8 or 16 sum(a) taken off. */
 #define KIND_MIN(k) ((k) == AMX_Q4_1 || (k) == AMX_Q5_1)
@@ -287,6 +288,91 @@ QINLINE AMX_T void amx_pair(enum amx_kind kind, float *y, size_t ldy, const char
 #undef AMX_PREP
 #undef AMX_FINISH
 
+/* ------------------------------------------------------------------ Q4_K records
+ * One tile product per 32-element sub-block s of a super-block: A = 16 tokens' quants of s (Q8_K,
+ * read in place), B = the codes of s in two records side by side, built as q4_codes builds them
+ * (the low nibbles of pair p's eight quant vectors are sub-block 2p, the high ones 2p + 1). The
+ * eight products' sums go to memory, and then per token the AVX2 kernel's (r8q4k_group) integer
+ * and float work, 16 rows to a vector: sumi = sum_s sc_s isum_s, summ = sum_p madd(m pairs, bsum
+ * pairs), the block's value by one fused multiply-subtract, blocks added left to right. */
+
+/* Super-block i's codes of two records, eight sub-blocks of 512 bytes (B tiles). */
+QINLINE void q4k_codes(uint8_t *dst, const fsk_block_q4_K_r8 *b0, const fsk_block_q4_K_r8 *b1)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    UNROLL for (int p = 0; p < 4; p++)
+        UNROLL for (int k = 0; k < 8; k += 2) {
+            const __m512i a = _mm512_loadu_si512(b0->qs + 256 * p + 32 * k);
+            const __m512i b = _mm512_loadu_si512(b1->qs + 256 * p + 32 * k);
+            pair_rows(dst + 1024 * p + 64 * k, _mm512_and_si512(a, m4), _mm512_and_si512(b, m4));
+            pair_rows(dst + 1024 * p + 512 + 64 * k, _mm512_and_si512(_mm512_srli_epi16(a, 4), m4),
+                      _mm512_and_si512(_mm512_srli_epi16(b, 4), m4));
+        }
+}
+
+/* Sub-block s's product into tile set (a, b, c), and its sums out of the set before it. */
+#define K_PREP(a, b, c, s)                                                                         \
+    do {                                                                                           \
+        AMX_MEM_BARRIER();                                                                         \
+        _tile_loadd(a, xi + offsetof(fsk_block_q8_K, qs) + 32 * (s), (long)x_stride);            \
+        _tile_loadd(b, codes + 512 * (s), 64);                                                     \
+        _tile_zero(c);                                                                             \
+        _tile_dpbsud(c, a, b);                                                                     \
+    } while (0)
+
+/* y[t][16 rows] for the 16 tokens at x and the record groups g, g + 1 (rows 8g..8g+15). */
+QINLINE AMX_T void amx_q4k_pair(float *y, size_t ldy, const char *w, size_t gs, size_t g,
+                                const char *x, size_t x_stride, size_t nb)
+{
+    const fsk_block_q4_K_r8 *g0 = (const fsk_block_q4_K_r8 *)(const void *)(w + g * gs);
+    const fsk_block_q4_K_r8 *g1 = (const fsk_block_q4_K_r8 *)(const void *)(w + (g + 1) * gs);
+    _Alignas(64) int32_t c[8][16 * 16];
+    _Alignas(64) uint8_t codes[8 * 512];
+    __m512 acc[16];
+    UNROLL for (int t = 0; t < 16; t++)
+        acc[t] = _mm512_setzero_ps();
+    for (size_t i = 0; i < nb; i++) {
+        const char *xi = x + i * sizeof(fsk_block_q8_K);
+        q4k_codes(codes, &g0[i], &g1[i]);
+        K_PREP(TA0, TB0, TC0, 0);
+        for (int s = 0; s < 8; s += 2) {
+            K_PREP(TA1, TB1, TC1, s + 1);
+            _tile_stored(TC0, c[s], 64);
+            if (s + 2 < 8)
+                K_PREP(TA0, TB0, TC0, s + 2);
+            _tile_stored(TC1, c[s + 1], 64);
+        }
+        _Alignas(32) uint8_t u0[128], u1[128];
+        fsk_k8_unpack(g0[i].sm, u0);
+        fsk_k8_unpack(g1[i].sm, u1);
+        __m512i sc[8], mp[4];
+        UNROLL for (int sb = 0; sb < 8; sb++)
+            sc[sb] = _mm512_cvtepu8_epi32(_mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(const void *)(u0 + 8 * sb)),
+                                                               _mm_loadl_epi64((const __m128i *)(const void *)(u1 + 8 * sb))));
+        UNROLL for (int p = 0; p < 4; p++)
+            mp[p] = _mm512_cvtepu8_epi16(_mm256_inserti128_si256(
+                _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(u0 + 64 + 16 * p))),
+                _mm_loadu_si128((const __m128i *)(const void *)(u1 + 64 + 16 * p)), 1));
+        const __m512 d = halves16(g0[i].d, g1[i].d), dm = halves16(g0[i].dmin, g1[i].dmin);
+        UNROLL for (int t = 0; t < 16; t++) {
+            const fsk_block_q8_K *a = (const fsk_block_q8_K *)(const void *)(xi + (size_t)t * x_stride);
+            __m512i sumi = _mm512_setzero_si512(), summ = _mm512_setzero_si512();
+            UNROLL for (int sb = 0; sb < 8; sb++)
+                sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(sc[sb], _mm512_load_si512(c[sb] + 16 * t)));
+            int32_t bp[4];
+            fsk_k8_bsum_pairs(a, bp);
+            UNROLL for (int p = 0; p < 4; p++)
+                summ = _mm512_add_epi32(summ, _mm512_madd_epi16(mp[p], _mm512_set1_epi32(bp[p])));
+            const __m512 da = _mm512_set1_ps(a->d);
+            const __m512 mins = _mm512_mul_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(summ));
+            acc[t] = _mm512_add_ps(acc[t], _mm512_fmsub_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(sumi), mins));
+        }
+    }
+    UNROLL for (int t = 0; t < 16; t++)
+        _mm512_storeu_ps(y + (size_t)t * ldy + 8 * g, acc[t]);
+}
+#undef K_PREP
+
 typedef void (*mm_fn)(float *, size_t, const void *, size_t, const void *, size_t, size_t, size_t,
                       size_t, size_t);
 
@@ -294,7 +380,7 @@ QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const vo
                               size_t row_stride, const void *x, size_t x_stride, size_t ncols,
                               size_t ntok, size_t r0, size_t r1, mm_fn rest)
 {
-    const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
+    const size_t nb = ncols / (kind == AMX_Q4_K ? FSK_QK_K : FSK_QK), gs = FSK_R8 * row_stride;
     const size_t gbeg = r0 / FSK_R8, gend = r1 / FSK_R8, pend = gbeg + (gend - gbeg) / 2 * 2;
     const size_t tiles = ntok / 16;
     /* d_a, then s_a (Q4_1) or 8 sum(a) (Q4_0), 16 tokens per block: 4-byte entries alike */
@@ -303,7 +389,9 @@ QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const vo
     float *heap = NULL, *da = NULL, *sa = NULL;
     int32_t *s8 = NULL; /* Q4_0's and Q5_0's, where Q4_1's sa would be */
     if (nb > 0 && tiles > 0 && pend > gbeg) {
-        if (table_bytes <= sizeof st) {
+        if (kind == AMX_Q4_K) /* no tables: its kernel reads the activations' numbers itself */
+            da = st.f;
+        else if (table_bytes <= sizeof st) {
             da = st.f;
             sa = st.f + nb * 16;
             s8 = st.i + nb * 16;
@@ -321,6 +409,11 @@ QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const vo
     for (size_t k = 0; k < tiles; k++) {
         const char *xk = (const char *)x + 16 * k * x_stride;
         float *yk = y + 16 * k * ldy;
+        if (kind == AMX_Q4_K) {
+            for (size_t g = gbeg; g < pend; g += 2)
+                amx_q4k_pair(yk, ldy, w, gs, g, xk, x_stride, nb);
+            continue;
+        }
         amx_tables(kind, da, sa, s8, xk, x_stride, nb);
         for (size_t g = gbeg; g < pend; g += 2)
             amx_pair(kind, yk, ldy, w, gs, g, xk, x_stride, nb, da, sa, s8);
@@ -368,6 +461,13 @@ AMX_T void fsk_matmul_q5_1_r8__amx(float *y, size_t ldy, const void *w, size_t r
 {
     amx_matmul(AMX_Q5_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
                fsk_matmul_q5_1_r8__avx2_paths);
+}
+
+AMX_T void fsk_matmul_q4_k_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    amx_matmul(AMX_Q4_K, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
+               fsk_matmul_q4_k_r8__avx2_paths);
 }
 
 #endif
