@@ -179,9 +179,10 @@ int bench_fill_type(uint32_t type, void *dst, size_t nbytes, uint64_t *rng)
                 put_half(p + off, 2 * j, scale_half(rng));
         return 1;
     }
-    if (type == FSK_TYPE_Q4_K_R8) { /* eight rows' d, then dmin; scales, mins and quants any bits */
+    if (type == FSK_TYPE_Q4_K_R8 || type == FSK_TYPE_Q5_K_R8) { /* eight rows' d, then dmin */
+        const size_t rs = type == FSK_TYPE_Q4_K_R8 ? sizeof(fsk_block_q4_K_r8) : sizeof(fsk_block_q5_K_r8);
         fill_bytes(p, nbytes, rng);
-        for (size_t off = 0; off + sizeof(fsk_block_q4_K_r8) <= nbytes; off += sizeof(fsk_block_q4_K_r8))
+        for (size_t off = 0; off + rs <= nbytes; off += rs)
             for (size_t j = 0; j < FSK_R8; j++) {
                 put_half(p + off, 2 * j, scale_half(rng));
                 put_half(p + off, 2 * FSK_R8 + 2 * j, scale_half(rng));

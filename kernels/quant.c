@@ -1,6 +1,7 @@
 /* quant.c: size traits of the GGML tensor types. */
 #include "config.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "quant.h"
@@ -25,6 +26,7 @@ static const struct fsk_type_traits traits[FSK_TYPE_COUNT] = {
     [FSK_TYPE_Q5_0_R8] = {"Q5_0_R8", FSK_QK, sizeof(fsk_block_q5_0), FSK_TYPE_Q8_0, 1, 1},
     [FSK_TYPE_Q5_1_R8] = {"Q5_1_R8", FSK_QK, sizeof(fsk_block_q5_1), FSK_TYPE_Q8_1, 1, 1},
     [FSK_TYPE_Q4_K_R8] = {"Q4_K_R8", FSK_QK_K, sizeof(fsk_block_q4_K), FSK_TYPE_Q8_K, 1, 1},
+    [FSK_TYPE_Q5_K_R8] = {"Q5_K_R8", FSK_QK_K, sizeof(fsk_block_q5_K), FSK_TYPE_Q8_K, 1, 1},
 };
 
 const struct fsk_type_traits *fsk_type_traits(uint32_t t)
@@ -102,33 +104,70 @@ static void k4_pack12(uint8_t s[12], const uint8_t sc[8], const uint8_t mn[8])
     }
 }
 
-/* Q4_K records (fsk_block_q4_K_r8). Index in a record's u[] of row j's scale (min 0) or min (1) of sub-block s. */
+/* Q4_K and Q5_K records (fsk_block_q4_K_r8, fsk_block_q5_K_r8). Index in a record's u[] of row
+ * j's scale (min 0) or min (1) of sub-block s. */
 static size_t k4_u(size_t j, size_t s, int min)
 {
     return min ? 64 + 16 * (s / 2) + 2 * j + s % 2 : 8 * s + j;
 }
 
-static void repack_q4_k(unsigned char *dst, const void *src, size_t rows, size_t row_stride, size_t nb)
+/* Where the parts of a K block and of a K record start: the plain block's qh and qs (after d,
+ * dmin and the 12 scale bytes), the record's sm, qh and qs (after d[8] and dmin[8]). */
+struct k_layout {
+    size_t bytes, qh, qs, rec_qh, rec_qs;
+};
+
+static struct k_layout k_layout(int five)
 {
-    fsk_block_q4_K_r8 *rec = (fsk_block_q4_K_r8 *)(void *)dst;
+    return five ? (struct k_layout){sizeof(fsk_block_q5_K), offsetof(fsk_block_q5_K, qh),
+                                    offsetof(fsk_block_q5_K, qs), offsetof(fsk_block_q5_K_r8, qh),
+                                    offsetof(fsk_block_q5_K_r8, qs)}
+                : (struct k_layout){sizeof(fsk_block_q4_K), 0, offsetof(fsk_block_q4_K, qs), 0,
+                                    offsetof(fsk_block_q4_K_r8, qs)};
+}
+
+/* Bit of a Q5_K record's masks for row j's element e of sub-block 2p + h (its fifth bit: bit
+ * 2p + h of the block's qh[e]): mask of quant vector k = e / 4 at 64p + 32(k / 4) + 16h + 4(k % 4),
+ * bit 4j + e % 4. */
+static size_t k5_bit(size_t j, size_t p, size_t h, size_t e)
+{
+    const size_t k = e / 4;
+    return 8 * (64 * p + 32 * (k / 4) + 16 * h + 4 * (k % 4)) + 4 * j + e % 4;
+}
+
+static void repack_k(unsigned char *dst, const void *src, size_t rows, size_t row_stride, size_t nb,
+                     int five)
+{
+    const struct k_layout L = k_layout(five);
+    const size_t rec_bytes = FSK_R8 * L.bytes;
     for (size_t g = 0; g < rows / FSK_R8; g++)
-        for (size_t i = 0; i < nb; i++, rec++) {
+        for (size_t i = 0; i < nb; i++, dst += rec_bytes) {
+            fsk_block_q4_K_r8 *rec = (fsk_block_q4_K_r8 *)(void *)dst; /* d, dmin, sm alike */
             uint8_t u[128];
             memset(rec->sm, 0, sizeof rec->sm);
+            if (five)
+                memset(dst + L.rec_qh, 0, 256);
             for (size_t j = 0; j < FSK_R8; j++) {
-                fsk_block_q4_K b;
-                memcpy(&b, (const unsigned char *)src + (g * FSK_R8 + j) * row_stride + i * sizeof b, sizeof b);
-                rec->d[j] = b.d;
-                rec->dmin[j] = b.dmin;
+                const unsigned char *b = (const unsigned char *)src + (g * FSK_R8 + j) * row_stride + i * L.bytes;
+                fsk_block_q4_K head; /* d, dmin, scales: the same in both formats */
+                memcpy(&head, b, offsetof(fsk_block_q4_K, qs));
+                rec->d[j] = head.d;
+                rec->dmin[j] = head.dmin;
                 uint8_t sc[8], mn[8];
-                fsk_k_scales(b.scales, sc, mn);
+                fsk_k_scales(head.scales, sc, mn);
                 for (size_t s = 0; s < 8; s++) {
                     u[k4_u(j, s, 0)] = sc[s];
                     u[k4_u(j, s, 1)] = mn[s];
                 }
-                for (size_t p = 0; p < 4; p++)
+                for (size_t p = 0; p < 4; p++) {
                     for (size_t k = 0; k < 8; k++)
-                        memcpy(rec->qs + 256 * p + 32 * k + 4 * j, b.qs + 32 * p + 4 * k, 4);
+                        memcpy(dst + L.rec_qs + 256 * p + 32 * k + 4 * j, b + L.qs + 32 * p + 4 * k, 4);
+                    for (size_t h = 0; five && h < 2; h++)
+                        for (size_t e = 0; e < 32; e++) {
+                            const size_t bit = k5_bit(j, p, h, e);
+                            dst[L.rec_qh + bit / 8] |= (uint8_t)(((b[L.qh + e] >> (2 * p + h)) & 1) << (bit % 8));
+                        }
+                }
             }
             for (size_t b = 0; b < 64; b++)
                 rec->sm[b] = (uint8_t)((u[b] & 15) | (u[64 + b] & 15) << 4);
@@ -138,31 +177,46 @@ static void repack_q4_k(unsigned char *dst, const void *src, size_t rows, size_t
         }
 }
 
-static void r8_block_q4_k(fsk_block_q4_K *b, const fsk_block_q4_K_r8 *rec, size_t j)
+/* Row j's plain block out of a K record. */
+static void r8_block_k(unsigned char *blk, const unsigned char *r, size_t j, int five)
 {
+    const struct k_layout L = k_layout(five);
+    fsk_block_q4_K_r8 head; /* d, dmin, sm */
+    fsk_block_q4_K b;
+    memcpy(&head, r, offsetof(fsk_block_q4_K_r8, qs));
     uint8_t sc[8], mn[8];
-    b->d = rec->d[j];
-    b->dmin = rec->dmin[j];
+    b.d = head.d[j];
+    b.dmin = head.dmin[j];
     for (size_t s = 0; s < 8; s++)
         for (int min = 0; min < 2; min++) {
             const size_t v = k4_u(j, s, min);
-            const uint8_t low = (uint8_t)(v < 64 ? rec->sm[v] & 15 : rec->sm[v - 64] >> 4);
-            const uint8_t top = (uint8_t)((rec->sm[64 + v % 32] >> (2 * (v / 32))) & 3);
+            const uint8_t low = (uint8_t)(v < 64 ? head.sm[v] & 15 : head.sm[v - 64] >> 4);
+            const uint8_t top = (uint8_t)((head.sm[64 + v % 32] >> (2 * (v / 32))) & 3);
             (min ? mn : sc)[s] = (uint8_t)(low | top << 4);
         }
-    k4_pack12(b->scales, sc, mn);
-    for (size_t p = 0; p < 4; p++)
+    k4_pack12(b.scales, sc, mn);
+    memcpy(blk, &b, offsetof(fsk_block_q4_K, qs));
+    if (five)
+        memset(blk + L.qh, 0, 32);
+    for (size_t p = 0; p < 4; p++) {
         for (size_t k = 0; k < 8; k++)
-            memcpy(b->qs + 32 * p + 4 * k, rec->qs + 256 * p + 32 * k + 4 * j, 4);
+            memcpy(blk + L.qs + 32 * p + 4 * k, r + L.rec_qs + 256 * p + 32 * k + 4 * j, 4);
+        for (size_t h = 0; five && h < 2; h++)
+            for (size_t e = 0; e < 32; e++) {
+                const size_t bit = k5_bit(j, p, h, e);
+                blk[L.qh + e] |= (uint8_t)(((r[L.rec_qh + bit / 8] >> (bit % 8)) & 1) << (2 * p + h));
+            }
+    }
 }
 
 int fsk_repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols, uint32_t type)
 {
-    const size_t block = type == FSK_TYPE_Q4_K_R8 ? FSK_QK_K : FSK_QK;
+    const int kfmt = type == FSK_TYPE_Q4_K_R8 || type == FSK_TYPE_Q5_K_R8;
+    const size_t block = kfmt ? FSK_QK_K : FSK_QK;
     if (rows % FSK_R8 != 0 || ncols % block != 0 || ncols == 0 || fsk_type_plain(type) == type)
         return -1;
-    if (type == FSK_TYPE_Q4_K_R8) {
-        repack_q4_k(dst, src, rows, row_stride, ncols / block);
+    if (kfmt) {
+        repack_k(dst, src, rows, row_stride, ncols / block, type == FSK_TYPE_Q5_K_R8);
         return 0;
     }
     const struct r8_geometry ge = r8_geometry(type);
@@ -187,12 +241,8 @@ int fsk_repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, si
 
 void fsk_r8_block(void *blk, const void *rec, uint32_t type, size_t j)
 {
-    if (type == FSK_TYPE_Q4_K_R8) {
-        fsk_block_q4_K b;
-        fsk_block_q4_K_r8 r;
-        memcpy(&r, rec, sizeof r);
-        r8_block_q4_k(&b, &r, j);
-        memcpy(blk, &b, sizeof b);
+    if (type == FSK_TYPE_Q4_K_R8 || type == FSK_TYPE_Q5_K_R8) {
+        r8_block_k(blk, rec, j, type == FSK_TYPE_Q5_K_R8);
         return;
     }
     const struct r8_geometry ge = r8_geometry(type);
@@ -217,5 +267,6 @@ uint32_t fsk_type_plain(uint32_t t)
            : t == FSK_TYPE_Q5_0_R8 ? FSK_TYPE_Q5_0
            : t == FSK_TYPE_Q5_1_R8 ? FSK_TYPE_Q5_1
            : t == FSK_TYPE_Q4_K_R8 ? FSK_TYPE_Q4_K
+           : t == FSK_TYPE_Q5_K_R8 ? FSK_TYPE_Q5_K
                                    : t;
 }

@@ -28,7 +28,8 @@ enum fsk_type {
     FSK_TYPE_Q5_0_R8 = 67, /* Q5_0 rows repacked eight at a time (fsk_block_q5_0_r8) */
     FSK_TYPE_Q5_1_R8 = 68, /* Q5_1 rows repacked eight at a time (fsk_block_q5_1_r8) */
     FSK_TYPE_Q4_K_R8 = 69, /* Q4_K rows repacked eight at a time (fsk_block_q4_K_r8) */
-    FSK_TYPE_COUNT = 70
+    FSK_TYPE_Q5_K_R8 = 70, /* Q5_K rows repacked eight at a time (fsk_block_q5_K_r8) */
+    FSK_TYPE_COUNT = 71
 };
 
 #define FSK_QK 32   /* elements per block of the 32-element formats */
@@ -97,6 +98,16 @@ typedef struct {
     uint8_t sm[96];
     uint8_t qs[FSK_R8 * FSK_QK_K / 2];
 } fsk_block_q4_K_r8;
+/* Q5_K as Q4_K with the fifth bits between the scales and the quants (FSK_TYPE_Q5_K_R8), as masks
+ * like Q5_0's records: for quant vector k = 4q + c of pair p, qh[64p + 32q + 4c..] (32 bits,
+ * little-endian) are the fifth bits of its low nibbles (sub-block 2p) and qh[64p + 32q + 16 +
+ * 4c..] those of its high ones (2p + 1), bit 4j + b for byte 4j + b of the vector. */
+typedef struct {
+    fsk_half d[FSK_R8], dmin[FSK_R8];
+    uint8_t sm[96];
+    uint8_t qh[FSK_R8 * FSK_QK_K / 8];
+    uint8_t qs[FSK_R8 * FSK_QK_K / 2];
+} fsk_block_q5_K_r8;
 
 _Static_assert(sizeof(fsk_block_q4_0) == 18, "q4_0 layout");
 _Static_assert(sizeof(fsk_block_q4_1) == 20, "q4_1 layout");
@@ -114,6 +125,11 @@ _Static_assert(sizeof(fsk_block_q4_0_r8) == FSK_R8 * sizeof(fsk_block_q4_0), "q4
 _Static_assert(sizeof(fsk_block_q5_0_r8) == FSK_R8 * sizeof(fsk_block_q5_0), "q5_0_r8 layout");
 _Static_assert(sizeof(fsk_block_q5_1_r8) == FSK_R8 * sizeof(fsk_block_q5_1), "q5_1_r8 layout");
 _Static_assert(sizeof(fsk_block_q4_K_r8) == FSK_R8 * sizeof(fsk_block_q4_K), "q4_K_r8 layout");
+_Static_assert(sizeof(fsk_block_q5_K_r8) == FSK_R8 * sizeof(fsk_block_q5_K), "q5_K_r8 layout");
+/* the K records share their first fields (quant.c and the kernels read them alike) */
+_Static_assert(offsetof(fsk_block_q5_K_r8, sm) == offsetof(fsk_block_q4_K_r8, sm) &&
+                   offsetof(fsk_block_q5_K, qh) == offsetof(fsk_block_q4_K, qs),
+               "K records' heads");
 /* the kernels read any record's scales at its start and Q4_1's and Q5_1's minimums right after */
 _Static_assert(offsetof(fsk_block_q4_1_r8, m) == 2 * FSK_R8 && offsetof(fsk_block_q5_1_r8, m) == 2 * FSK_R8,
                "minimums follow the eight scales");
@@ -142,7 +158,7 @@ typedef size_t (*fsk_quantize_row_fn)(void *dst, const float *src, size_t n);
 fsk_quantize_row_fn fsk_row_quantizer(uint32_t t);
 
 /* Repacks rows rows (a multiple of FSK_R8) of ncols columns of type r8's plain type (fsk_type_plain:
- * Q4_1, Q8_0, Q4_0, Q5_0, Q5_1 or Q4_K), row r at src + r * row_stride, into the layout r8 (a *_R8
+ * Q4_1, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K or Q5_K), row r at src + r * row_stride, into the layout r8 (a *_R8
  * type) at dst (rows * fsk_type_row_bytes(plain, ncols) bytes; no overlap). Returns 0, or -1 when
  * rows or ncols do not fit the layout. */
 int fsk_repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols, uint32_t r8);

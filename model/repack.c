@@ -2,7 +2,8 @@
  * layouts (FSK_TYPE_*_R8) that the chosen kernels read best.
  *
  * Only where the table's r8 matvec is a SIMD variant of the same family as its plain one, or the
- * AVX2 one beside an AVX-512 plain one (Q4_K, whose file-layout AVX-512 kernel the records beat):
+ * AVX2 one beside an AVX-512 plain one (Q4_K, Q5_K: their file-layout AVX-512 kernels lose to the
+ * records):
  * other tables (ref, NEON) keep the file layout. Q4_1's matvec streams faster from the records
  * (one ascending stream, no horizontal sums); Q8_0's streams as fast as before and its matmul,
  * the prompt's, runs faster. The copy replaces the file's: each
@@ -49,6 +50,7 @@ static uint32_t r8_type(uint32_t type, const struct fsk_kernels *k)
         {FSK_TYPE_Q5_0, FSK_TYPE_Q5_0_R8, FSK_OP_matvec_q5_0, FSK_OP_matvec_q5_0_r8},
         {FSK_TYPE_Q5_1, FSK_TYPE_Q5_1_R8, FSK_OP_matvec_q5_1, FSK_OP_matvec_q5_1_r8},
         {FSK_TYPE_Q4_K, FSK_TYPE_Q4_K_R8, FSK_OP_matvec_q4_k, FSK_OP_matvec_q4_k_r8},
+        {FSK_TYPE_Q5_K, FSK_TYPE_Q5_K_R8, FSK_OP_matvec_q5_k, FSK_OP_matvec_q5_k_r8},
     };
     for (size_t i = 0; k && i < sizeof layouts / sizeof *layouts; i++)
         if (type == layouts[i].plain) {

@@ -608,6 +608,8 @@ START_TEST(test_bad_types)
     expect_fail(one_tensor(FSK_TYPE_Q5_1_R8, 1, ne, 0), FSK_ERR_UNSUPPORTED, "unknown tensor type 68");
     expect_fail(one_tensor(FSK_TYPE_Q4_K_R8, 1, (const uint64_t[]){256}, 0), FSK_ERR_UNSUPPORTED,
                 "unknown tensor type 69");
+    expect_fail(one_tensor(FSK_TYPE_Q5_K_R8, 1, (const uint64_t[]){256}, 0), FSK_ERR_UNSUPPORTED,
+                "unknown tensor type 70");
 }
 END_TEST
 

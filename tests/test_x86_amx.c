@@ -1,9 +1,9 @@
-/* test_x86_amx.c: the AMX-INT8 matmuls of the eight-row records (Q8_0, Q4_0, Q4_1, Q5_0,
- * Q5_1) give the AVX2 matvec's results token by token, bit for bit: random quants and the integer
- * limits, rows that leave an odd group or no whole tile, token counts that leave a tail, rows of
- * 1 to 65 blocks; rows outside r0..r1 are not written. The exported AVX2 matmul (which takes this
- * path for 16 tokens or more) is held to the same. Skipped (77) where the build or the CPU has no
- * AMX-INT8. */
+/* test_x86_amx.c: the AMX-INT8 matmuls of the eight-row records (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
+ * Q4_K, Q5_K) give the AVX2 matvec's results token by token, bit for bit: random quants and the
+ * integer limits, rows that leave an odd group or no whole tile, token counts that leave a
+ * tail, rows of 1 to 65 blocks; rows outside r0..r1 are not written. The exported AVX2 matmul
+ * (which takes this path for 16 tokens or more) is held to the same. Skipped (77) where the
+ * build or the CPU has no AMX-INT8. */
 #include "config.h"
 
 #include <check.h>
@@ -44,6 +44,8 @@ static const struct amx_case cases[] = {
      fsk_matvec_q5_1_r8__avx2},
     {FSK_TYPE_Q4_K, FSK_TYPE_Q4_K_R8, FSK_TYPE_Q8_K, fsk_matmul_q4_k_r8__amx, fsk_matmul_q4_k_r8__avx2,
      fsk_matvec_q4_k_r8__avx2},
+    {FSK_TYPE_Q5_K, FSK_TYPE_Q5_K_R8, FSK_TYPE_Q8_K, fsk_matmul_q5_k_r8__amx, fsk_matmul_q5_k_r8__avx2,
+     fsk_matvec_q5_k_r8__avx2},
 };
 enum { NCASES = sizeof cases / sizeof *cases, KINDS = 3 };
 
@@ -74,7 +76,10 @@ static void weights(const struct amx_case *c, unsigned char *w, size_t row_bytes
 {
     const struct fsk_type_traits *tr = fsk_type_traits(c->plain);
     const int q8 = c->plain == FSK_TYPE_Q8_0;
-    const size_t scales = c->plain == FSK_TYPE_Q4_1 || c->plain == FSK_TYPE_Q5_1 || c->plain == FSK_TYPE_Q4_K ? 2 : 1;
+    const size_t scales = c->plain == FSK_TYPE_Q4_1 || c->plain == FSK_TYPE_Q5_1 ||
+                                  c->plain == FSK_TYPE_Q4_K || c->plain == FSK_TYPE_Q5_K
+                              ? 2
+                              : 1;
     for (size_t r = 0; r < ROWS; r++)
         for (size_t b = 0; b < ncols / tr->block; b++) {
             unsigned char *blk = w + r * row_bytes + b * tr->block_bytes;

@@ -1278,18 +1278,21 @@ QINLINE void sums_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stri
  * through madd). The block's value is d_a d_w sumi - d_a dmin_w summ, one fused multiply-add
  * (ref rounds the product first: within the tolerance), and blocks add up left to right. */
 
-/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations. */
-QINLINE void r8q4k_group(int nt, float *const *y, const fsk_block_q4_K_r8 *g,
-                         const fsk_block_q8_K *const *x, size_t nb, dot4_fn dot)
+/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations: Q4_K
+ * records (fifth NULL) or Q5_K ones (fifth adds their fifth bits, four quant vectors at a time). */
+QINLINE void r8q4k_group(int nt, float *const *y, const void *g, const fsk_block_q8_K *const *x,
+                         size_t nb, dot4_fn dot, r8_fifth_fn fifth)
 {
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    const size_t rs = fifth ? sizeof(fsk_block_q5_K_r8) : sizeof(fsk_block_q4_K_r8);
+    const size_t qs_at = fifth ? offsetof(fsk_block_q5_K_r8, qs) : offsetof(fsk_block_q4_K_r8, qs);
     __m256 acc[R8_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm256_setzero_ps();
     for (size_t i = 0; i < nb; i++) {
-        const fsk_block_q4_K_r8 *rec = &g[i];
+        const uint8_t *rb = (const uint8_t *)g + i * rs;
+        const fsk_block_q4_K_r8 *rec = (const fsk_block_q4_K_r8 *)(const void *)rb; /* d, dmin, sm */
         _Alignas(32) uint8_t u[128];
-        R8_PREFETCH(nt, rec);
+        R8_PREFETCH_LEN(nt, rb, rs);
         fsk_k8_unpack(rec->sm, u);
         __m256i sumi[R8_TOK], summ[R8_TOK];
         UNROLL for (int t = 0; t < nt; t++)
@@ -1298,14 +1301,17 @@ QINLINE void r8q4k_group(int nt, float *const *y, const fsk_block_q4_K_r8 *g,
             __m256i s0[R8_TOK], s1[R8_TOK]; /* sub-blocks 2p and 2p + 1 */
             UNROLL for (int t = 0; t < nt; t++)
                 s0[t] = s1[t] = _mm256_setzero_si256();
-            UNROLL for (int k = 0; k < 8; k++) {
-                const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(rec->qs + 256 * p + 32 * k));
-                const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-                UNROLL for (int t = 0; t < nt; t++) {
-                    const int8_t *aq = x[t][i].qs + 64 * p + 4 * k;
-                    s0[t] = dot(s0[t], lo, _mm256_set1_epi32((int)load_u32(aq)));
-                    s1[t] = dot(s1[t], hi, _mm256_set1_epi32((int)load_u32(aq + 32)));
-                }
+            UNROLL for (int q = 0; q < 2; q++) { /* quant vectors 4q..4q+3 of the pair */
+                __m256i lo[4], hi[4];
+                r8_codes(rb + qs_at + 256 * p + 128 * q, lo, hi);
+                if (fifth)
+                    fifth(rb + offsetof(fsk_block_q5_K_r8, qh) + 64 * p + 32 * q, lo, hi);
+                UNROLL for (int c = 0; c < 4; c++)
+                    UNROLL for (int t = 0; t < nt; t++) {
+                        const int8_t *aq = x[t][i].qs + 64 * p + 16 * q + 4 * c;
+                        s0[t] = dot(s0[t], lo[c], _mm256_set1_epi32((int)load_u32(aq)));
+                        s1[t] = dot(s1[t], hi[c], _mm256_set1_epi32((int)load_u32(aq + 32)));
+                    }
             }
             const __m256i sc0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(u + 16 * p)));
             const __m256i sc1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(u + 16 * p + 8)));
@@ -1333,24 +1339,25 @@ QINLINE void r8q4k_group(int nt, float *const *y, const fsk_block_q4_K_r8 *g,
         _mm256_storeu_ps(y[t], acc[t]);
 }
 
+/* Q4_K records' matvec and matmul, or with fifth set Q5_K records'. */
 QINLINE void q4_k_r8_matvec(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                            size_t r0, size_t r1, dot4_fn dot)
+                            size_t r0, size_t r1, dot4_fn dot, r8_fifth_fn fifth)
 {
     const size_t nb = ncols / FSK_QK_K, gs = FSK_R8 * row_stride;
     const fsk_block_q8_K *xa = x;
     for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
         float *yg = y + g * FSK_R8;
-        r8q4k_group(1, &yg, (const fsk_block_q4_K_r8 *)(const void *)((const char *)w + g * gs), &xa, nb, dot);
+        r8q4k_group(1, &yg, (const char *)w + g * gs, &xa, nb, dot, fifth);
     }
 }
 
 QINLINE void q4_k_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1,
-                            dot4_fn dot, int tok)
+                            dot4_fn dot, r8_fifth_fn fifth, int tok)
 {
     const size_t nb = ncols / FSK_QK_K, gs = FSK_R8 * row_stride;
     for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
-        const fsk_block_q4_K_r8 *gw = (const fsk_block_q4_K_r8 *)(const void *)((const char *)w + g * gs);
+        const char *gw = (const char *)w + g * gs;
         for (size_t k = 0; k < ntok; k += (size_t)tok) {
             const int nt = ntok - k < (size_t)tok ? (int)(ntok - k) : tok;
             float *yt[R8_TOK];
@@ -1359,7 +1366,7 @@ QINLINE void q4_k_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stri
                 yt[t] = y + (k + (size_t)t) * ldy + g * FSK_R8;
                 xt[t] = (const fsk_block_q8_K *)(const void *)((const char *)x + (k + (size_t)t) * x_stride);
             }
-#define Q4K_GROUP(n) r8q4k_group(n, yt, gw, xt, nb, dot)
+#define Q4K_GROUP(n) r8q4k_group(n, yt, gw, xt, nb, dot, fifth)
             R8_CALL_NT(nt, Q4K_GROUP);
 #undef Q4K_GROUP
         }
@@ -1451,7 +1458,19 @@ QINLINE void q8_0_r8_matmul_flipped(float *y, size_t ldy, const void *w, size_t 
     sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, isum, dot, NULL, tok);
 }
 
-/* One path's twelve kernels; q8_mm is one of the two above, isum5 and fifth the five-bit helpers. */
+/* The two kernels of a K record type in one path (fifth NULL: Q4_K; else Q5_K's helper). */
+#define R8_K_TYPE(path, attr, tok, t, fifth)                                                       \
+    attr void fsk_matvec_##t##__avx2_##path FSK_MV_PARAMS                                          \
+    {                                                                                              \
+        q4_k_r8_matvec(y, w, row_stride, x, ncols, r0, r1, dot4_##path, fifth);                    \
+    }                                                                                              \
+    attr void fsk_matmul_##t##__avx2_##path FSK_MM_PARAMS                                          \
+    {                                                                                              \
+        q4_k_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, dot4_##path, fifth, \
+                       tok);                                                                       \
+    }
+
+/* One path's fourteen kernels; q8_mm is one of the two above, isum5 and fifth the five-bit helpers. */
 #define R8_PATH(path, attr, tok, q8_mm, isum5, fifth)                                              \
     attr void fsk_matvec_q4_1_r8__avx2_##path FSK_MV_PARAMS                                        \
     {                                                                                              \
@@ -1480,14 +1499,7 @@ QINLINE void q8_0_r8_matmul_flipped(float *y, size_t ldy, const void *w, size_t 
         r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q4_1_R8,      \
                   r8_isum_##path, dot4_##path, NULL, tok);                                         \
     }                                                                                              \
-    attr void fsk_matvec_q4_k_r8__avx2_##path FSK_MV_PARAMS                                        \
-    {                                                                                              \
-        q4_k_r8_matvec(y, w, row_stride, x, ncols, r0, r1, dot4_##path);                           \
-    }                                                                                              \
-    attr void fsk_matmul_q4_k_r8__avx2_##path FSK_MM_PARAMS                                        \
-    {                                                                                              \
-        q4_k_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, dot4_##path, tok); \
-    }                                                                                              \
+    R8_K_TYPE(path, attr, tok, q4_k_r8, NULL) R8_K_TYPE(path, attr, tok, q5_k_r8, fifth)         \
     attr void fsk_matmul_q5_1_r8__avx2_##path FSK_MM_PARAMS                                        \
     {                                                                                              \
         r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q5_1_R8,      \
@@ -1524,6 +1536,7 @@ FSK_AVX2_DISPATCH_R8(q4_0_r8)
 FSK_AVX2_DISPATCH_R8(q5_0_r8)
 FSK_AVX2_DISPATCH_R8(q5_1_r8)
 FSK_AVX2_DISPATCH_R8(q4_k_r8)
+FSK_AVX2_DISPATCH_R8(q5_k_r8)
 
 /* The file-layout 32-element kernels (Q4_0 and Q4_1 where they are not repacked, Q5_0, Q5_1),
  * path by path: base sums in int16, the VNNI paths through vpdpbusd; the same integers. */

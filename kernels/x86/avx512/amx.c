@@ -47,7 +47,7 @@
  * at risk. */
 #define AMX_STACK_TABLES 8192
 
-enum amx_kind { AMX_Q8_0, AMX_Q4_0, AMX_Q4_1, AMX_Q5_0, AMX_Q5_1, AMX_Q4_K };
+enum amx_kind { AMX_Q8_0, AMX_Q4_0, AMX_Q4_1, AMX_Q5_0, AMX_Q5_1, AMX_Q4_K, AMX_Q5_K };
 
 /* Records with minimums (Q8_1 activations, s_a), with fifth bits, with 8 or 16 sum(a) taken off. */
 #define KIND_MIN(k) ((k) == AMX_Q4_1 || (k) == AMX_Q5_1)
@@ -288,7 +288,7 @@ QINLINE AMX_T void amx_pair(enum amx_kind kind, float *y, size_t ldy, const char
 #undef AMX_PREP
 #undef AMX_FINISH
 
-/* ------------------------------------------------------------------ Q4_K records
+/* ------------------------------------------------------------------ Q4_K and Q5_K records
  * One tile product per 32-element sub-block s of a super-block: A = 16 tokens' quants of s (Q8_K,
  * read in place), B = the codes of s in two records side by side, built as q4_codes builds them
  * (the low nibbles of pair p's eight quant vectors are sub-block 2p, the high ones 2p + 1). The
@@ -296,17 +296,29 @@ QINLINE AMX_T void amx_pair(enum amx_kind kind, float *y, size_t ldy, const char
  * and float work, 16 rows to a vector: sumi = sum_s sc_s isum_s, summ = sum_p madd(m pairs, bsum
  * pairs), the block's value by one fused multiply-subtract, blocks added left to right. */
 
-/* Super-block i's codes of two records, eight sub-blocks of 512 bytes (B tiles). */
-QINLINE void q4k_codes(uint8_t *dst, const fsk_block_q4_K_r8 *b0, const fsk_block_q4_K_r8 *b1)
+/* A super-block's codes of two records (quants q0, q1; Q5_K's masks h0, h1, else NULL), eight
+ * sub-blocks of 512 bytes (B tiles). A 64-byte load holds quant vectors k, k + 1 of pair p, whose
+ * Q5_K masks are 64 bits at 64p + 32(k / 4) + 4(k % 4) (low nibbles) and 16 bytes on. */
+QINLINE void q4k_codes(uint8_t *dst, const uint8_t *q0, const uint8_t *q1, const uint8_t *h0,
+                       const uint8_t *h1)
 {
-    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i m4 = _mm512_set1_epi8(0x0f), b4 = _mm512_set1_epi8(0x10);
     UNROLL for (int p = 0; p < 4; p++)
         UNROLL for (int k = 0; k < 8; k += 2) {
-            const __m512i a = _mm512_loadu_si512(b0->qs + 256 * p + 32 * k);
-            const __m512i b = _mm512_loadu_si512(b1->qs + 256 * p + 32 * k);
-            pair_rows(dst + 1024 * p + 64 * k, _mm512_and_si512(a, m4), _mm512_and_si512(b, m4));
-            pair_rows(dst + 1024 * p + 512 + 64 * k, _mm512_and_si512(_mm512_srli_epi16(a, 4), m4),
-                      _mm512_and_si512(_mm512_srli_epi16(b, 4), m4));
+            const __m512i a = _mm512_loadu_si512(q0 + 256 * p + 32 * k);
+            const __m512i b = _mm512_loadu_si512(q1 + 256 * p + 32 * k);
+            __m512i alo = _mm512_and_si512(a, m4), blo = _mm512_and_si512(b, m4);
+            __m512i ahi = _mm512_and_si512(_mm512_srli_epi16(a, 4), m4);
+            __m512i bhi = _mm512_and_si512(_mm512_srli_epi16(b, 4), m4);
+            if (h0) {
+                const size_t at = 64 * (size_t)p + 32 * (size_t)(k / 4) + 4 * (size_t)(k % 4);
+                alo = _mm512_mask_add_epi8(alo, load_u64(h0 + at), alo, b4);
+                blo = _mm512_mask_add_epi8(blo, load_u64(h1 + at), blo, b4);
+                ahi = _mm512_mask_add_epi8(ahi, load_u64(h0 + at + 16), ahi, b4);
+                bhi = _mm512_mask_add_epi8(bhi, load_u64(h1 + at + 16), bhi, b4);
+            }
+            pair_rows(dst + 1024 * p + 64 * k, alo, blo);
+            pair_rows(dst + 1024 * p + 512 + 64 * k, ahi, bhi);
         }
 }
 
@@ -320,12 +332,14 @@ QINLINE void q4k_codes(uint8_t *dst, const fsk_block_q4_K_r8 *b0, const fsk_bloc
         _tile_dpbsud(c, a, b);                                                                     \
     } while (0)
 
-/* y[t][16 rows] for the 16 tokens at x and the record groups g, g + 1 (rows 8g..8g+15). */
+/* y[t][16 rows] for the 16 tokens at x and the record groups g, g + 1 (rows 8g..8g+15): Q4_K
+ * records, or Q5_K ones (five). */
 QINLINE AMX_T void amx_q4k_pair(float *y, size_t ldy, const char *w, size_t gs, size_t g,
-                                const char *x, size_t x_stride, size_t nb)
+                                const char *x, size_t x_stride, size_t nb, int five)
 {
-    const fsk_block_q4_K_r8 *g0 = (const fsk_block_q4_K_r8 *)(const void *)(w + g * gs);
-    const fsk_block_q4_K_r8 *g1 = (const fsk_block_q4_K_r8 *)(const void *)(w + (g + 1) * gs);
+    const size_t rs = five ? sizeof(fsk_block_q5_K_r8) : sizeof(fsk_block_q4_K_r8);
+    const size_t qs_at = five ? offsetof(fsk_block_q5_K_r8, qs) : offsetof(fsk_block_q4_K_r8, qs);
+    const uint8_t *w0 = (const uint8_t *)w + g * gs, *w1 = w0 + gs;
     _Alignas(64) int32_t c[8][16 * 16];
     _Alignas(64) uint8_t codes[8 * 512];
     __m512 acc[16];
@@ -333,7 +347,11 @@ QINLINE AMX_T void amx_q4k_pair(float *y, size_t ldy, const char *w, size_t gs, 
         acc[t] = _mm512_setzero_ps();
     for (size_t i = 0; i < nb; i++) {
         const char *xi = x + i * sizeof(fsk_block_q8_K);
-        q4k_codes(codes, &g0[i], &g1[i]);
+        const uint8_t *b0 = w0 + i * rs, *b1 = w1 + i * rs; /* d, dmin and sm alike in both */
+        const fsk_block_q4_K_r8 *r0 = (const fsk_block_q4_K_r8 *)(const void *)b0;
+        const fsk_block_q4_K_r8 *r1 = (const fsk_block_q4_K_r8 *)(const void *)b1;
+        q4k_codes(codes, b0 + qs_at, b1 + qs_at, five ? b0 + offsetof(fsk_block_q5_K_r8, qh) : NULL,
+                  five ? b1 + offsetof(fsk_block_q5_K_r8, qh) : NULL);
         K_PREP(TA0, TB0, TC0, 0);
         for (int s = 0; s < 8; s += 2) {
             K_PREP(TA1, TB1, TC1, s + 1);
@@ -343,8 +361,8 @@ QINLINE AMX_T void amx_q4k_pair(float *y, size_t ldy, const char *w, size_t gs, 
             _tile_stored(TC1, c[s + 1], 64);
         }
         _Alignas(32) uint8_t u0[128], u1[128];
-        fsk_k8_unpack(g0[i].sm, u0);
-        fsk_k8_unpack(g1[i].sm, u1);
+        fsk_k8_unpack(r0->sm, u0);
+        fsk_k8_unpack(r1->sm, u1);
         __m512i sc[8], mp[4];
         UNROLL for (int sb = 0; sb < 8; sb++)
             sc[sb] = _mm512_cvtepu8_epi32(_mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(const void *)(u0 + 8 * sb)),
@@ -353,7 +371,7 @@ QINLINE AMX_T void amx_q4k_pair(float *y, size_t ldy, const char *w, size_t gs, 
             mp[p] = _mm512_cvtepu8_epi16(_mm256_inserti128_si256(
                 _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(u0 + 64 + 16 * p))),
                 _mm_loadu_si128((const __m128i *)(const void *)(u1 + 64 + 16 * p)), 1));
-        const __m512 d = halves16(g0[i].d, g1[i].d), dm = halves16(g0[i].dmin, g1[i].dmin);
+        const __m512 d = halves16(r0->d, r1->d), dm = halves16(r0->dmin, r1->dmin);
         UNROLL for (int t = 0; t < 16; t++) {
             const fsk_block_q8_K *a = (const fsk_block_q8_K *)(const void *)(xi + (size_t)t * x_stride);
             __m512i sumi = _mm512_setzero_si512(), summ = _mm512_setzero_si512();
@@ -380,7 +398,8 @@ QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const vo
                               size_t row_stride, const void *x, size_t x_stride, size_t ncols,
                               size_t ntok, size_t r0, size_t r1, mm_fn rest)
 {
-    const size_t nb = ncols / (kind == AMX_Q4_K ? FSK_QK_K : FSK_QK), gs = FSK_R8 * row_stride;
+    const int kfmt = kind == AMX_Q4_K || kind == AMX_Q5_K;
+    const size_t nb = ncols / (kfmt ? FSK_QK_K : FSK_QK), gs = FSK_R8 * row_stride;
     const size_t gbeg = r0 / FSK_R8, gend = r1 / FSK_R8, pend = gbeg + (gend - gbeg) / 2 * 2;
     const size_t tiles = ntok / 16;
     /* d_a, then s_a (Q4_1) or 8 sum(a) (Q4_0), 16 tokens per block: 4-byte entries alike */
@@ -389,7 +408,7 @@ QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const vo
     float *heap = NULL, *da = NULL, *sa = NULL;
     int32_t *s8 = NULL; /* Q4_0's and Q5_0's, where Q4_1's sa would be */
     if (nb > 0 && tiles > 0 && pend > gbeg) {
-        if (kind == AMX_Q4_K) /* no tables: its kernel reads the activations' numbers itself */
+        if (kfmt) /* no tables: the K kernel reads the activations' numbers itself */
             da = st.f;
         else if (table_bytes <= sizeof st) {
             da = st.f;
@@ -409,9 +428,9 @@ QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const vo
     for (size_t k = 0; k < tiles; k++) {
         const char *xk = (const char *)x + 16 * k * x_stride;
         float *yk = y + 16 * k * ldy;
-        if (kind == AMX_Q4_K) {
+        if (kfmt) {
             for (size_t g = gbeg; g < pend; g += 2)
-                amx_q4k_pair(yk, ldy, w, gs, g, xk, x_stride, nb);
+                amx_q4k_pair(yk, ldy, w, gs, g, xk, x_stride, nb, kind == AMX_Q5_K);
             continue;
         }
         amx_tables(kind, da, sa, s8, xk, x_stride, nb);
@@ -468,6 +487,13 @@ AMX_T void fsk_matmul_q4_k_r8__amx(float *y, size_t ldy, const void *w, size_t r
 {
     amx_matmul(AMX_Q4_K, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
                fsk_matmul_q4_k_r8__avx2_paths);
+}
+
+AMX_T void fsk_matmul_q5_k_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    amx_matmul(AMX_Q5_K, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
+               fsk_matmul_q5_k_r8__avx2_paths);
 }
 
 #endif
