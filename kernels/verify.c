@@ -1186,7 +1186,8 @@ static void verify_matmul_r8(struct vctx *v, fsk_matmul_f32_fn ref, fsk_matmul_f
             c.ntok = v->thorough ? tokens[ti] : light_tokens[ti];
             c.f16 = 0;
             size_t xb = fsk_type_row_bytes(kd.act, c.ncols);
-            c.x_stride = xb + (size_t)((si + ti) & 1 ? 2 : 0);
+            /* an even pad, 4 bytes for Q8_K (its d is a float) */
+            c.x_stride = xb + (size_t)((si + ti) & 1 ? (kd.act == FSK_TYPE_Q8_K ? 4 : 2) : 0);
             unsigned char *x = malloc(c.ntok * c.x_stride);
             double *a = malloc(c.ncols * sizeof *a), *amax = calloc(c.ncols, sizeof *amax);
             float *f = malloc(c.ncols * sizeof *f);
