@@ -388,7 +388,8 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     case FSK_OP_matmul_q8_0_r8: case FSK_OP_matvec_q4_0_r8: case FSK_OP_matmul_q4_0_r8:
     case FSK_OP_matvec_q5_0_r8: case FSK_OP_matmul_q5_0_r8: case FSK_OP_matvec_q5_1_r8:
     case FSK_OP_matmul_q5_1_r8: case FSK_OP_matvec_q4_k_r8: case FSK_OP_matmul_q4_k_r8:
-    case FSK_OP_matvec_q5_k_r8: case FSK_OP_matmul_q5_k_r8:
+    case FSK_OP_matvec_q5_k_r8: case FSK_OP_matmul_q5_k_r8: case FSK_OP_matvec_q6_k_r8:
+    case FSK_OP_matmul_q6_k_r8:
         r8 = 1;
         break;
     case FSK_OP_matvec_q4_k: case FSK_OP_matvec_q5_k: case FSK_OP_matvec_q6_k:

@@ -189,6 +189,13 @@ int bench_fill_type(uint32_t type, void *dst, size_t nbytes, uint64_t *rng)
             }
         return 1;
     }
+    if (type == FSK_TYPE_Q6_K_R8) { /* eight rows' d first; scales and codes any bits */
+        fill_bytes(p, nbytes, rng);
+        for (size_t off = 0; off + sizeof(fsk_block_q6_K_r8) <= nbytes; off += sizeof(fsk_block_q6_K_r8))
+            for (size_t j = 0; j < FSK_R8; j++)
+                put_half(p + off, 2 * j, scale_half(rng));
+        return 1;
+    }
     if (type == FSK_TYPE_Q8_0_R8) { /* records of eight rows' scales and quants */
         fill_bytes(p, nbytes, rng);
         for (size_t off = 0; off + sizeof(fsk_block_q8_0_r8) <= nbytes; off += sizeof(fsk_block_q8_0_r8)) {

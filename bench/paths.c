@@ -51,6 +51,7 @@ static const struct path paths[] = {
     AVX2_OP(matvec_q5_k) AVX2_OP(matmul_q5_k) AVX2_OP(matvec_q6_k) AVX2_OP(matmul_q6_k)
     AVX2_OP(matvec_q5_0_r8) AVX2_OP(matmul_q5_0_r8) AVX2_OP(matvec_q5_1_r8) AVX2_OP(matmul_q5_1_r8)
     AVX2_OP(matvec_q4_k_r8) AVX2_OP(matmul_q4_k_r8) AVX2_OP(matvec_q5_k_r8) AVX2_OP(matmul_q5_k_r8)
+    AVX2_OP(matvec_q6_k_r8) AVX2_OP(matmul_q6_k_r8)
 #ifdef FSK_AMX_R8
     /* the repacked matmuls' AMX-INT8 front (its post-processing is AVX-512) */
 #define AMX_OP(t)                                                                                  \

@@ -27,6 +27,7 @@ static const struct fsk_type_traits traits[FSK_TYPE_COUNT] = {
     [FSK_TYPE_Q5_1_R8] = {"Q5_1_R8", FSK_QK, sizeof(fsk_block_q5_1), FSK_TYPE_Q8_1, 1, 1},
     [FSK_TYPE_Q4_K_R8] = {"Q4_K_R8", FSK_QK_K, sizeof(fsk_block_q4_K), FSK_TYPE_Q8_K, 1, 1},
     [FSK_TYPE_Q5_K_R8] = {"Q5_K_R8", FSK_QK_K, sizeof(fsk_block_q5_K), FSK_TYPE_Q8_K, 1, 1},
+    [FSK_TYPE_Q6_K_R8] = {"Q6_K_R8", FSK_QK_K, sizeof(fsk_block_q6_K), FSK_TYPE_Q8_K, 1, 1},
 };
 
 const struct fsk_type_traits *fsk_type_traits(uint32_t t)
@@ -209,12 +210,83 @@ static void r8_block_k(unsigned char *blk, const unsigned char *r, size_t j, int
     }
 }
 
+/* Q6_K records (fsk_block_q6_K_r8). Element e's code (quant + 32) in a Q6_K block: in its half h
+ * = e / 128, quarter c = e % 128 / 32 is the low (c < 2) or high nibble of ql[64h + 32(c % 2) +
+ * e % 32] with bits 2c, 2c + 1 of qh[32h + e % 32] on top. */
+static void q6_where(size_t e, size_t *ql, int *ql_shift, size_t *qh, int *qh_shift)
+{
+    const size_t h = e / 128, c = e % 128 / 32, l = e % 32;
+    *ql = 64 * h + 32 * (c % 2) + l;
+    *ql_shift = c < 2 ? 0 : 4;
+    *qh = 32 * h + l;
+    *qh_shift = (int)(2 * c);
+}
+
+/* The same code's place in a record, for row j: ql byte and nibble, qh byte and bit pair. */
+static void q6_r8_where(size_t e, size_t j, size_t *ql, int *ql_shift, size_t *qh, int *qh_shift)
+{
+    const size_t m = e / 32, k = e % 32 / 4, b = e % 4;
+    *ql = 256 * (m % 4) + 32 * k + 4 * j + b;
+    *ql_shift = m < 4 ? 0 : 4;
+    *qh = 256 * (m % 2) + 32 * k + 4 * j + b;
+    *qh_shift = (int)(2 * (m / 2));
+}
+
+static void repack_q6_k(unsigned char *dst, const void *src, size_t rows, size_t row_stride, size_t nb)
+{
+    for (size_t g = 0; g < rows / FSK_R8; g++)
+        for (size_t i = 0; i < nb; i++, dst += sizeof(fsk_block_q6_K_r8)) {
+            fsk_block_q6_K_r8 rec;
+            memset(&rec, 0, sizeof rec);
+            for (size_t j = 0; j < FSK_R8; j++) {
+                fsk_block_q6_K b;
+                memcpy(&b, (const unsigned char *)src + (g * FSK_R8 + j) * row_stride + i * sizeof b, sizeof b);
+                rec.d[j] = b.d;
+                for (size_t grp = 0; grp < 16; grp++)
+                    rec.sc[16 * (grp / 2) + 2 * j + grp % 2] = b.scales[grp];
+                for (size_t e = 0; e < FSK_QK_K; e++) {
+                    size_t pl, ph, rl, rh;
+                    int sl, sh, tl, th;
+                    q6_where(e, &pl, &sl, &ph, &sh);
+                    q6_r8_where(e, j, &rl, &tl, &rh, &th);
+                    rec.ql[rl] = (uint8_t)(rec.ql[rl] | ((b.ql[pl] >> sl) & 15) << tl);
+                    rec.qh[rh] = (uint8_t)(rec.qh[rh] | ((b.qh[ph] >> sh) & 3) << th);
+                }
+            }
+            memcpy(dst, &rec, sizeof rec);
+        }
+}
+
+static void r8_block_q6_k(void *blk, const void *r, size_t j)
+{
+    fsk_block_q6_K_r8 rec;
+    fsk_block_q6_K b;
+    memcpy(&rec, r, sizeof rec);
+    memset(&b, 0, sizeof b);
+    b.d = rec.d[j];
+    for (size_t grp = 0; grp < 16; grp++)
+        b.scales[grp] = rec.sc[16 * (grp / 2) + 2 * j + grp % 2];
+    for (size_t e = 0; e < FSK_QK_K; e++) {
+        size_t pl, ph, rl, rh;
+        int sl, sh, tl, th;
+        q6_where(e, &pl, &sl, &ph, &sh);
+        q6_r8_where(e, j, &rl, &tl, &rh, &th);
+        b.ql[pl] = (uint8_t)(b.ql[pl] | ((rec.ql[rl] >> tl) & 15) << sl);
+        b.qh[ph] = (uint8_t)(b.qh[ph] | ((rec.qh[rh] >> th) & 3) << sh);
+    }
+    memcpy(blk, &b, sizeof b);
+}
+
 int fsk_repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols, uint32_t type)
 {
-    const int kfmt = type == FSK_TYPE_Q4_K_R8 || type == FSK_TYPE_Q5_K_R8;
+    const int kfmt = type == FSK_TYPE_Q4_K_R8 || type == FSK_TYPE_Q5_K_R8 || type == FSK_TYPE_Q6_K_R8;
     const size_t block = kfmt ? FSK_QK_K : FSK_QK;
     if (rows % FSK_R8 != 0 || ncols % block != 0 || ncols == 0 || fsk_type_plain(type) == type)
         return -1;
+    if (type == FSK_TYPE_Q6_K_R8) {
+        repack_q6_k(dst, src, rows, row_stride, ncols / block);
+        return 0;
+    }
     if (kfmt) {
         repack_k(dst, src, rows, row_stride, ncols / block, type == FSK_TYPE_Q5_K_R8);
         return 0;
@@ -245,6 +317,10 @@ void fsk_r8_block(void *blk, const void *rec, uint32_t type, size_t j)
         r8_block_k(blk, rec, j, type == FSK_TYPE_Q5_K_R8);
         return;
     }
+    if (type == FSK_TYPE_Q6_K_R8) {
+        r8_block_q6_k(blk, rec, j);
+        return;
+    }
     const struct r8_geometry ge = r8_geometry(type);
     const size_t hb = 2 * ge.nhalves, qs_at = 16 * ge.nhalves + FSK_R8 * ge.qh_bytes;
     unsigned char *b = blk;
@@ -268,5 +344,6 @@ uint32_t fsk_type_plain(uint32_t t)
            : t == FSK_TYPE_Q5_1_R8 ? FSK_TYPE_Q5_1
            : t == FSK_TYPE_Q4_K_R8 ? FSK_TYPE_Q4_K
            : t == FSK_TYPE_Q5_K_R8 ? FSK_TYPE_Q5_K
+           : t == FSK_TYPE_Q6_K_R8 ? FSK_TYPE_Q6_K
                                    : t;
 }

@@ -29,7 +29,8 @@ enum fsk_type {
     FSK_TYPE_Q5_1_R8 = 68, /* Q5_1 rows repacked eight at a time (fsk_block_q5_1_r8) */
     FSK_TYPE_Q4_K_R8 = 69, /* Q4_K rows repacked eight at a time (fsk_block_q4_K_r8) */
     FSK_TYPE_Q5_K_R8 = 70, /* Q5_K rows repacked eight at a time (fsk_block_q5_K_r8) */
-    FSK_TYPE_COUNT = 71
+    FSK_TYPE_Q6_K_R8 = 71, /* Q6_K rows repacked eight at a time (fsk_block_q6_K_r8) */
+    FSK_TYPE_COUNT = 72
 };
 
 #define FSK_QK 32   /* elements per block of the 32-element formats */
@@ -108,6 +109,17 @@ typedef struct {
     uint8_t qh[FSK_R8 * FSK_QK_K / 8];
     uint8_t qs[FSK_R8 * FSK_QK_K / 2];
 } fsk_block_q5_K_r8;
+/* Q6_K the same way (FSK_TYPE_Q6_K_R8), codes 0..63 (the quant plus 32). sc[16m + 2j + h] is row
+ * j's scale of 16-element group 2m + h. The codes of 32-element chunk m (elements 32m..32m+31),
+ * as quant vectors k = 0..7 (byte 4j + b: row j's element 32m + 4k + b): their low four bits are
+ * the low (m < 4) or high (m >= 4) nibbles of ql[256(m % 4) + 32k..], their top two bits bits
+ * 2(m / 2), 2(m / 2) + 1 of qh[256(m % 2) + 32k..]. */
+typedef struct {
+    fsk_half d[FSK_R8];
+    int8_t sc[FSK_R8 * FSK_QK_K / 16];
+    uint8_t ql[FSK_R8 * FSK_QK_K / 2];
+    uint8_t qh[FSK_R8 * FSK_QK_K / 4];
+} fsk_block_q6_K_r8;
 
 _Static_assert(sizeof(fsk_block_q4_0) == 18, "q4_0 layout");
 _Static_assert(sizeof(fsk_block_q4_1) == 20, "q4_1 layout");
@@ -126,6 +138,7 @@ _Static_assert(sizeof(fsk_block_q5_0_r8) == FSK_R8 * sizeof(fsk_block_q5_0), "q5
 _Static_assert(sizeof(fsk_block_q5_1_r8) == FSK_R8 * sizeof(fsk_block_q5_1), "q5_1_r8 layout");
 _Static_assert(sizeof(fsk_block_q4_K_r8) == FSK_R8 * sizeof(fsk_block_q4_K), "q4_K_r8 layout");
 _Static_assert(sizeof(fsk_block_q5_K_r8) == FSK_R8 * sizeof(fsk_block_q5_K), "q5_K_r8 layout");
+_Static_assert(sizeof(fsk_block_q6_K_r8) == FSK_R8 * sizeof(fsk_block_q6_K), "q6_K_r8 layout");
 /* the K records share their first fields (quant.c and the kernels read them alike) */
 _Static_assert(offsetof(fsk_block_q5_K_r8, sm) == offsetof(fsk_block_q4_K_r8, sm) &&
                    offsetof(fsk_block_q5_K, qh) == offsetof(fsk_block_q4_K, qs),
@@ -158,7 +171,7 @@ typedef size_t (*fsk_quantize_row_fn)(void *dst, const float *src, size_t n);
 fsk_quantize_row_fn fsk_row_quantizer(uint32_t t);
 
 /* Repacks rows rows (a multiple of FSK_R8) of ncols columns of type r8's plain type (fsk_type_plain:
- * Q4_1, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K or Q5_K), row r at src + r * row_stride, into the layout r8 (a *_R8
+ * Q4_1, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K), row r at src + r * row_stride, into the layout r8 (a *_R8
  * type) at dst (rows * fsk_type_row_bytes(plain, ncols) bytes; no overlap). Returns 0, or -1 when
  * rows or ncols do not fit the layout. */
 int fsk_repack_r8(void *dst, const void *src, size_t rows, size_t row_stride, size_t ncols, uint32_t r8);

@@ -1070,7 +1070,7 @@ VERIFY_MATMUL(bf16, BF16)
 #undef VERIFY_MATMUL
 
 /* ------------------------------------------------------------------ repacked eight-row layouts
- * Q4_1, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K or Q5_K rows made as for their plain checks, then repacked
+ * Q4_1, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K rows made as for their plain checks, then repacked
  * (fsk_repack_r8) at an even offset that is 32-aligned or not. ref's r8 matvec must give the plain ref matvec's floats on
  * the rows before repacking, bit for bit (which checks the repack too); a variant is held to the
  * plain tolerance against that, and its matmul to its own matvec bit for bit, as for every
@@ -1097,6 +1097,8 @@ static struct r8_kind r8_kind(enum fsk_type t)
         return (struct r8_kind){t, FSK_TYPE_Q8_K, FSK_TYPE_Q4_K_R8, fsk_matvec_q4_k__ref};
     if (t == FSK_TYPE_Q5_K)
         return (struct r8_kind){t, FSK_TYPE_Q8_K, FSK_TYPE_Q5_K_R8, fsk_matvec_q5_k__ref};
+    if (t == FSK_TYPE_Q6_K)
+        return (struct r8_kind){t, FSK_TYPE_Q8_K, FSK_TYPE_Q6_K_R8, fsk_matvec_q6_k__ref};
     return (struct r8_kind){FSK_TYPE_Q4_1, FSK_TYPE_Q8_1, FSK_TYPE_Q4_1_R8, fsk_matvec_q4_1__ref};
 }
 
@@ -1276,6 +1278,16 @@ static void verify_matvec_q5_k_r8(struct vctx *v, fsk_matvec_q5_k_r8_fn ref, fsk
 static void verify_matmul_q5_k_r8(struct vctx *v, fsk_matmul_q5_k_r8_fn ref, fsk_matmul_q5_k_r8_fn var)
 {
     verify_matmul_r8(v, ref, var, FSK_TYPE_Q5_K, FSK_OP_matvec_q5_k_r8);
+}
+
+static void verify_matvec_q6_k_r8(struct vctx *v, fsk_matvec_q6_k_r8_fn ref, fsk_matvec_q6_k_r8_fn var)
+{
+    verify_matvec_r8(v, ref, var, FSK_TYPE_Q6_K);
+}
+
+static void verify_matmul_q6_k_r8(struct vctx *v, fsk_matmul_q6_k_r8_fn ref, fsk_matmul_q6_k_r8_fn var)
+{
+    verify_matmul_r8(v, ref, var, FSK_TYPE_Q6_K, FSK_OP_matvec_q6_k_r8);
 }
 
 void *fsk_kernel_variant(enum fsk_op op, enum fsk_isa isa)

@@ -51,6 +51,7 @@ static uint32_t r8_type(uint32_t type, const struct fsk_kernels *k)
         {FSK_TYPE_Q5_1, FSK_TYPE_Q5_1_R8, FSK_OP_matvec_q5_1, FSK_OP_matvec_q5_1_r8},
         {FSK_TYPE_Q4_K, FSK_TYPE_Q4_K_R8, FSK_OP_matvec_q4_k, FSK_OP_matvec_q4_k_r8},
         {FSK_TYPE_Q5_K, FSK_TYPE_Q5_K_R8, FSK_OP_matvec_q5_k, FSK_OP_matvec_q5_k_r8},
+        {FSK_TYPE_Q6_K, FSK_TYPE_Q6_K_R8, FSK_OP_matvec_q6_k, FSK_OP_matvec_q6_k_r8},
     };
     for (size_t i = 0; k && i < sizeof layouts / sizeof *layouts; i++)
         if (type == layouts[i].plain) {

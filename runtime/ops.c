@@ -33,6 +33,7 @@ static void set_matmul(const struct fsk_kernels *k, uint32_t type, struct fsk_wo
     case FSK_TYPE_Q5_1_R8: o->matmul = MATMUL_IF_SAME(q5_1_r8); break;
     case FSK_TYPE_Q4_K_R8: o->matmul = MATMUL_IF_SAME(q4_k_r8); break;
     case FSK_TYPE_Q5_K_R8: o->matmul = MATMUL_IF_SAME(q5_k_r8); break;
+    case FSK_TYPE_Q6_K_R8: o->matmul = MATMUL_IF_SAME(q6_k_r8); break;
     case FSK_TYPE_BF16: o->matmul = MATMUL_IF_SAME(bf16); break;
     default: break; /* no matmul: one matvec per token */
     }
@@ -92,6 +93,10 @@ static int wops_fill(const struct fsk_kernels *k, uint32_t type, struct fsk_wops
         o->matvec = k->matvec_q5_k_r8; o->quantize = k->quantize_q8_k;
         o->act_type = FSK_TYPE_Q8_K;
         return 1;
+    case FSK_TYPE_Q6_K_R8:
+        o->matvec = k->matvec_q6_k_r8; o->quantize = k->quantize_q8_k;
+        o->act_type = FSK_TYPE_Q8_K;
+        return 1;
     case FSK_TYPE_Q5_0:
         o->matvec = k->matvec_q5_0; o->dequantize = k->dequantize_q5_0; o->quantize = k->quantize_q8_0;
         o->act_type = FSK_TYPE_Q8_0;
@@ -141,7 +146,7 @@ void fsk_weight_row(const struct fsk_kernels *k, const void *data, uint32_t type
     const size_t bb = fsk_type_traits(plain)->block_bytes, qk = fsk_type_traits(plain)->block;
     const unsigned char *g = (const unsigned char *)data + r / FSK_R8 * FSK_R8 * row_bytes;
     for (size_t i = 0; i < ncols / qk; i++) {
-        unsigned char blk[sizeof(fsk_block_q5_K)]; /* the largest plain block of a record */
+        _Alignas(8) unsigned char blk[sizeof(fsk_block_q6_K)]; /* the largest plain block of a record */
         fsk_r8_block(blk, g + i * FSK_R8 * bb, type, r % FSK_R8);
         o.dequantize(y + i * qk, blk, qk);
     }

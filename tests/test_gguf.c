@@ -610,6 +610,8 @@ START_TEST(test_bad_types)
                 "unknown tensor type 69");
     expect_fail(one_tensor(FSK_TYPE_Q5_K_R8, 1, (const uint64_t[]){256}, 0), FSK_ERR_UNSUPPORTED,
                 "unknown tensor type 70");
+    expect_fail(one_tensor(FSK_TYPE_Q6_K_R8, 1, (const uint64_t[]){256}, 0), FSK_ERR_UNSUPPORTED,
+                "unknown tensor type 71");
 }
 END_TEST
 

@@ -76,7 +76,7 @@ static void drop_matmuls(struct fsk_context *c)
     NO_MATMUL(q5_0); NO_MATMUL(q5_1); NO_MATMUL(q8_0); NO_MATMUL(q4_k); NO_MATMUL(q5_k);
     NO_MATMUL(q6_k); NO_MATMUL(q4_1_r8); NO_MATMUL(q8_0_r8); NO_MATMUL(q4_0_r8); NO_MATMUL(q5_0_r8);
     NO_MATMUL(q5_1_r8); NO_MATMUL(q4_k_r8);
-    NO_MATMUL(q5_k_r8);
+    NO_MATMUL(q5_k_r8); NO_MATMUL(q6_k_r8);
 #undef NO_MATMUL
     c->k = &no_matmul_table;
 }

@@ -64,7 +64,7 @@ static const struct kernel_paths kp[] = {
     AVX2(Q6_K, Q6_K, q6_k, Q8_K), AVX2(Q4_0, Q4_0, q4_0, Q8_0), AVX2(Q4_1, Q4_1, q4_1, Q8_1),
     AVX2(Q5_0, Q5_0, q5_0, Q8_0), AVX2(Q5_1, Q5_1, q5_1, Q8_1), AVX2(Q5_0, Q5_0_R8, q5_0_r8, Q8_0),
     AVX2(Q5_1, Q5_1_R8, q5_1_r8, Q8_1), AVX2(Q4_K, Q4_K_R8, q4_k_r8, Q8_K),
-    AVX2(Q5_K, Q5_K_R8, q5_k_r8, Q8_K),
+    AVX2(Q5_K, Q5_K_R8, q5_k_r8, Q8_K), AVX2(Q6_K, Q6_K_R8, q6_k_r8, Q8_K),
     V512(Q4_0, q4_0, Q8_0) V512(Q4_1, q4_1, Q8_1) V512(Q5_0, q5_0, Q8_0) V512(Q5_1, q5_1, Q8_1)
     V512(Q8_0, q8_0, Q8_0) V512(Q4_K, q4_k, Q8_K) V512(Q5_K, q5_k, Q8_K) V512(Q6_K, q6_k, Q8_K)
 };

@@ -295,7 +295,7 @@ static void matvec_r8(float *y, const void *w, size_t row_stride, const void *x,
         const unsigned char *g = (const unsigned char *)w + r / FSK_R8 * FSK_R8 * row_stride;
         float s = 0.0f;
         for (size_t i = 0; i < ncols / tr->block; i++) {
-            unsigned char blk[sizeof(fsk_block_q5_K)]; /* the largest plain block of a record */
+            _Alignas(8) unsigned char blk[sizeof(fsk_block_q6_K)]; /* the largest plain block of a record */
             float v;
             fsk_r8_block(blk, g + i * FSK_R8 * bb, type, r % FSK_R8);
             const void *xa = (const unsigned char *)x + i * ab;
@@ -311,6 +311,8 @@ static void matvec_r8(float *y, const void *w, size_t row_stride, const void *x,
                 fsk_matvec_q4_k__ref(&v, blk, bb, xa, FSK_QK_K, 0, 1);
             else if (type == FSK_TYPE_Q5_K_R8)
                 fsk_matvec_q5_k__ref(&v, blk, bb, xa, FSK_QK_K, 0, 1);
+            else if (type == FSK_TYPE_Q6_K_R8)
+                fsk_matvec_q6_k__ref(&v, blk, bb, xa, FSK_QK_K, 0, 1);
             else
                 fsk_matvec_q4_1__ref(&v, blk, bb, xa, FSK_QK, 0, 1);
             s += v;
@@ -359,6 +361,12 @@ void fsk_matvec_q5_k_r8__ref(float *y, const void *w, size_t row_stride, const v
                              size_t r0, size_t r1)
 {
     matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q5_K_R8);
+}
+
+void fsk_matvec_q6_k_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
+                             size_t r0, size_t r1)
+{
+    matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q6_K_R8);
 }
 
 void fsk_matvec_q5_1__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,

@@ -74,7 +74,7 @@ static inline int fsk_avx512_has_vnni(void)
     FSK_PATH_DECLS(q5_0, avx2, path) FSK_PATH_DECLS(q5_1, avx2, path)                              \
     FSK_PATH_DECLS(q4_0_r8, avx2, path) FSK_PATH_DECLS(q5_0_r8, avx2, path)                        \
     FSK_PATH_DECLS(q5_1_r8, avx2, path) FSK_PATH_DECLS(q4_k_r8, avx2, path)                        \
-    FSK_PATH_DECLS(q5_k_r8, avx2, path)                                                            \
+    FSK_PATH_DECLS(q5_k_r8, avx2, path) FSK_PATH_DECLS(q6_k_r8, avx2, path)                        \
     FSK_PATH_DECLS(q4_k, avx2, path)                                                               \
     FSK_PATH_DECLS(q5_k, avx2, path) FSK_PATH_DECLS(q6_k, avx2, path)
 /* AVX-512: the 32-element formats and the K-quant ones (paths base, vnni). */

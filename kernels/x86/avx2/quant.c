@@ -1339,21 +1339,98 @@ QINLINE void r8q4k_group(int nt, float *const *y, const void *g, const fsk_block
         _mm256_storeu_ps(y[t], acc[t]);
 }
 
-/* Q4_K records' matvec and matmul, or with fifth set Q5_K records'. */
+/* ------------------------------------------------------------------ Q6_K, eight rows per record
+ * A record is super-block i of eight rows (FSK_TYPE_Q6_K_R8, kernels/quant.h). Per 32-element
+ * chunk m, quant vector k's codes (0..63) come from one ql and one qh vector; vectors 0-3 are
+ * 16-element group 2m, 4-7 group 2m + 1, each group's eight code sums in eight int32 lanes (a
+ * maddubs lane is at most 2 * 63 * 127). sumi = sum_g sc_g isum_g - 32 sum_g sc_g bsum_g, exact
+ * in int32 as in ref, and the block's value (d_w d_a) sumi as ref computes it, blocks added left
+ * to right. */
+
+/* Chunk m's quant vector k of a record: low four bits from ql, top two from qh. */
+QINLINE __m256i q6_code(const fsk_block_q6_K_r8 *r, int m, int k)
+{
+    const __m256i l = _mm256_loadu_si256((const __m256i *)(const void *)(r->ql + 256 * (m % 4) + 32 * k));
+    const __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)(r->qh + 256 * (m % 2) + 32 * k));
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
+    const __m256i lo = _mm256_and_si256(m < 4 ? l : _mm256_srli_epi16(l, 4), m4);
+    __m256i hi; /* bits 2(m / 2) and up of each byte to bits 4-5; masked after the 16-bit shift */
+    switch (m / 2) {
+    case 0: hi = _mm256_slli_epi16(h, 4); break;
+    case 1: hi = _mm256_slli_epi16(h, 2); break;
+    case 2: hi = h; break;
+    default: hi = _mm256_srli_epi16(h, 2); break;
+    }
+    return _mm256_or_si256(lo, _mm256_and_si256(hi, m30));
+}
+
+/* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations. */
+QINLINE void r8q6k_group(int nt, float *const *y, const fsk_block_q6_K_r8 *g,
+                         const fsk_block_q8_K *const *x, size_t nb, dot4_fn dot)
+{
+    __m256 acc[R8_TOK];
+    UNROLL for (int t = 0; t < nt; t++)
+        acc[t] = _mm256_setzero_ps();
+    for (size_t i = 0; i < nb; i++) {
+        const fsk_block_q6_K_r8 *rec = &g[i];
+        R8_PREFETCH(nt, rec);
+        __m256i sumi[R8_TOK], corr[R8_TOK];
+        UNROLL for (int t = 0; t < nt; t++)
+            sumi[t] = corr[t] = _mm256_setzero_si256();
+        UNROLL for (int m = 0; m < 8; m++) {
+            __m256i s0[R8_TOK], s1[R8_TOK]; /* groups 2m and 2m + 1 */
+            UNROLL for (int t = 0; t < nt; t++)
+                s0[t] = s1[t] = _mm256_setzero_si256();
+            UNROLL for (int k = 0; k < 8; k++) {
+                const __m256i c = q6_code(rec, m, k);
+                UNROLL for (int t = 0; t < nt; t++) {
+                    const __m256i a = _mm256_set1_epi32((int)load_u32(x[t][i].qs + 32 * m + 4 * k));
+                    if (k < 4)
+                        s0[t] = dot(s0[t], c, a);
+                    else
+                        s1[t] = dot(s1[t], c, a);
+                }
+            }
+            /* lane j: row j's scales of groups 2m (low word) and 2m + 1 (high word) */
+            const __m256i pr = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(rec->sc + 16 * m)));
+            const __m256i sc0 = _mm256_srai_epi32(_mm256_slli_epi32(pr, 16), 16), sc1 = _mm256_srai_epi32(pr, 16);
+            UNROLL for (int t = 0; t < nt; t++) {
+                sumi[t] = _mm256_add_epi32(sumi[t], _mm256_add_epi32(_mm256_mullo_epi32(sc0, s0[t]),
+                                                                     _mm256_mullo_epi32(sc1, s1[t])));
+                const __m256i bs = _mm256_set1_epi32((int)load_u32(x[t][i].bsums + 2 * m));
+                corr[t] = _mm256_add_epi32(corr[t], _mm256_madd_epi16(pr, bs));
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)rec->d));
+        UNROLL for (int t = 0; t < nt; t++) {
+            const __m256i is = _mm256_sub_epi32(sumi[t], _mm256_slli_epi32(corr[t], 5));
+            const __m256 v = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_set1_ps(x[t][i].d)), _mm256_cvtepi32_ps(is));
+            acc[t] = _mm256_add_ps(acc[t], v);
+        }
+    }
+    UNROLL for (int t = 0; t < nt; t++)
+        _mm256_storeu_ps(y[t], acc[t]);
+}
+
+/* The K records' matvec and matmul: Q4_K's, with fifth set Q5_K's, with six set Q6_K's. */
 QINLINE void q4_k_r8_matvec(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                            size_t r0, size_t r1, dot4_fn dot, r8_fifth_fn fifth)
+                            size_t r0, size_t r1, dot4_fn dot, r8_fifth_fn fifth, int six)
 {
     const size_t nb = ncols / FSK_QK_K, gs = FSK_R8 * row_stride;
     const fsk_block_q8_K *xa = x;
     for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
         float *yg = y + g * FSK_R8;
-        r8q4k_group(1, &yg, (const char *)w + g * gs, &xa, nb, dot, fifth);
+        const char *gw = (const char *)w + g * gs;
+        if (six)
+            r8q6k_group(1, &yg, (const fsk_block_q6_K_r8 *)(const void *)gw, &xa, nb, dot);
+        else
+            r8q4k_group(1, &yg, gw, &xa, nb, dot, fifth);
     }
 }
 
 QINLINE void q4_k_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1,
-                            dot4_fn dot, r8_fifth_fn fifth, int tok)
+                            dot4_fn dot, r8_fifth_fn fifth, int six, int tok)
 {
     const size_t nb = ncols / FSK_QK_K, gs = FSK_R8 * row_stride;
     for (size_t g = r0 / FSK_R8; g < r1 / FSK_R8; g++) {
@@ -1367,8 +1444,13 @@ QINLINE void q4_k_r8_matmul(float *y, size_t ldy, const void *w, size_t row_stri
                 xt[t] = (const fsk_block_q8_K *)(const void *)((const char *)x + (k + (size_t)t) * x_stride);
             }
 #define Q4K_GROUP(n) r8q4k_group(n, yt, gw, xt, nb, dot, fifth)
-            R8_CALL_NT(nt, Q4K_GROUP);
+#define Q6K_GROUP(n) r8q6k_group(n, yt, (const fsk_block_q6_K_r8 *)(const void *)gw, xt, nb, dot)
+            if (six)
+                R8_CALL_NT(nt, Q6K_GROUP);
+            else
+                R8_CALL_NT(nt, Q4K_GROUP);
 #undef Q4K_GROUP
+#undef Q6K_GROUP
         }
     }
 }
@@ -1458,19 +1540,20 @@ QINLINE void q8_0_r8_matmul_flipped(float *y, size_t ldy, const void *w, size_t 
     sums_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, isum, dot, NULL, tok);
 }
 
-/* The two kernels of a K record type in one path (fifth NULL: Q4_K; else Q5_K's helper). */
-#define R8_K_TYPE(path, attr, tok, t, fifth)                                                       \
+/* The two kernels of a K record type in one path (fifth NULL: Q4_K or Q6_K (six); else Q5_K's
+ * helper). */
+#define R8_K_TYPE(path, attr, tok, t, fifth, six)                                                  \
     attr void fsk_matvec_##t##__avx2_##path FSK_MV_PARAMS                                          \
     {                                                                                              \
-        q4_k_r8_matvec(y, w, row_stride, x, ncols, r0, r1, dot4_##path, fifth);                    \
+        q4_k_r8_matvec(y, w, row_stride, x, ncols, r0, r1, dot4_##path, fifth, six);               \
     }                                                                                              \
     attr void fsk_matmul_##t##__avx2_##path FSK_MM_PARAMS                                          \
     {                                                                                              \
         q4_k_r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, dot4_##path, fifth, \
-                       tok);                                                                       \
+                       six, tok);                                                                  \
     }
 
-/* One path's fourteen kernels; q8_mm is one of the two above, isum5 and fifth the five-bit helpers. */
+/* One path's sixteen kernels; q8_mm is one of the two above, isum5 and fifth the five-bit helpers. */
 #define R8_PATH(path, attr, tok, q8_mm, isum5, fifth)                                              \
     attr void fsk_matvec_q4_1_r8__avx2_##path FSK_MV_PARAMS                                        \
     {                                                                                              \
@@ -1499,7 +1582,8 @@ QINLINE void q8_0_r8_matmul_flipped(float *y, size_t ldy, const void *w, size_t 
         r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q4_1_R8,      \
                   r8_isum_##path, dot4_##path, NULL, tok);                                         \
     }                                                                                              \
-    R8_K_TYPE(path, attr, tok, q4_k_r8, NULL) R8_K_TYPE(path, attr, tok, q5_k_r8, fifth)         \
+    R8_K_TYPE(path, attr, tok, q4_k_r8, NULL, 0) R8_K_TYPE(path, attr, tok, q5_k_r8, fifth, 0)   \
+    R8_K_TYPE(path, attr, tok, q6_k_r8, NULL, 1)                                                   \
     attr void fsk_matmul_q5_1_r8__avx2_##path FSK_MM_PARAMS                                        \
     {                                                                                              \
         r8_matmul(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, FSK_TYPE_Q5_1_R8,      \
@@ -1537,6 +1621,7 @@ FSK_AVX2_DISPATCH_R8(q5_0_r8)
 FSK_AVX2_DISPATCH_R8(q5_1_r8)
 FSK_AVX2_DISPATCH_R8(q4_k_r8)
 FSK_AVX2_DISPATCH_R8(q5_k_r8)
+FSK_AVX2_DISPATCH_TYPE(q6_k_r8) /* no AMX path: 16-element groups */
 
 /* The file-layout 32-element kernels (Q4_0 and Q4_1 where they are not repacked, Q5_0, Q5_1),
  * path by path: base sums in int16, the VNNI paths through vpdpbusd; the same integers. */
