@@ -411,7 +411,7 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     if (isa == FSK_ISA_AVX2 && r8 && fsk_amx_usable() &&
         (op == FSK_OP_matmul_q4_1_r8 || op == FSK_OP_matmul_q8_0_r8 || op == FSK_OP_matmul_q4_0_r8 ||
          op == FSK_OP_matmul_q5_0_r8 || op == FSK_OP_matmul_q5_1_r8 || op == FSK_OP_matmul_q4_k_r8 ||
-         op == FSK_OP_matmul_q5_k_r8))
+         op == FSK_OP_matmul_q5_k_r8 || op == FSK_OP_matmul_q6_k_r8))
         return amx[fsk_avx2_vnni_path()];
 #endif
 #ifdef FSK_BUILD_AVX2

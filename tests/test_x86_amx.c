@@ -1,9 +1,9 @@
 /* test_x86_amx.c: the AMX-INT8 matmuls of the eight-row records (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
- * Q4_K, Q5_K) give the AVX2 matvec's results token by token, bit for bit: random quants and the
- * integer limits, rows that leave an odd group or no whole tile, token counts that leave a
- * tail, rows of 1 to 65 blocks; rows outside r0..r1 are not written. The exported AVX2 matmul
- * (which takes this path for 16 tokens or more) is held to the same. Skipped (77) where the
- * build or the CPU has no AMX-INT8. */
+ * Q4_K, Q5_K, Q6_K) give the AVX2 matvec's results token by token, bit for bit: random quants
+ * and the integer limits, rows that leave an odd group or no whole tile, token counts that
+ * leave a tail, rows of 1 to 65 blocks; rows outside r0..r1 are not written. The exported AVX2
+ * matmul (which takes this path for 16 tokens or more) is held to the same. Skipped (77) where
+ * the build or the CPU has no AMX-INT8. */
 #include "config.h"
 
 #include <check.h>
@@ -46,6 +46,8 @@ static const struct amx_case cases[] = {
      fsk_matvec_q4_k_r8__avx2},
     {FSK_TYPE_Q5_K, FSK_TYPE_Q5_K_R8, FSK_TYPE_Q8_K, fsk_matmul_q5_k_r8__amx, fsk_matmul_q5_k_r8__avx2,
      fsk_matvec_q5_k_r8__avx2},
+    {FSK_TYPE_Q6_K, FSK_TYPE_Q6_K_R8, FSK_TYPE_Q8_K, fsk_matmul_q6_k_r8__amx, fsk_matmul_q6_k_r8__avx2,
+     fsk_matvec_q6_k_r8__avx2},
 };
 enum { NCASES = sizeof cases / sizeof *cases, KINDS = 3 };
 
@@ -71,7 +73,7 @@ static float rndf(float lo, float hi)
 }
 
 /* kind 0 random bytes, 1 every quant at its lowest (codes 0; -128 for Q8_0), 2 at its highest
- * (codes 15, 31 for Q5; 127); the half scales small and finite */
+ * (codes 15, 31 for the 5-bit formats, 63 for Q6_K; 127); the half scales small and finite */
 static void weights(const struct amx_case *c, unsigned char *w, size_t row_bytes, size_t ncols, int kind)
 {
     const struct fsk_type_traits *tr = fsk_type_traits(c->plain);
@@ -85,9 +87,11 @@ static void weights(const struct amx_case *c, unsigned char *w, size_t row_bytes
             unsigned char *blk = w + r * row_bytes + b * tr->block_bytes;
             for (size_t i = 0; i < tr->block_bytes; i++)
                 blk[i] = kind == 0 ? (unsigned char)next32() : kind == 1 ? (q8 ? 0x80 : 0) : (q8 ? 0x7f : 0xff);
+            /* the half scales lead the block, but Q6_K's d ends it */
+            const size_t at = c->plain == FSK_TYPE_Q6_K ? offsetof(fsk_block_q6_K, d) : 0;
             for (size_t s = 0; s < scales; s++) {
                 fsk_half h = fsk_f32_to_f16(rndf(-1e-2f, 1e-2f));
-                memcpy(blk + 2 * s, &h, sizeof h);
+                memcpy(blk + at + 2 * s, &h, sizeof h);
             }
         }
 }

@@ -34,6 +34,8 @@ void fsk_matmul_q4_k_r8__amx(float *y, size_t ldy, const void *w, size_t row_str
                              size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
 void fsk_matmul_q5_k_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                              size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
+void fsk_matmul_q6_k_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
 
 /* The VNNI paths' choice alone (the exported AVX2 matmul without the AMX front). */
 void fsk_matmul_q8_0_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
@@ -55,6 +57,9 @@ void fsk_matmul_q4_k_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t 
                                     const void *x, size_t x_stride, size_t ncols, size_t ntok,
                                     size_t r0, size_t r1);
 void fsk_matmul_q5_k_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
+                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
+                                    size_t r0, size_t r1);
+void fsk_matmul_q6_k_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
                                     const void *x, size_t x_stride, size_t ncols, size_t ntok,
                                     size_t r0, size_t r1);
 

@@ -1621,7 +1621,7 @@ FSK_AVX2_DISPATCH_R8(q5_0_r8)
 FSK_AVX2_DISPATCH_R8(q5_1_r8)
 FSK_AVX2_DISPATCH_R8(q4_k_r8)
 FSK_AVX2_DISPATCH_R8(q5_k_r8)
-FSK_AVX2_DISPATCH_TYPE(q6_k_r8) /* no AMX path: 16-element groups */
+FSK_AVX2_DISPATCH_R8(q6_k_r8)
 
 /* The file-layout 32-element kernels (Q4_0 and Q4_1 where they are not repacked, Q5_0, Q5_1),
  * path by path: base sums in int16, the VNNI paths through vpdpbusd; the same integers. */

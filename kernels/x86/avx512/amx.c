@@ -47,7 +47,7 @@
  * at risk. */
 #define AMX_STACK_TABLES 8192
 
-enum amx_kind { AMX_Q8_0, AMX_Q4_0, AMX_Q4_1, AMX_Q5_0, AMX_Q5_1, AMX_Q4_K, AMX_Q5_K };
+enum amx_kind { AMX_Q8_0, AMX_Q4_0, AMX_Q4_1, AMX_Q5_0, AMX_Q5_1, AMX_Q4_K, AMX_Q5_K, AMX_Q6_K };
 
 /* Records with minimums (Q8_1 activations, s_a), with fifth bits, with 8 or 16 sum(a) taken off. */
 #define KIND_MIN(k) ((k) == AMX_Q4_1 || (k) == AMX_Q5_1)
@@ -69,9 +69,16 @@ static const struct amx_cfg amx_cfg = {
     .rows = {[TA0] = 16, [TB0] = 8, [TC0] = 16, [TA1] = 16, [TB1] = 8, [TC1] = 16},
 };
 
-static AMX_T void amx_begin(void)
+/* Q6_K's 16-element groups: A 16 x 16 bytes, B 4 x 64, C 16 x 64. */
+static const struct amx_cfg amx_cfg16 = {
+    .palette = 1,
+    .colsb = {[TA0] = 16, [TB0] = 64, [TC0] = 64, [TA1] = 16, [TB1] = 64, [TC1] = 64},
+    .rows = {[TA0] = 16, [TB0] = 4, [TC0] = 16, [TA1] = 16, [TB1] = 4, [TC1] = 16},
+};
+
+static AMX_T void amx_begin(int k16)
 {
-    _tile_loadconfig(&amx_cfg);
+    _tile_loadconfig(k16 ? &amx_cfg16 : &amx_cfg);
 }
 
 /* The tile loads' assembly names no memory operand: this keeps stores to a buffer before them. */
@@ -322,14 +329,28 @@ QINLINE void q4k_codes(uint8_t *dst, const uint8_t *q0, const uint8_t *q1, const
         }
 }
 
-/* Sub-block s's product into tile set (a, b, c), and its sums out of the set before it. */
-#define K_PREP(a, b, c, s)                                                                         \
+/* The product of sub-block (Q6_K: group) s, depth elements deep, into tile set (a, b, c): A the
+ * tokens' quants of s at xi (row stride x_stride), B its codes, 16 depth bytes a sub-block. */
+#define K_PREP(a, b, c, s, depth)                                                                  \
     do {                                                                                           \
         AMX_MEM_BARRIER();                                                                         \
-        _tile_loadd(a, xi + offsetof(fsk_block_q8_K, qs) + 32 * (s), (long)x_stride);            \
-        _tile_loadd(b, codes + 512 * (s), 64);                                                     \
+        _tile_loadd(a, xi + offsetof(fsk_block_q8_K, qs) + (depth) * (s), (long)x_stride);       \
+        _tile_loadd(b, codes + 16 * (depth) * (s), 64);                                            \
         _tile_zero(c);                                                                             \
         _tile_dpbsud(c, a, b);                                                                     \
+    } while (0)
+/* A super-block's n products into c[0..n-1], the two tile sets alternating: one product runs
+ * while the one before is stored. */
+#define K_PRODUCTS(n, depth)                                                                       \
+    do {                                                                                           \
+        K_PREP(TA0, TB0, TC0, 0, depth);                                                           \
+        for (int s_ = 0; s_ < (n); s_ += 2) {                                                      \
+            K_PREP(TA1, TB1, TC1, s_ + 1, depth);                                                  \
+            _tile_stored(TC0, c[s_], 64);                                                          \
+            if (s_ + 2 < (n))                                                                      \
+                K_PREP(TA0, TB0, TC0, s_ + 2, depth);                                              \
+            _tile_stored(TC1, c[s_ + 1], 64);                                                      \
+        }                                                                                          \
     } while (0)
 
 /* y[t][16 rows] for the 16 tokens at x and the record groups g, g + 1 (rows 8g..8g+15): Q4_K
@@ -352,14 +373,7 @@ QINLINE AMX_T void amx_q4k_pair(float *y, size_t ldy, const char *w, size_t gs, 
         const fsk_block_q4_K_r8 *r1 = (const fsk_block_q4_K_r8 *)(const void *)b1;
         q4k_codes(codes, b0 + qs_at, b1 + qs_at, five ? b0 + offsetof(fsk_block_q5_K_r8, qh) : NULL,
                   five ? b1 + offsetof(fsk_block_q5_K_r8, qh) : NULL);
-        K_PREP(TA0, TB0, TC0, 0);
-        for (int s = 0; s < 8; s += 2) {
-            K_PREP(TA1, TB1, TC1, s + 1);
-            _tile_stored(TC0, c[s], 64);
-            if (s + 2 < 8)
-                K_PREP(TA0, TB0, TC0, s + 2);
-            _tile_stored(TC1, c[s + 1], 64);
-        }
+        K_PRODUCTS(8, 32);
         _Alignas(32) uint8_t u0[128], u1[128];
         fsk_k8_unpack(r0->sm, u0);
         fsk_k8_unpack(r1->sm, u1);
@@ -389,7 +403,79 @@ QINLINE AMX_T void amx_q4k_pair(float *y, size_t ldy, const char *w, size_t gs, 
     UNROLL for (int t = 0; t < 16; t++)
         _mm512_storeu_ps(y + (size_t)t * ldy + 8 * g, acc[t]);
 }
+
+/* ------------------------------------------------------------------ Q6_K records
+ * One tile product per 16-element group (sixteen per super-block, the tiles configured 16 bytes
+ * deep): A is 16 tokens' quants of the group, B its codes (0..63) of two records side by side,
+ * built as the AVX2 kernel builds them (q6_code) 64 bytes at a time. Then per token the AVX2
+ * kernel's (r8q6k_group) integer and float steps, 16 rows to a vector: sumi = sum_g sc_g isum_g -
+ * 32 sum_g sc_g bsum_g, the value (d_w d_a) sumi, blocks added left to right. */
+
+/* Chunk m's codes of a record, quant vectors k and k + 1 (k even). */
+QINLINE __m512i q6_code2(const fsk_block_q6_K_r8 *r, int m, int k)
+{
+    const __m512i l = _mm512_loadu_si512(r->ql + 256 * (m % 4) + 32 * k);
+    const __m512i h = _mm512_loadu_si512(r->qh + 256 * (m % 2) + 32 * k);
+    const __m512i lo = _mm512_and_si512(m < 4 ? l : _mm512_srli_epi16(l, 4), _mm512_set1_epi8(0x0f));
+    __m512i hi;
+    switch (m / 2) {
+    case 0: hi = _mm512_slli_epi16(h, 4); break;
+    case 1: hi = _mm512_slli_epi16(h, 2); break;
+    case 2: hi = h; break;
+    default: hi = _mm512_srli_epi16(h, 2); break;
+    }
+    return _mm512_or_si512(lo, _mm512_and_si512(hi, _mm512_set1_epi8(0x30)));
+}
+
+/* y[t][16 rows] for the 16 tokens at x and the record groups g, g + 1 (rows 8g..8g+15). */
+QINLINE AMX_T void amx_q6k_pair(float *y, size_t ldy, const char *w, size_t gs, size_t g,
+                                const char *x, size_t x_stride, size_t nb)
+{
+    const fsk_block_q6_K_r8 *g0 = (const fsk_block_q6_K_r8 *)(const void *)(w + g * gs);
+    const fsk_block_q6_K_r8 *g1 = (const fsk_block_q6_K_r8 *)(const void *)(w + (g + 1) * gs);
+    _Alignas(64) int32_t c[16][16 * 16], sc[16][16];
+    _Alignas(64) int16_t pr[8][32];
+    _Alignas(64) uint8_t codes[8 * 512];
+    __m512 acc[16];
+    UNROLL for (int t = 0; t < 16; t++)
+        acc[t] = _mm512_setzero_ps();
+    for (size_t i = 0; i < nb; i++) {
+        const char *xi = x + i * sizeof(fsk_block_q8_K);
+        UNROLL for (int m = 0; m < 8; m++)
+            UNROLL for (int k = 0; k < 8; k += 2)
+                pair_rows(codes + 512 * m + 64 * k, q6_code2(&g0[i], m, k), q6_code2(&g1[i], m, k));
+        K_PRODUCTS(16, 16);
+        /* lane j of pr[m]: row j's scales of groups 2m (low word) and 2m + 1 (high word) */
+        UNROLL for (int m = 0; m < 8; m++) {
+            const __m512i p = _mm512_cvtepi8_epi16(_mm256_inserti128_si256(
+                _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(g0[i].sc + 16 * m))),
+                _mm_loadu_si128((const __m128i *)(const void *)(g1[i].sc + 16 * m)), 1));
+            _mm512_store_si512(pr[m], p);
+            _mm512_store_si512(sc[2 * m], _mm512_srai_epi32(_mm512_slli_epi32(p, 16), 16));
+            _mm512_store_si512(sc[2 * m + 1], _mm512_srai_epi32(p, 16));
+        }
+        const __m512 d = halves16(g0[i].d, g1[i].d);
+        UNROLL for (int t = 0; t < 16; t++) {
+            const fsk_block_q8_K *a = (const fsk_block_q8_K *)(const void *)(xi + (size_t)t * x_stride);
+            __m512i sumi = _mm512_setzero_si512(), corr = _mm512_setzero_si512();
+            UNROLL for (int gr = 0; gr < 16; gr++)
+                sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(_mm512_load_si512(sc[gr]),
+                                                                 _mm512_load_si512(c[gr] + 16 * t)));
+            UNROLL for (int m = 0; m < 8; m++) {
+                uint32_t bs;
+                memcpy(&bs, a->bsums + 2 * m, sizeof bs);
+                corr = _mm512_add_epi32(corr, _mm512_madd_epi16(_mm512_load_si512(pr[m]), _mm512_set1_epi32((int)bs)));
+            }
+            const __m512i is = _mm512_sub_epi32(sumi, _mm512_slli_epi32(corr, 5));
+            const __m512 v = _mm512_mul_ps(_mm512_mul_ps(d, _mm512_set1_ps(a->d)), _mm512_cvtepi32_ps(is));
+            acc[t] = _mm512_add_ps(acc[t], v);
+        }
+    }
+    UNROLL for (int t = 0; t < 16; t++)
+        _mm512_storeu_ps(y + (size_t)t * ldy + 8 * g, acc[t]);
+}
 #undef K_PREP
+#undef K_PRODUCTS
 
 typedef void (*mm_fn)(float *, size_t, const void *, size_t, const void *, size_t, size_t, size_t,
                       size_t, size_t);
@@ -398,7 +484,7 @@ QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const vo
                               size_t row_stride, const void *x, size_t x_stride, size_t ncols,
                               size_t ntok, size_t r0, size_t r1, mm_fn rest)
 {
-    const int kfmt = kind == AMX_Q4_K || kind == AMX_Q5_K;
+    const int kfmt = kind == AMX_Q4_K || kind == AMX_Q5_K || kind == AMX_Q6_K;
     const size_t nb = ncols / (kfmt ? FSK_QK_K : FSK_QK), gs = FSK_R8 * row_stride;
     const size_t gbeg = r0 / FSK_R8, gend = r1 / FSK_R8, pend = gbeg + (gend - gbeg) / 2 * 2;
     const size_t tiles = ntok / 16;
@@ -424,10 +510,15 @@ QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const vo
         rest(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
         return;
     }
-    amx_begin();
+    amx_begin(kind == AMX_Q6_K);
     for (size_t k = 0; k < tiles; k++) {
         const char *xk = (const char *)x + 16 * k * x_stride;
         float *yk = y + 16 * k * ldy;
+        if (kind == AMX_Q6_K) {
+            for (size_t g = gbeg; g < pend; g += 2)
+                amx_q6k_pair(yk, ldy, w, gs, g, xk, x_stride, nb);
+            continue;
+        }
         if (kfmt) {
             for (size_t g = gbeg; g < pend; g += 2)
                 amx_q4k_pair(yk, ldy, w, gs, g, xk, x_stride, nb, kind == AMX_Q5_K);
@@ -494,6 +585,13 @@ AMX_T void fsk_matmul_q5_k_r8__amx(float *y, size_t ldy, const void *w, size_t r
 {
     amx_matmul(AMX_Q5_K, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
                fsk_matmul_q5_k_r8__avx2_paths);
+}
+
+AMX_T void fsk_matmul_q6_k_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    amx_matmul(AMX_Q6_K, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
+               fsk_matmul_q6_k_r8__avx2_paths);
 }
 
 #endif
