@@ -8,6 +8,7 @@
 
 #include "cpu.h"
 #include "dispatch.h"
+#include "quant.h"
 #if defined(FSK_BUILD_AVX2) || defined(FSK_BUILD_AVX512)
 #include "x86/vnni.h"
 #endif
@@ -384,14 +385,12 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     const enum fsk_isa isa = fsk_kernels_op_isa(t, op);
     int r8 = 0, k = 0, q8 = 0;
     switch (op) {
-    case FSK_OP_matvec_q4_1_r8: case FSK_OP_matmul_q4_1_r8: case FSK_OP_matvec_q8_0_r8:
-    case FSK_OP_matmul_q8_0_r8: case FSK_OP_matvec_q4_0_r8: case FSK_OP_matmul_q4_0_r8:
-    case FSK_OP_matvec_q5_0_r8: case FSK_OP_matmul_q5_0_r8: case FSK_OP_matvec_q5_1_r8:
-    case FSK_OP_matmul_q5_1_r8: case FSK_OP_matvec_q4_k_r8: case FSK_OP_matmul_q4_k_r8:
-    case FSK_OP_matvec_q5_k_r8: case FSK_OP_matmul_q5_k_r8: case FSK_OP_matvec_q6_k_r8:
-    case FSK_OP_matmul_q6_k_r8:
-        r8 = 1;
-        break;
+    /* the repacked layouts: r8 1 for a matvec, 2 for a matmul (which AMX may take) */
+#define R8_CASES(t)                                                                                \
+    case FSK_OP_matvec_##t: r8 = 1; break;                                                         \
+    case FSK_OP_matmul_##t: r8 = 2; break;
+    FSK_R8_TYPES(R8_CASES)
+#undef R8_CASES
     case FSK_OP_matvec_q4_k: case FSK_OP_matvec_q5_k: case FSK_OP_matvec_q6_k:
     case FSK_OP_matmul_q4_k: case FSK_OP_matmul_q5_k: case FSK_OP_matmul_q6_k:
         k = 1;
@@ -408,10 +407,7 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     if (isa == FSK_ISA_NEON && !r8) /* kernels/arm/neon/qdot.h */
         return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_DOTPROD) ? "sdot" : "smull";
 #ifdef FSK_AMX_R8
-    if (isa == FSK_ISA_AVX2 && r8 && fsk_amx_usable() &&
-        (op == FSK_OP_matmul_q4_1_r8 || op == FSK_OP_matmul_q8_0_r8 || op == FSK_OP_matmul_q4_0_r8 ||
-         op == FSK_OP_matmul_q5_0_r8 || op == FSK_OP_matmul_q5_1_r8 || op == FSK_OP_matmul_q4_k_r8 ||
-         op == FSK_OP_matmul_q5_k_r8 || op == FSK_OP_matmul_q6_k_r8))
+    if (isa == FSK_ISA_AVX2 && r8 == 2 && fsk_amx_usable())
         return amx[fsk_avx2_vnni_path()];
 #endif
 #ifdef FSK_BUILD_AVX2

@@ -57,8 +57,7 @@ static const struct path paths[] = {
 #define AMX_OP(t)                                                                                  \
     {FSK_OP_matmul_##t, FSK_ISA_AVX2, "avx2+amx", (void *)fsk_matmul_##t##__amx,                   \
      NEED1(FSK_CPU_AMX_INT8)}, /* the bit includes AVX-512 (dispatch.c) */
-    AMX_OP(q4_1_r8) AMX_OP(q8_0_r8) AMX_OP(q4_0_r8) AMX_OP(q5_0_r8) AMX_OP(q5_1_r8)
-    AMX_OP(q4_k_r8) AMX_OP(q5_k_r8) AMX_OP(q6_k_r8)
+    FSK_R8_TYPES(AMX_OP)
 #endif
 #endif
 #if defined(FSK_X86_PATHS) && defined(FSK_BUILD_AVX512)

@@ -147,6 +147,11 @@ _Static_assert(offsetof(fsk_block_q5_K_r8, sm) == offsetof(fsk_block_q4_K_r8, sm
 _Static_assert(offsetof(fsk_block_q4_1_r8, m) == 2 * FSK_R8 && offsetof(fsk_block_q5_1_r8, m) == 2 * FSK_R8,
                "minimums follow the eight scales");
 
+/* The layouts made at load, each as the stem of its ops (matvec_<t>, matmul_<t>): X(t) for each,
+ * wherever code is written once per layout. */
+#define FSK_R8_TYPES(X)                                                                            \
+    X(q4_1_r8) X(q8_0_r8) X(q4_0_r8) X(q5_0_r8) X(q5_1_r8) X(q4_k_r8) X(q5_k_r8) X(q6_k_r8)
+
 struct fsk_type_traits {
     const char *name;      /* "Q4_1"; NULL for ids we do not know */
     uint32_t block;        /* elements per block */

@@ -1210,85 +1210,27 @@ static void verify_matmul_r8(struct vctx *v, fsk_matmul_f32_fn ref, fsk_matmul_f
         }
 }
 
-static void verify_matvec_q4_1_r8(struct vctx *v, fsk_matvec_q4_1_r8_fn ref, fsk_matvec_q4_1_r8_fn var)
-{
-    verify_matvec_r8(v, ref, var, FSK_TYPE_Q4_1);
-}
-
-static void verify_matmul_q4_1_r8(struct vctx *v, fsk_matmul_q4_1_r8_fn ref, fsk_matmul_q4_1_r8_fn var)
-{
-    verify_matmul_r8(v, ref, var, FSK_TYPE_Q4_1, FSK_OP_matvec_q4_1_r8);
-}
-
-static void verify_matvec_q8_0_r8(struct vctx *v, fsk_matvec_q8_0_r8_fn ref, fsk_matvec_q8_0_r8_fn var)
-{
-    verify_matvec_r8(v, ref, var, FSK_TYPE_Q8_0);
-}
-
-static void verify_matmul_q8_0_r8(struct vctx *v, fsk_matmul_q8_0_r8_fn ref, fsk_matmul_q8_0_r8_fn var)
-{
-    verify_matmul_r8(v, ref, var, FSK_TYPE_Q8_0, FSK_OP_matvec_q8_0_r8);
-}
-
-static void verify_matvec_q4_0_r8(struct vctx *v, fsk_matvec_q4_0_r8_fn ref, fsk_matvec_q4_0_r8_fn var)
-{
-    verify_matvec_r8(v, ref, var, FSK_TYPE_Q4_0);
-}
-
-static void verify_matmul_q4_0_r8(struct vctx *v, fsk_matmul_q4_0_r8_fn ref, fsk_matmul_q4_0_r8_fn var)
-{
-    verify_matmul_r8(v, ref, var, FSK_TYPE_Q4_0, FSK_OP_matvec_q4_0_r8);
-}
-
-static void verify_matvec_q5_0_r8(struct vctx *v, fsk_matvec_q5_0_r8_fn ref, fsk_matvec_q5_0_r8_fn var)
-{
-    verify_matvec_r8(v, ref, var, FSK_TYPE_Q5_0);
-}
-
-static void verify_matmul_q5_0_r8(struct vctx *v, fsk_matmul_q5_0_r8_fn ref, fsk_matmul_q5_0_r8_fn var)
-{
-    verify_matmul_r8(v, ref, var, FSK_TYPE_Q5_0, FSK_OP_matvec_q5_0_r8);
-}
-
-static void verify_matvec_q5_1_r8(struct vctx *v, fsk_matvec_q5_1_r8_fn ref, fsk_matvec_q5_1_r8_fn var)
-{
-    verify_matvec_r8(v, ref, var, FSK_TYPE_Q5_1);
-}
-
-static void verify_matmul_q5_1_r8(struct vctx *v, fsk_matmul_q5_1_r8_fn ref, fsk_matmul_q5_1_r8_fn var)
-{
-    verify_matmul_r8(v, ref, var, FSK_TYPE_Q5_1, FSK_OP_matvec_q5_1_r8);
-}
-
-static void verify_matvec_q4_k_r8(struct vctx *v, fsk_matvec_q4_k_r8_fn ref, fsk_matvec_q4_k_r8_fn var)
-{
-    verify_matvec_r8(v, ref, var, FSK_TYPE_Q4_K);
-}
-
-static void verify_matmul_q4_k_r8(struct vctx *v, fsk_matmul_q4_k_r8_fn ref, fsk_matmul_q4_k_r8_fn var)
-{
-    verify_matmul_r8(v, ref, var, FSK_TYPE_Q4_K, FSK_OP_matvec_q4_k_r8);
-}
-
-static void verify_matvec_q5_k_r8(struct vctx *v, fsk_matvec_q5_k_r8_fn ref, fsk_matvec_q5_k_r8_fn var)
-{
-    verify_matvec_r8(v, ref, var, FSK_TYPE_Q5_K);
-}
-
-static void verify_matmul_q5_k_r8(struct vctx *v, fsk_matmul_q5_k_r8_fn ref, fsk_matmul_q5_k_r8_fn var)
-{
-    verify_matmul_r8(v, ref, var, FSK_TYPE_Q5_K, FSK_OP_matvec_q5_k_r8);
-}
-
-static void verify_matvec_q6_k_r8(struct vctx *v, fsk_matvec_q6_k_r8_fn ref, fsk_matvec_q6_k_r8_fn var)
-{
-    verify_matvec_r8(v, ref, var, FSK_TYPE_Q6_K);
-}
-
-static void verify_matmul_q6_k_r8(struct vctx *v, fsk_matmul_q6_k_r8_fn ref, fsk_matmul_q6_k_r8_fn var)
-{
-    verify_matmul_r8(v, ref, var, FSK_TYPE_Q6_K, FSK_OP_matvec_q6_k_r8);
-}
+/* verify_matvec_<t>_r8 and verify_matmul_<t>_r8 for the layout made from plain type T. */
+#define VERIFY_R8(t, T)                                                                            \
+    static void verify_matvec_##t##_r8(struct vctx *v, fsk_matvec_##t##_r8_fn ref,                 \
+                                       fsk_matvec_##t##_r8_fn var)                                 \
+    {                                                                                              \
+        verify_matvec_r8(v, ref, var, FSK_TYPE_##T);                                               \
+    }                                                                                              \
+    static void verify_matmul_##t##_r8(struct vctx *v, fsk_matmul_##t##_r8_fn ref,                 \
+                                       fsk_matmul_##t##_r8_fn var)                                 \
+    {                                                                                              \
+        verify_matmul_r8(v, ref, var, FSK_TYPE_##T, FSK_OP_matvec_##t##_r8);                       \
+    }
+VERIFY_R8(q4_1, Q4_1)
+VERIFY_R8(q8_0, Q8_0)
+VERIFY_R8(q4_0, Q4_0)
+VERIFY_R8(q5_0, Q5_0)
+VERIFY_R8(q5_1, Q5_1)
+VERIFY_R8(q4_k, Q4_K)
+VERIFY_R8(q5_k, Q5_K)
+VERIFY_R8(q6_k, Q6_K)
+#undef VERIFY_R8
 
 void *fsk_kernel_variant(enum fsk_op op, enum fsk_isa isa)
 {

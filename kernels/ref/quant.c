@@ -287,7 +287,7 @@ void fsk_matvec_q4_1__ref(float *y, const void *w, size_t row_stride, const void
  * summed left to right as the plain matvec sums them: bit for bit the plain result on the rows
  * before repacking. r0 and r1 are multiples of FSK_R8. */
 static void matvec_r8(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                      size_t r0, size_t r1, uint32_t type)
+                      size_t r0, size_t r1, uint32_t type, fsk_matvec_f32_fn plain)
 {
     const struct fsk_type_traits *tr = fsk_type_traits(type);
     const size_t bb = tr->block_bytes, ab = fsk_type_traits(tr->act)->block_bytes;
@@ -298,76 +298,29 @@ static void matvec_r8(float *y, const void *w, size_t row_stride, const void *x,
             _Alignas(8) unsigned char blk[sizeof(fsk_block_q6_K)]; /* the largest plain block of a record */
             float v;
             fsk_r8_block(blk, g + i * FSK_R8 * bb, type, r % FSK_R8);
-            const void *xa = (const unsigned char *)x + i * ab;
-            if (type == FSK_TYPE_Q8_0_R8)
-                fsk_matvec_q8_0__ref(&v, blk, bb, xa, FSK_QK, 0, 1);
-            else if (type == FSK_TYPE_Q4_0_R8)
-                fsk_matvec_q4_0__ref(&v, blk, bb, xa, FSK_QK, 0, 1);
-            else if (type == FSK_TYPE_Q5_0_R8)
-                fsk_matvec_q5_0__ref(&v, blk, bb, xa, FSK_QK, 0, 1);
-            else if (type == FSK_TYPE_Q5_1_R8)
-                fsk_matvec_q5_1__ref(&v, blk, bb, xa, FSK_QK, 0, 1);
-            else if (type == FSK_TYPE_Q4_K_R8)
-                fsk_matvec_q4_k__ref(&v, blk, bb, xa, FSK_QK_K, 0, 1);
-            else if (type == FSK_TYPE_Q5_K_R8)
-                fsk_matvec_q5_k__ref(&v, blk, bb, xa, FSK_QK_K, 0, 1);
-            else if (type == FSK_TYPE_Q6_K_R8)
-                fsk_matvec_q6_k__ref(&v, blk, bb, xa, FSK_QK_K, 0, 1);
-            else
-                fsk_matvec_q4_1__ref(&v, blk, bb, xa, FSK_QK, 0, 1);
+            plain(&v, blk, bb, (const unsigned char *)x + i * ab, tr->block, 0, 1);
             s += v;
         }
         y[r] = s;
     }
 }
 
-void fsk_matvec_q4_1_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                             size_t r0, size_t r1)
-{
-    matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q4_1_R8);
-}
-
-void fsk_matvec_q8_0_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                             size_t r0, size_t r1)
-{
-    matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q8_0_R8);
-}
-
-void fsk_matvec_q4_0_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                             size_t r0, size_t r1)
-{
-    matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q4_0_R8);
-}
-
-void fsk_matvec_q5_0_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                             size_t r0, size_t r1)
-{
-    matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q5_0_R8);
-}
-
-void fsk_matvec_q5_1_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                             size_t r0, size_t r1)
-{
-    matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q5_1_R8);
-}
-
-void fsk_matvec_q4_k_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                             size_t r0, size_t r1)
-{
-    matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q4_K_R8);
-}
-
-void fsk_matvec_q5_k_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                             size_t r0, size_t r1)
-{
-    matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q5_K_R8);
-}
-
-void fsk_matvec_q6_k_r8__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
-                             size_t r0, size_t r1)
-{
-    matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_Q6_K_R8);
-}
+/* fsk_matvec_<t>_r8__ref: the layout FSK_TYPE_<T>_R8 through the plain ref matvec of t. */
+#define REF_R8(t, T)                                                                               \
+    void fsk_matvec_##t##_r8__ref(float *y, const void *w, size_t row_stride, const void *x,       \
+                                  size_t ncols, size_t r0, size_t r1)                              \
+    {                                                                                              \
+        matvec_r8(y, w, row_stride, x, ncols, r0, r1, FSK_TYPE_##T##_R8, fsk_matvec_##t##__ref);  \
+    }
+REF_R8(q4_1, Q4_1)
+REF_R8(q8_0, Q8_0)
+REF_R8(q4_0, Q4_0)
+REF_R8(q5_0, Q5_0)
+REF_R8(q5_1, Q5_1)
+REF_R8(q4_k, Q4_K)
+REF_R8(q5_k, Q5_K)
+REF_R8(q6_k, Q6_K)
+#undef REF_R8
 
 void fsk_matvec_q5_1__ref(float *y, const void *w, size_t row_stride, const void *x, size_t ncols,
                           size_t r0, size_t r1)

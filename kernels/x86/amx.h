@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "cpu.h"
+#include "quant.h"
 
 #if defined(FSK_HAVE_AMX) && defined(FSK_BUILD_AVX2) && defined(FSK_BUILD_AVX512)
 #define FSK_AMX_R8 1
@@ -20,48 +21,15 @@
  * its matvec token by token): the integer sums of each 32-element block come from the tiles, and
  * the float work after them is the AVX2 kernel's, operation for operation, 16 rows to a vector.
  * Whole 16-token by 16-row tiles go through AMX, the rest through fsk_matmul_<t>__avx2_paths. */
-void fsk_matmul_q8_0_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
-void fsk_matmul_q4_0_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
-void fsk_matmul_q4_1_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
-void fsk_matmul_q5_0_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
-void fsk_matmul_q5_1_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
-void fsk_matmul_q4_k_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
-void fsk_matmul_q5_k_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
-void fsk_matmul_q6_k_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                             size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
-
-/* The VNNI paths' choice alone (the exported AVX2 matmul without the AMX front). */
-void fsk_matmul_q8_0_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
-                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                                    size_t r0, size_t r1);
-void fsk_matmul_q4_0_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
-                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                                    size_t r0, size_t r1);
-void fsk_matmul_q4_1_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
-                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                                    size_t r0, size_t r1);
-void fsk_matmul_q5_0_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
-                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                                    size_t r0, size_t r1);
-void fsk_matmul_q5_1_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
-                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                                    size_t r0, size_t r1);
-void fsk_matmul_q4_k_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
-                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                                    size_t r0, size_t r1);
-void fsk_matmul_q5_k_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
-                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                                    size_t r0, size_t r1);
-void fsk_matmul_q6_k_r8__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,
-                                    const void *x, size_t x_stride, size_t ncols, size_t ntok,
-                                    size_t r0, size_t r1);
+#define FSK_AMX_DECLS(t)                                                                           \
+    void fsk_matmul_##t##__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x, \
+                               size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);     \
+    /* the VNNI paths' choice alone (the exported AVX2 matmul without the AMX front) */           \
+    void fsk_matmul_##t##__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,      \
+                                      const void *x, size_t x_stride, size_t ncols, size_t ntok,   \
+                                      size_t r0, size_t r1);
+FSK_R8_TYPES(FSK_AMX_DECLS)
+#undef FSK_AMX_DECLS
 
 /* Whether the exported matmuls take the AMX kernels here: the CPU bit already says AMX-INT8,
  * the OS's grant and the AVX-512 variant's features (dispatch.c; FSK_CPU_OFF=amx-int8 turns it

@@ -538,60 +538,23 @@ QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const vo
              x_stride, ncols, ntok - tiles * 16, r0, r1);
 }
 
-AMX_T void fsk_matmul_q8_0_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    amx_matmul(AMX_Q8_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
-               fsk_matmul_q8_0_r8__avx2_paths);
-}
-
-AMX_T void fsk_matmul_q4_0_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    amx_matmul(AMX_Q4_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
-               fsk_matmul_q4_0_r8__avx2_paths);
-}
-
-AMX_T void fsk_matmul_q4_1_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    amx_matmul(AMX_Q4_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
-               fsk_matmul_q4_1_r8__avx2_paths);
-}
-
-AMX_T void fsk_matmul_q5_0_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    amx_matmul(AMX_Q5_0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
-               fsk_matmul_q5_0_r8__avx2_paths);
-}
-
-AMX_T void fsk_matmul_q5_1_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    amx_matmul(AMX_Q5_1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
-               fsk_matmul_q5_1_r8__avx2_paths);
-}
-
-AMX_T void fsk_matmul_q4_k_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    amx_matmul(AMX_Q4_K, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
-               fsk_matmul_q4_k_r8__avx2_paths);
-}
-
-AMX_T void fsk_matmul_q5_k_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    amx_matmul(AMX_Q5_K, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
-               fsk_matmul_q5_k_r8__avx2_paths);
-}
-
-AMX_T void fsk_matmul_q6_k_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                                   size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
-{
-    amx_matmul(AMX_Q6_K, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
-               fsk_matmul_q6_k_r8__avx2_paths);
-}
+/* fsk_matmul_<t>__amx for each layout, its AMX_<T> kind. */
+#define AMX_EXPORT(t, T)                                                                           \
+    AMX_T void fsk_matmul_##t##_r8__amx(float *y, size_t ldy, const void *w, size_t row_stride,    \
+                                        const void *x, size_t x_stride, size_t ncols, size_t ntok, \
+                                        size_t r0, size_t r1)                                      \
+    {                                                                                              \
+        amx_matmul(AMX_##T, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,               \
+                   fsk_matmul_##t##_r8__avx2_paths);                                               \
+    }
+AMX_EXPORT(q8_0, Q8_0)
+AMX_EXPORT(q4_0, Q4_0)
+AMX_EXPORT(q4_1, Q4_1)
+AMX_EXPORT(q5_0, Q5_0)
+AMX_EXPORT(q5_1, Q5_1)
+AMX_EXPORT(q4_k, Q4_K)
+AMX_EXPORT(q5_k, Q5_K)
+AMX_EXPORT(q6_k, Q6_K)
+#undef AMX_EXPORT
 
 #endif
