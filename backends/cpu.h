@@ -2,6 +2,7 @@
 #ifndef FSK_CPU_H
 #define FSK_CPU_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "kernels.h"
@@ -53,5 +54,27 @@ int fsk_cpu_has(const struct fsk_cpu *cpu, enum fsk_cpu_feature f);
 /* 1 when this build has isa's kernels and this CPU can run them; else 0 and *why says which
  * part is missing (build or CPU feature). */
 int fsk_isa_usable(enum fsk_isa isa, const char **why);
+
+/* How far ahead the matvecs over eight-row records fetch in software (kernels/x86/prefetch.h):
+ * the bytes fetched end this far past the start of the record being read; 0: no fetching. The
+ * distance that keeps a stream at memory's pace is latency times bandwidth, and both depend on
+ * where the weights come from: NEAR for weights streamed from DRAM, FAR for weights the
+ * last-level cache can hold (higher bandwidth, so more bytes in flight). Process-wide: a prefetch
+ * distance changes no result, only speed. Read by the kernels once per group of rows. */
+#define FSK_PF_REACH_NEAR 3072
+#define FSK_PF_REACH_FAR 8192
+#define FSK_PF_REACH_MAX 65536
+extern atomic_size_t fsk_pf_reach_bytes;
+static inline size_t fsk_pf_reach(void)
+{
+    return atomic_load_explicit(&fsk_pf_reach_bytes, memory_order_relaxed);
+}
+/* Sets the reach for weights of weight_bytes on a machine whose last-level cache totals llc_bytes
+ * (0: unknown): FAR when they fit in half of it, else NEAR; FSK_PF_REACH (near, far, off or a
+ * byte count up to FSK_PF_REACH_MAX), when set and valid, wins. Returns the reach now in force
+ * and, in *why (may be NULL), a phrase saying why. */
+size_t fsk_pf_reach_choose(size_t weight_bytes, size_t llc_bytes, const char **why);
+/* FSK_PF_REACH's value when it is set but not valid (then ignored), or NULL. */
+const char *fsk_pf_reach_env_invalid(void);
 
 #endif

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,62 @@ static void cpu_init(void)
     the_cpu.features &= ~(1ull << FSK_CPU_AMX_INT8);
 #endif
 #endif
+}
+
+/* ------------------------------------------------------------------ record prefetch reach */
+
+atomic_size_t fsk_pf_reach_bytes = FSK_PF_REACH_NEAR;
+static pthread_once_t reach_once = PTHREAD_ONCE_INIT;
+static size_t reach_env = SIZE_MAX; /* FSK_PF_REACH's reach, or SIZE_MAX: not set or invalid */
+static char reach_invalid[32];
+
+static void reach_init(void)
+{
+    const char *e = getenv("FSK_PF_REACH");
+    if (!e || !*e)
+        return;
+    if (strcmp(e, "near") == 0)
+        reach_env = FSK_PF_REACH_NEAR;
+    else if (strcmp(e, "far") == 0)
+        reach_env = FSK_PF_REACH_FAR;
+    else if (strcmp(e, "off") == 0)
+        reach_env = 0;
+    else {
+        char *end;
+        unsigned long long v = strtoull(e, &end, 10);
+        if (*e >= '0' && *e <= '9' && *end == '\0' && v <= FSK_PF_REACH_MAX)
+            reach_env = (size_t)v;
+        else
+            snprintf(reach_invalid, sizeof reach_invalid, "%.31s", e);
+    }
+}
+
+size_t fsk_pf_reach_choose(size_t weight_bytes, size_t llc_bytes, const char **why)
+{
+    pthread_once(&reach_once, reach_init);
+    size_t r;
+    const char *w;
+    if (reach_env != SIZE_MAX) {
+        r = reach_env;
+        w = "set by FSK_PF_REACH";
+    } else if (weight_bytes > 0 && llc_bytes > 0 && weight_bytes <= llc_bytes / 2) {
+        r = FSK_PF_REACH_FAR;
+        w = "far: the weights fit in half the last-level cache";
+    } else {
+        r = FSK_PF_REACH_NEAR;
+        w = llc_bytes > 0 && weight_bytes > 0 ? "near: the weights exceed half the last-level cache"
+                                              : "near: streamed from memory";
+    }
+    atomic_store_explicit(&fsk_pf_reach_bytes, r, memory_order_relaxed);
+    if (why)
+        *why = w;
+    return r;
+}
+
+const char *fsk_pf_reach_env_invalid(void)
+{
+    pthread_once(&reach_once, reach_init);
+    return reach_invalid[0] ? reach_invalid : NULL;
 }
 
 const char *fsk_cpu_off_unknown(void)

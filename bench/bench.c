@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <hwloc.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -425,30 +424,6 @@ static int make_pools(struct run_ctx *x)
     return 1;
 }
 
-/* Total bytes of the last level of cache, or 0 when hwloc cannot say. */
-static size_t llc_bytes(void)
-{
-    static const hwloc_obj_type_t levels[] = {HWLOC_OBJ_L5CACHE, HWLOC_OBJ_L4CACHE,
-                                              HWLOC_OBJ_L3CACHE, HWLOC_OBJ_L2CACHE,
-                                              HWLOC_OBJ_L1CACHE};
-    hwloc_topology_t topo;
-    size_t total = 0;
-    if (hwloc_topology_init(&topo) != 0)
-        return 0;
-    if (hwloc_topology_load(topo) == 0) {
-        for (size_t i = 0; i < sizeof levels / sizeof *levels && total == 0; i++) {
-            int n = hwloc_get_nbobjs_by_type(topo, levels[i]);
-            for (int j = 0; j < n; j++) {
-                hwloc_obj_t obj = hwloc_get_obj_by_type(topo, levels[i], (unsigned)j);
-                if (obj && obj->attr)
-                    total += (size_t)obj->attr->cache.size;
-            }
-        }
-    }
-    hwloc_topology_destroy(topo);
-    return total;
-}
-
 static void print_machine(const struct opts *o)
 {
     size_t len = fsk_cpu_describe(NULL, 0);
@@ -472,6 +447,14 @@ static void print_settings(struct run_ctx *x, size_t llc)
         note(o, "matvec weights: copies rotated so that each case streams >= %zu MiB "
                 "(last-level cache: %zu MiB): every call reads memory", x->env.ws_bytes / MIB,
              llc / MIB);
+    /* the runtime's rule (context.c) for what the cases stream: the copies, or one reused copy */
+    const char *why, *bad = fsk_pf_reach_env_invalid();
+    size_t reach = fsk_pf_reach_choose(o->hot ? 1 : x->env.ws_bytes, llc, &why);
+    note(o, "record matvecs fetch %zu bytes ahead in software (%s; FSK_PF_REACH=near, far, off or "
+            "bytes overrides)", reach, why);
+    if (bad)
+        note(o, "FSK_PF_REACH: not near, far, off or a byte count up to %d, ignored: %s",
+             FSK_PF_REACH_MAX, bad);
     note(o, "read_bw: %zu MiB buffer, best of %d passes at the start; %%bw = matvec GB/s / 'bw near', "
             "the higher of two read_bw probes (best of %d passes each) just before and just after "
             "the case at its thread count", o->bw_mib, BW_PASSES, NEAR_PASSES);
@@ -674,7 +657,7 @@ int main(int argc, char **argv)
     int st = parse_opts(argc, argv, &o);
     if (st >= 0)
         return st;
-    size_t llc = llc_bytes();
+    size_t llc = fsk_numa_llc_bytes();
     struct run_ctx x = {.o = &o,
                         .env = {.ws_bytes = llc ? 3 * llc : 256 * MIB, .hot = o.hot,
                                 .huge = o.pages ? o.pages == 2048 : fsk_huge_pages_enabled(),

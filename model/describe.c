@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "dispatch.h"
 #include "llama.h"
 #include "numa.h"
@@ -159,6 +160,17 @@ FSK_API size_t fsk_model_describe(const fsk_model *m, char *buf, size_t len)
         put(&t, "  repacked at load: %zu matrices (%.1f MiB) into eight-row records (FSK_REPACK=0 keeps "
                 "the file layout)\n",
             wt.n_r8, wt.r8_bytes / 1048576.0);
+    if (wt.n_r8) { /* what a context for this model chooses (context.c) */
+        const char *why, *bad = fsk_pf_reach_env_invalid();
+        const size_t llc = fsk_numa_llc_bytes(), fb = fsk_gguf_file_size(m->gguf);
+        size_t reach = fsk_pf_reach_choose(fb, llc, &why);
+        put(&t, "  records fetched ahead in software: %zu bytes (%s; file %.1f MiB, last-level cache "
+                "%.1f MiB; FSK_PF_REACH=near, far, off or bytes overrides)\n",
+            reach, why, fb / 1048576.0, llc / 1048576.0);
+        if (bad)
+            put(&t, "  FSK_PF_REACH: not near, far, off or a byte count up to %d, ignored: %s\n",
+                FSK_PF_REACH_MAX, bad);
+    }
     if (m->huge_arena) {
         int eligible;
         long long hb = fsk_huge_bytes(m->repack_arena, m->repack_arena_bytes, &eligible);

@@ -595,6 +595,40 @@ void fsk_numa_place_kv(struct fsk_numa_plan *p, const struct fsk_kv *kv, unsigne
     }
 }
 
+/* ------------------------------------------------------------------ last-level cache */
+
+static pthread_once_t llc_once = PTHREAD_ONCE_INIT;
+static size_t llc_total;
+
+static void llc_init(void)
+{
+    static const hwloc_obj_type_t levels[] = {HWLOC_OBJ_L5CACHE, HWLOC_OBJ_L4CACHE,
+                                              HWLOC_OBJ_L3CACHE, HWLOC_OBJ_L2CACHE,
+                                              HWLOC_OBJ_L1CACHE};
+    hwloc_topology_t topo;
+    if (hwloc_topology_init(&topo) != 0)
+        return;
+    if (hwloc_topology_load(topo) == 0) {
+        size_t total = 0;
+        for (size_t i = 0; i < sizeof levels / sizeof *levels && total == 0; i++) {
+            int n = hwloc_get_nbobjs_by_type(topo, levels[i]);
+            for (int j = 0; j < n; j++) {
+                hwloc_obj_t obj = hwloc_get_obj_by_type(topo, levels[i], (unsigned)j);
+                if (obj && obj->attr)
+                    total += (size_t)obj->attr->cache.size;
+            }
+        }
+        llc_total = total;
+    }
+    hwloc_topology_destroy(topo);
+}
+
+size_t fsk_numa_llc_bytes(void)
+{
+    pthread_once(&llc_once, llc_init);
+    return llc_total;
+}
+
 /* ------------------------------------------------------------------ description */
 
 struct text {

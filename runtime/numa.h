@@ -84,6 +84,9 @@ long long fsk_huge_bytes(const void *addr, size_t len, int *eligible);
  * node's rows live in its memory. Refused bindings are noted in the plan, never fatal. */
 fsk_status fsk_numa_model_setup(struct fsk_model *m, const fsk_model_params *params, fsk_error *err);
 void fsk_numa_model_release(struct fsk_model *m);
+/* Total bytes of the machine's last level of cache (every instance), from hwloc, read once; 0
+ * when hwloc cannot say. */
+size_t fsk_numa_llc_bytes(void);
 /* Binds each KV head's cache to the node of the thread that writes it (its group's first query
  * head, split like attention splits heads). */
 void fsk_numa_place_kv(struct fsk_numa_plan *plan, const struct fsk_kv *kv, unsigned n_head);

@@ -92,6 +92,26 @@ if [ -n "${FSK_MODEL:-}" ] && [ -f "$FSK_MODEL" ]; then
     run 0 "the real model: invalid UTF-8" gen -m "$FSK_MODEL" -p "$(printf '\377\376 hello')" -n 4
     # SmolLM2's vocabulary has no token for byte 0x04: dropped, as llama.cpp drops it
     run 0 "the real model: a byte its vocabulary lacks" gen -m "$FSK_MODEL" -p "$(printf 'a\004b')" -n 2
+    # the records' fetch-ahead (FSK_PF_REACH): a bad value is named and ignored, a good one is
+    # used, and no setting changes a generated token (where the weights are repacked: x86)
+    run 0 "the real model: info" $FFNSKIP info -m "$FSK_MODEL"
+    if grep -q "repacked at load" "$T/out"; then
+        grep -q "records fetched ahead in software: [0-9]* bytes" "$T/out" && ok || bad "info: no fetch-ahead line"
+        for v in bogus -1 65537 12x; do
+            run 0 "FSK_PF_REACH=$v info" env FSK_PF_REACH=$v $FFNSKIP info -m "$FSK_MODEL"
+            grep -q "FSK_PF_REACH: not near, far, off or a byte count up to 65536, ignored: $v\$" "$T/out" && ok ||
+                bad "FSK_PF_REACH=$v not named as ignored"
+        done
+        run 0 "FSK_PF_REACH=1234 info" env FSK_PF_REACH=1234 $FFNSKIP info -m "$FSK_MODEL"
+        grep -q "fetched ahead in software: 1234 bytes (set by FSK_PF_REACH" "$T/out" && ok || bad "FSK_PF_REACH=1234 not used"
+        run 0 "the real model, default fetch-ahead" gen -m "$FSK_MODEL" -p "The capital of France is" -n 12
+        cp "$T/out" "$T/pf-default"
+        for v in off near far 64; do
+            run 0 "the real model, FSK_PF_REACH=$v" env FSK_PF_REACH=$v $FFNSKIP run --no-stats --greedy -t 1 \
+                -m "$FSK_MODEL" -p "The capital of France is" -n 12
+            cmp -s "$T/out" "$T/pf-default" && ok || bad "FSK_PF_REACH=$v changed the generated text"
+        done
+    fi
 fi
 
 # ---- counts and paths

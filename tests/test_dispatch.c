@@ -89,6 +89,25 @@ START_TEST(test_selftest_passes)
 }
 END_TEST
 
+/* The records' fetch-ahead rule (backends/cpu.h): far only for weights within half the cache. */
+START_TEST(test_pf_reach_rule)
+{
+    unsetenv("FSK_PF_REACH"); /* before the first choice, which reads it once */
+    const size_t MiB = 1024 * 1024;
+    const char *why = NULL;
+    ck_assert_uint_eq(fsk_pf_reach_choose(94 * MiB, 480 * MiB, &why), FSK_PF_REACH_FAR);
+    ck_assert_uint_eq(fsk_pf_reach(), FSK_PF_REACH_FAR);
+    ck_assert_ptr_nonnull(strstr(why, "fit"));
+    ck_assert_uint_eq(fsk_pf_reach_choose(240 * MiB, 480 * MiB, NULL), FSK_PF_REACH_FAR);
+    ck_assert_uint_eq(fsk_pf_reach_choose(240 * MiB + 1, 480 * MiB, &why), FSK_PF_REACH_NEAR);
+    ck_assert_uint_eq(fsk_pf_reach(), FSK_PF_REACH_NEAR);
+    ck_assert_ptr_nonnull(strstr(why, "exceed"));
+    ck_assert_uint_eq(fsk_pf_reach_choose(1, 0, NULL), FSK_PF_REACH_NEAR); /* cache unknown */
+    ck_assert_uint_eq(fsk_pf_reach_choose(0, 480 * MiB, NULL), FSK_PF_REACH_NEAR);
+    ck_assert_ptr_null(fsk_pf_reach_env_invalid());
+}
+END_TEST
+
 START_TEST(test_status_strings)
 {
     for (int s = FSK_OK; s <= FSK_ERR_INTERNAL; s++) {
@@ -110,6 +129,7 @@ int main(void)
     tcase_add_test(tc, test_best_table_has_every_op);
     tcase_add_test(tc, test_describe_names_every_op);
     tcase_add_test(tc, test_selftest_passes);
+    tcase_add_test(tc, test_pf_reach_rule);
     tcase_add_test(tc, test_status_strings);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -58,16 +58,24 @@ static inline struct fsk_pf_plan fsk_pf_plan_make(size_t rows, size_t row_stride
 /* The len bytes at p + ahead, a line at a time: what a single stream (eight-row records, one F16
  * or BF16 weight row after another, a block of attention keys) will read that far on. An integer
  * sum: past the end of the weights a prefetch is harmless. */
-#define FSK_PF_BYTES(p, ahead, len)                                                            \
+#define FSK_PF_BYTES_HINT(p, ahead, len, hint)                                                 \
     do {                                                                                       \
         const uintptr_t pf_b_ = (uintptr_t)(p) + (ahead);                                      \
         for (size_t pf_o_ = 0; pf_o_ < (len); pf_o_ += 64)                                     \
-            _mm_prefetch((const char *)(pf_b_ + pf_o_), _MM_HINT_T0);                          \
+            _mm_prefetch((const char *)(pf_b_ + pf_o_), hint);                                 \
     } while (0)
+#define FSK_PF_BYTES(p, ahead, len) FSK_PF_BYTES_HINT(p, ahead, len, _MM_HINT_T0)
 
-/* How far ahead such a stream is fetched: on the Intel Xeon of 2026-12-04, 2 KiB ahead beat
- * both the hardware prefetchers alone and 4 KiB ahead, for the eight-row records (avx2/quant.c)
- * and for F16 rows (avx512/matvec_float.c). */
+/* FSK_PF_BYTES into L2 (prefetcht1): the eight-row records' matvecs (avx2/quant.c), which fetch
+ * as far ahead as fsk_pf_reach() says (backends/cpu.h). Fetched into L1 (prefetcht0) instead,
+ * the records' streams fell further short of the read probe, most at 2 threads: the figures are
+ * in avx2/quant.c. */
+#define FSK_PF_BYTES_L2(p, ahead, len) FSK_PF_BYTES_HINT(p, ahead, len, _MM_HINT_T1)
+
+/* How far ahead an F16 or BF16 row stream is fetched (into L1): on the Intel Xeon of 2026-12-04,
+ * 2 KiB ahead beat both the hardware prefetchers alone and 4 KiB ahead for F16 rows
+ * (avx512/matvec_float.c); into L2 instead, decoding the F16 file at 1 thread lost 2-6 tok/s
+ * of 53 (2026-12-05). */
 #define FSK_PF_AHEAD 2048
 
 #endif

@@ -911,7 +911,7 @@ void fsk_matmul_q8_0__avx2(float *y, size_t ldy, const void *w, size_t row_strid
  * 2 * 15 * 128 = 3840 in magnitude, the eight summed 30720. Groups run one after the other, so
  * the weights are read as one ascending stream, which the hardware prefetchers follow on Zen 4
  * (1 thread: 21-29 GB/s, against 15-23 for the file layout's four rows side by side) though not
- * on an Intel Xeon, hence R8_PREFETCH in the matvecs (below). The matmul
+ * on an Intel Xeon, hence the software fetch in the matvecs (R8_PREFETCH_AT, below). The matmul
  * is the matvec token by token per group, the group's records then coming from L1 cache.
  *
  * Each repacked kernel has two paths (kernels/x86/vnni.h): this one, and one for CPUs with
@@ -1040,18 +1040,34 @@ QINLINE void r8_scale(const uint8_t *rec, const fsk_block_q8_1 *a, __m256i isum,
  * registers, 4 in the EVEX path, which has thirty-two (the records' codes stay in registers). */
 #define R8_TOK 4
 
-/* Matvecs (one token) also fetch the record FSK_PF_AHEAD bytes ahead of the one they read. The hardware
+/* Matvecs (one token) also fetch records ahead of the one they read, into L2 (prefetcht1), so
+ * that the fetched bytes end fsk_pf_reach() past the record's start (backends/cpu.h: 3 KiB for
+ * weights streamed from memory, 8 KiB for weights the last-level cache holds). The hardware
  * prefetchers alone left the stream short of memory's pace on an Intel Xeon (2026-12-04,
- * fsk_bench, Q4_1 records at 1 thread: 13.1-13.8 GB/s, 78-80% of the read probe next to it;
- * 2 KiB ahead 16.1-16.5 GB/s, 95-99%; 4 KiB ahead 10.6-12.8; 2 threads, 1536 rows: 21.5 -> 26.3).
+ * fsk_bench, Q4_1 records at 1 thread: 13.1-13.8 GB/s, 78-80% of the read probe next to it).
+ * Measured there on 2026-12-05 (fsk_bench, % of the probe, avx2+vnni path, two rounds):
+ * into L1 2 KiB ahead, Q4_1 records at 576x49152, 2 threads 67.6-74.4%, 1 thread 74.3-76.1%;
+ * into L2 3 KiB ahead 85.1-86.2% and 87.8-88.8% (Q4_0 66.1-72.1 -> 90.5-92.8 at 2 threads,
+ * Q5_0 63.1-68.5 -> 86.7-87.5; Q8_0 level; the small shapes at 1 thread level to 5 points lower);
+ * reach 8 KiB, memory-bound, 1 thread lost 5-15 points, but with the weights in cache (96 MiB of
+ * copies, the size of the Q4_1 model) it gained 40-50% (Q4_1 at 2 threads 34.5-41.3 -> 54.7-55.4
+ * GB/s), and end to end decoding SmolLM2's Q4_1 file, which the 480 MiB cache holds, went from
+ * 160-166 to 209-227 tok/s at 1 thread and 355-364 to 410-431 at 2. The K records (1152 bytes
+ * and more) fetch a record at a time, so the reach, not the offset, is what matches across types.
  * A matmul's tokens give each record enough work to hide its load. The address is an integer
  * sum: records ahead may lie past the matrix, and a prefetch there is harmless. */
-#define R8_PREFETCH_LEN(nt, rec, len)                                                             \
+static inline size_t r8_pf_ahead(int nt, size_t len)
+{
+    const size_t reach = nt == 1 ? fsk_pf_reach() : 0;
+    if (reach == 0)
+        return 0;
+    return reach > 2 * len ? reach - len : len;
+}
+#define R8_PREFETCH_AT(ahead, rec, len)                                                           \
     do {                                                                                          \
-        if ((nt) == 1)                                                                            \
-            FSK_PF_BYTES(rec, FSK_PF_AHEAD, len);                                                 \
+        if (ahead)                                                                                \
+            FSK_PF_BYTES_L2(rec, ahead, len);                                                     \
     } while (0)
-#define R8_PREFETCH(nt, rec) R8_PREFETCH_LEN(nt, rec, sizeof *(rec))
 
 /* y[t][0..7] = the eight rows of the group at g . x[t], for nt (1 to R8_TOK) activations: Q4_1
  * records (fifth NULL) or Q5_1 ones (fifth adds their fifth bits). */
@@ -1063,10 +1079,11 @@ QINLINE void r8_group(int nt, float *const *y, const void *g, const fsk_block_q8
     __m256 acc[R8_TOK], accm[R8_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = accm[t] = _mm256_setzero_ps();
+    const size_t pf = r8_pf_ahead(nt, rs);
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *rec = (const uint8_t *)g + i * rs;
         __m256i lo[4], hi[4];
-        R8_PREFETCH_LEN(nt, rec, rs);
+        R8_PREFETCH_AT(pf, rec, rs);
         r8_codes(rec + qs_at, lo, hi);
         if (fifth)
             fifth(rec + offsetof(fsk_block_q5_1_r8, qh), lo, hi);
@@ -1089,9 +1106,10 @@ QINLINE void r8q8_group(int nt, float *const *y, const fsk_block_q8_0_r8 *g,
     __m256 acc[R8_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm256_setzero_ps();
+    const size_t pf = r8_pf_ahead(nt, sizeof *g);
     for (size_t i = 0; i < nb; i++) {
         __m256i even[R8_TOK], odd[R8_TOK]; /* two chains per token */
-        R8_PREFETCH(nt, &g[i]);
+        R8_PREFETCH_AT(pf, &g[i], sizeof *g);
         UNROLL for (int t = 0; t < nt; t++)
             even[t] = odd[t] = _mm256_setzero_si256();
         UNROLL for (int k = 0; k < FSK_QK / 4; k++) {
@@ -1152,10 +1170,11 @@ QINLINE void r8q40_group(int nt, float *const *y, const void *g, const fsk_block
     __m256 acc[R8_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm256_setzero_ps();
+    const size_t pf = r8_pf_ahead(nt, rs);
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *rec = (const uint8_t *)g + i * rs; /* d[] first in both layouts */
         __m256i lo[4], hi[4];
-        R8_PREFETCH_LEN(nt, rec, rs);
+        R8_PREFETCH_AT(pf, rec, rs);
         r8_codes(rec + qs_at, lo, hi);
         if (fifth)
             fifth(rec + offsetof(fsk_block_q5_0_r8, qh), lo, hi);
@@ -1288,11 +1307,12 @@ QINLINE void r8q4k_group(int nt, float *const *y, const void *g, const fsk_block
     __m256 acc[R8_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm256_setzero_ps();
+    const size_t pf = r8_pf_ahead(nt, rs);
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *rb = (const uint8_t *)g + i * rs;
         const fsk_block_q4_K_r8 *rec = (const fsk_block_q4_K_r8 *)(const void *)rb; /* d, dmin, sm */
         _Alignas(32) uint8_t u[128];
-        R8_PREFETCH_LEN(nt, rb, rs);
+        R8_PREFETCH_AT(pf, rb, rs);
         fsk_k8_unpack(rec->sm, u);
         __m256i sumi[R8_TOK], summ[R8_TOK];
         UNROLL for (int t = 0; t < nt; t++)
@@ -1371,9 +1391,10 @@ QINLINE void r8q6k_group(int nt, float *const *y, const fsk_block_q6_K_r8 *g,
     __m256 acc[R8_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm256_setzero_ps();
+    const size_t pf = r8_pf_ahead(nt, sizeof *g);
     for (size_t i = 0; i < nb; i++) {
         const fsk_block_q6_K_r8 *rec = &g[i];
-        R8_PREFETCH(nt, rec);
+        R8_PREFETCH_AT(pf, rec, sizeof *rec);
         __m256i sumi[R8_TOK], corr[R8_TOK];
         UNROLL for (int t = 0; t < nt; t++)
             sumi[t] = corr[t] = _mm256_setzero_si256();
