@@ -145,6 +145,7 @@ FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *m, const fsk_co
     c->qkv = zalloc(qd + 2 * kvd, sizeof(float), &failed);
     c->ao = zalloc(qd, sizeof(float), &failed);
     c->hb = zalloc(hp->n_ff, sizeof(float), &failed);
+    c->hact = zalloc(act_bytes, 1, &failed);
     c->up = zalloc(hp->n_ff, sizeof(float), &failed);
     c->yout = zalloc(hp->n_embd, sizeof(float), &failed);
     c->logits = zalloc(hp->n_vocab, sizeof(float), &failed);
@@ -195,7 +196,7 @@ FSK_API void fsk_context_free(fsk_context *c)
         }
     free(c->scratch);
     fsk_prefill_free(c);
-    free(c->x); free(c->qkv); free(c->ao); free(c->hb); free(c->up); free(c->yout); free(c->logits);
+    free(c->x); free(c->qkv); free(c->ao); free(c->hb); free(c->hact); free(c->up); free(c->yout); free(c->logits);
     free(c->ffn_skipped); free(c->trace_sim); free(c->trace_ran);
     fsk_kv_free(&c->kv);
     fsk_pool_free(c->pool);

@@ -49,6 +49,7 @@ struct fsk_context {
     float *qkv;    /* [q_dim + 2 kv_dim] */
     float *ao;     /* [q_dim] attention output, heads concatenated */
     float *hb;     /* [n_ff] silu(gate) * up */
+    void *hact;    /* [act_bytes] hb in Wdown's activation form, each thread's blocks its own */
     float *up;     /* [n_ff] */
     float *yout;   /* [n_embd] output rows of Wo and Wdown before the residual add */
     float *logits; /* [n_vocab] */

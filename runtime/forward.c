@@ -186,15 +186,22 @@ static float ffn_phase(fsk_team *t, struct fsk_context *ctx, const struct fsk_la
     const void *act = prepare(&og, s->xb, hp->n_embd, s->act);
     size_t r0, r1;
     fsk_team_rows(t, hp->n_ff, 16, &r0, &r1);
+    /* silu(gate) * up into Wdown's activation form by the thread that makes it, where every
+     * thread's rows are whole blocks of that form (the blocks are independent: the same bytes as
+     * one pass over the vector), instead of every thread quantizing all of it after the barrier */
+    const int fused = od.quantize && fsk_team_rows_whole(t, hp->n_ff, 16, fsk_type_traits(od.act_type)->block);
     matvec_rows(&L->gate, &og, ctx->hb, act, r0, r1);
     if (ou.act_type != og.act_type)
         act = prepare(&ou, s->xb, hp->n_embd, s->act);
     matvec_rows(&L->up, &ou, ctx->up, act, r0, r1);
-    if (r0 < r1)
+    if (r0 < r1) {
         k->silu_mul_f32(ctx->hb + r0, ctx->hb + r0, ctx->up + r0, r1 - r0);
+        if (fused)
+            od.quantize((unsigned char *)ctx->hact + fsk_act_bytes(od.act_type, r0), ctx->hb + r0, r1 - r0);
+    }
     fsk_team_barrier(t);
 
-    act = prepare(&od, ctx->hb, hp->n_ff, s->act);
+    act = fused ? ctx->hact : prepare(&od, ctx->hb, hp->n_ff, s->act);
     fsk_team_rows(t, hp->n_embd, 16, &r0, &r1);
     double parts[3] = {0, 0, 0};
     if (r0 < r1) {

@@ -179,6 +179,21 @@ void fsk_team_rows(const fsk_team *t, size_t n, size_t align, size_t *r0, size_t
     *r1 = b < n ? b : n;
 }
 
+int fsk_team_rows_whole(const fsk_team *t, size_t n, size_t align, size_t block)
+{
+    if (block == 0 || n % block != 0)
+        return 0;
+    fsk_team each = *t;
+    for (int i = 0; i < t->n; i++) {
+        size_t r0, r1;
+        each.id = i;
+        fsk_team_rows(&each, n, align, &r0, &r1);
+        if (r0 % block != 0 || r1 % block != 0)
+            return 0;
+    }
+    return 1;
+}
+
 void fsk_team_for(fsk_team *t, size_t n, size_t align, fsk_rows_fn fn, void *arg)
 {
     size_t r0, r1;

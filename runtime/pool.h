@@ -46,6 +46,11 @@ void fsk_team_barrier(fsk_team *team);
  * also the node split: threads are numbered node by node, so a node's threads own one contiguous
  * slice, the one placed in its memory (numa.h); the split is the same in every mode. */
 void fsk_team_rows(const fsk_team *team, size_t n, size_t align, size_t *r0, size_t *r1);
+/* 1 when every thread's share of n rows under `align` starts and ends on a multiple of `block`
+ * (n included): each thread then holds whole blocks of a row-split vector, and can put its own
+ * part of the vector in a block format (ffn phases: silu(gate) * up quantized where it is made).
+ * The same answer in every thread. */
+int fsk_team_rows_whole(const fsk_team *team, size_t n, size_t align, size_t block);
 /* Inside a team: runs fn over this thread's share of n rows, then a barrier. */
 void fsk_team_for(fsk_team *team, size_t n, size_t align, fsk_rows_fn fn, void *arg);
 /* Outside a team: one region that splits n rows over all threads. */

@@ -45,6 +45,7 @@ struct fsk_prefill {
     float *x;            /* [n_embd] residual stream */
     float *xn;           /* [ld_in] rmsnorm(x), the float input of the next matmuls */
     void *act[N_SLOTS];  /* [act_stride] the input in a quantized form */
+    void *act_dn;        /* [act_stride] silu(gate) * up quantized where it is made (ffn_phase) */
     float *qkv;          /* [q_dim + 2 kv_dim] */
     float *ao;           /* [q_dim] attention output, heads concatenated */
     float *hb;           /* [n_ff] silu(gate) * up */
@@ -94,7 +95,7 @@ fsk_status fsk_prefill_new(struct fsk_context *ctx, fsk_error *err)
     p->act_stride = (ctx->act_bytes + 63) / 64 * 64;
     /* bytes of scratch per token: the float rows below and the activation slots */
     const size_t per_tok = (2 * (size_t)hp->n_embd + p->ld_in + qd + 2 * kvd + qd + 2 * (size_t)hp->n_ff) *
-                               sizeof(float) + N_SLOTS * p->act_stride;
+                               sizeof(float) + (N_SLOTS + 1) * p->act_stride;
     size_t C = chunk_from_env();
     if (!C) {
         const size_t budget = fsk_gguf_file_size(ctx->model->gguf) / 25;
@@ -112,6 +113,7 @@ fsk_status fsk_prefill_new(struct fsk_context *ctx, fsk_error *err)
     int failed = !p->x || !p->xn || !p->qkv || !p->ao || !p->hb || !p->up || !p->yout;
     for (int s = 0; s < N_SLOTS; s++)
         failed |= !(p->act[s] = calloc(C, p->act_stride));
+    failed |= !(p->act_dn = calloc(C, p->act_stride));
     if (!failed)
         return FSK_OK;
 nomem:
@@ -131,6 +133,7 @@ void fsk_prefill_free(struct fsk_context *ctx)
     free(p->x); free(p->xn); free(p->qkv); free(p->ao); free(p->hb); free(p->up); free(p->yout);
     for (int s = 0; s < N_SLOTS; s++)
         free(p->act[s]);
+    free(p->act_dn);
     free(p);
     ctx->prefill = NULL;
 }
@@ -152,23 +155,28 @@ static const void *act_of(const struct fsk_prefill *p, const struct fsk_wops *o,
     return p->act[act_slot(o->act_type)];
 }
 
+/* Token k's row of src (ncols floats) into the forms the weights in os[] read; each form once. */
+static void quantize_token(struct fsk_prefill *p, const float *row, size_t k, size_t ncols,
+                           const struct fsk_wops *const *os, int nos)
+{
+    for (int i = 0; i < nos; i++) {
+        int seen = !os[i]->quantize;
+        for (int j = 0; j < i && !seen; j++)
+            seen = os[j]->quantize && os[j]->act_type == os[i]->act_type;
+        if (!seen)
+            os[i]->quantize((unsigned char *)p->act[act_slot(os[i]->act_type)] + k * p->act_stride, row, ncols);
+    }
+}
+
 /* This thread's tokens of src (n rows of ld floats, ncols used) into the forms the weights in
- * os[] read; each form once. The caller puts a barrier after. */
+ * os[] read. The caller puts a barrier after. */
 static void quantize_rows(const fsk_team *t, struct fsk_prefill *p, const float *src, size_t ld,
                           size_t ncols, size_t n, const struct fsk_wops *const *os, int nos)
 {
     size_t k0, k1;
     fsk_team_rows(t, n, 1, &k0, &k1);
-    for (int i = 0; i < nos; i++) {
-        int seen = !os[i]->quantize;
-        for (int j = 0; j < i && !seen; j++)
-            seen = os[j]->quantize && os[j]->act_type == os[i]->act_type;
-        if (seen)
-            continue;
-        unsigned char *dst = p->act[act_slot(os[i]->act_type)];
-        for (size_t k = k0; k < k1; k++)
-            os[i]->quantize(dst + k * p->act_stride, src + k * ld, ncols);
-    }
+    for (size_t k = k0; k < k1; k++)
+        quantize_token(p, src + k * ld, k, ncols, os, nos);
 }
 
 /* y[k * ldy + r] = W[r] · x_k for the chunk's n tokens and rows [r0, r1). */
@@ -186,7 +194,7 @@ static void matmul_rows(const struct fsk_weight *w, const struct fsk_wops *o, fl
                   (size_t)w->cols, r0, r1);
 }
 
-/* xn[k] = rmsnorm(x[k]) for this thread's tokens, then their quantized forms for os[]. */
+/* xn[k] = rmsnorm(x[k]) for this thread's tokens, each followed by its quantized forms for os[]. */
 static void norm_rows(fsk_team *t, const struct chunk *c, const float *norm,
                       const struct fsk_wops *const *os, int nos)
 {
@@ -194,10 +202,11 @@ static void norm_rows(fsk_team *t, const struct chunk *c, const float *norm,
     struct fsk_prefill *p = c->ctx->prefill;
     size_t k0, k1;
     fsk_team_rows(t, c->n, 1, &k0, &k1);
-    for (size_t k = k0; k < k1; k++)
-        c->ctx->k->rmsnorm_f32(p->xn + k * p->ld_in, p->x + k * hp->n_embd, norm, hp->n_embd,
-                               hp->rms_eps);
-    quantize_rows(t, p, p->xn, p->ld_in, hp->n_embd, c->n, os, nos);
+    for (size_t k = k0; k < k1; k++) { /* each row quantized while it is still in L1 */
+        float *xn = p->xn + k * p->ld_in;
+        c->ctx->k->rmsnorm_f32(xn, p->x + k * hp->n_embd, norm, hp->n_embd, hp->rms_eps);
+        quantize_token(p, xn, k, hp->n_embd, os, nos);
+    }
     fsk_team_barrier(t);
 }
 
@@ -353,21 +362,32 @@ static float ffn_phase(fsk_team *t, const struct chunk *c, const struct fsk_laye
     norm_rows(t, c, L->ffn_norm, gu, 2);
     size_t r0, r1, stride;
     fsk_team_rows(t, F, 16, &r0, &r1);
+    /* forward.c's fusion: each thread quantizes the silu(gate) * up it makes, into its own slot
+     * (gate and up may still be reading theirs), and the pass and barrier after it go */
+    const int fused = od.quantize && fsk_team_rows_whole(t, F, 16, fsk_type_traits(od.act_type)->block);
     const void *x = act_of(p, &og, p->xn, p->ld_in, &stride);
     matmul_rows(&L->gate, &og, p->hb, F, x, stride, n, r0, r1);
     x = act_of(p, &ou, p->xn, p->ld_in, &stride);
     matmul_rows(&L->up, &ou, p->up, F, x, stride, n, r0, r1);
-    if (r0 < r1)
-        for (size_t k = 0; k < n; k++)
-            ctx->k->silu_mul_f32(p->hb + k * F + r0, p->hb + k * F + r0, p->up + k * F + r0, r1 - r0);
+    if (r0 < r1) {
+        const size_t at = fused ? fsk_act_bytes(od.act_type, r0) : 0;
+        for (size_t k = 0; k < n; k++) {
+            float *h = p->hb + k * F + r0;
+            ctx->k->silu_mul_f32(h, h, p->up + k * F + r0, r1 - r0);
+            if (fused)
+                od.quantize((unsigned char *)p->act_dn + k * p->act_stride + at, h, r1 - r0);
+        }
+    }
     fsk_team_barrier(t);
 
-    if (od.quantize) {
+    if (od.quantize && !fused) {
         quantize_rows(t, p, p->hb, F, F, n, dn, 1);
         fsk_team_barrier(t);
     }
     fsk_team_rows(t, E, 16, &r0, &r1);
     x = act_of(p, &od, p->hb, F, &stride);
+    if (fused)
+        x = p->act_dn;
     matmul_rows(&L->down, &od, p->yout, E, x, stride, n, r0, r1);
     double parts[3] = {0, 0, 0};
     if (r0 < r1) {

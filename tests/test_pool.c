@@ -32,6 +32,39 @@ START_TEST(test_rows_cover_exactly_once)
 }
 END_TEST
 
+/* fsk_team_rows_whole against the splits themselves, and cases worked out by hand. */
+START_TEST(test_rows_whole_blocks)
+{
+    static const size_t sizes[] = {0, 32, 64, 576, 1536, 11008, 1537};
+    static const size_t blocks[] = {0, 1, 16, 32, 256};
+    for (int n = 1; n <= 9; n++)
+        for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
+            for (size_t bi = 0; bi < sizeof blocks / sizeof *blocks; bi++) {
+                const size_t rows = sizes[si], block = blocks[bi];
+                int whole = block > 0 && rows % block == 0;
+                for (int id = 0; id < n; id++) {
+                    fsk_team t = {NULL, id, n};
+                    size_t r0, r1;
+                    fsk_team_rows(&t, rows, 16, &r0, &r1);
+                    if (block == 0 || r0 % block || r1 % block)
+                        whole = 0;
+                }
+                for (int id = 0; id < n; id++) { /* the same answer in every thread */
+                    fsk_team t = {NULL, id, n};
+                    ck_assert_int_eq(fsk_team_rows_whole(&t, rows, 16, block), whole);
+                }
+            }
+    fsk_team two = {NULL, 1, 2}, four = {NULL, 3, 4};
+    ck_assert_int_eq(fsk_team_rows_whole(&two, 1536, 16, 256), 1);  /* 768 + 768 */
+    ck_assert_int_eq(fsk_team_rows_whole(&four, 1536, 16, 256), 0); /* 384 each */
+    ck_assert_int_eq(fsk_team_rows_whole(&four, 1536, 16, 32), 1);
+    ck_assert_int_eq(fsk_team_rows_whole(&two, 11008, 16, 256), 0); /* 5504 + 5504 */
+    ck_assert_int_eq(fsk_team_rows_whole(&two, 11008, 16, 32), 1);
+    ck_assert_int_eq(fsk_team_rows_whole(&two, 1537, 16, 1), 1);
+    ck_assert_int_eq(fsk_team_rows_whole(&two, 1537, 16, 32), 0);   /* a partial last block */
+}
+END_TEST
+
 struct sq {
     const double *in;
     double *out;
@@ -167,6 +200,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_rows_cover_exactly_once);
+    tcase_add_test(tc, test_rows_whole_blocks);
     tcase_add_test(tc, test_for_matches_sequential);
     tcase_add_test(tc, test_barrier_orders_phases);
     tcase_add_test(tc, test_two_pools_side_by_side);
