@@ -59,14 +59,20 @@ static inline __m512i round_q8(__m512 v)
     return _mm512_cvttps_epi32(_mm512_or_ps(a, _mm512_and_ps(v, sign)));
 }
 
-/* max |x| over n (a multiple of 16) floats; a NaN lane leaves the maximum alone, as fmaxf does
- * (maxps returns its second operand when either is NaN). */
-static inline float absmax(const float *x, size_t n)
+/* max |x| over n (a multiple of 16) floats, per lane (absmax16) or in all (absmax); a NaN lane
+ * leaves the maximum alone, as fmaxf does (maxps returns its second operand when either is NaN,
+ * so the running maximum, never NaN, goes second). */
+static inline __m512 absmax16(const float *x, size_t n)
 {
     __m512 m = _mm512_setzero_ps();
     for (size_t k = 0; k < n; k += FSK_AVX512_W)
         m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + k)), m);
-    return _mm512_reduce_max_ps(m);
+    return m;
+}
+
+static inline float absmax(const float *x, size_t n)
+{
+    return _mm512_reduce_max_ps(absmax16(x, n));
 }
 
 /* d = amax / 127 and id = 1 / d exactly as ref computes them, in scalar float. */
@@ -85,33 +91,107 @@ static inline __m512i quant16(int8_t *q, const float *x, __m512 id)
     return v;
 }
 
+/* Sixteen vectors to one, lane j the reduction of v[j]'s sixteen lanes (max of floats, or sum of
+ * int32 with the vectors as float bit patterns): two 256-bit, two 128-bit and two in-lane steps,
+ * each combining a pair of vectors with two shuffles, leave block 4m + k in lane 4k + m, which one
+ * permute puts right. 15 x 3 operations for sixteen reductions where one reduce_* per vector
+ * takes eight: on CPUs that run 512-bit operations on two ports, the per-block shuffles were most
+ * of a quantizer's time. Lanes of v[] past the caller's count may hold anything; v is consumed. */
+#define FSK_REDUCE16(v, OP)                                                                        \
+    do {                                                                                           \
+        for (int i_ = 0; i_ < 8; i_++)                                                             \
+            v[i_] = OP(_mm512_shuffle_f32x4(v[2 * i_], v[2 * i_ + 1], _MM_SHUFFLE(1, 0, 1, 0)),      \
+                       _mm512_shuffle_f32x4(v[2 * i_], v[2 * i_ + 1], _MM_SHUFFLE(3, 2, 3, 2)));     \
+        for (int i_ = 0; i_ < 4; i_++)                                                             \
+            v[i_] = OP(_mm512_shuffle_f32x4(v[2 * i_], v[2 * i_ + 1], _MM_SHUFFLE(2, 0, 2, 0)),      \
+                       _mm512_shuffle_f32x4(v[2 * i_], v[2 * i_ + 1], _MM_SHUFFLE(3, 1, 3, 1)));     \
+        for (int i_ = 0; i_ < 2; i_++)                                                             \
+            v[i_] = OP(_mm512_shuffle_ps(v[2 * i_], v[2 * i_ + 1], _MM_SHUFFLE(1, 0, 1, 0)),         \
+                       _mm512_shuffle_ps(v[2 * i_], v[2 * i_ + 1], _MM_SHUFFLE(3, 2, 3, 2)));        \
+        v[0] = OP(_mm512_shuffle_ps(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),                          \
+                  _mm512_shuffle_ps(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));                         \
+        v[0] = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, \
+                                                       11, 15), v[0]);                              \
+    } while (0)
+#define FSK_ADD_EPI32_PS(a, b) _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(a), _mm512_castps_si512(b)))
+
+static inline __m512 reduce16_max(__m512 *v)
+{
+    FSK_REDUCE16(v, _mm512_max_ps);
+    return v[0];
+}
+
+static inline __m512i reduce16_add(__m512i *iv)
+{
+    __m512 v[16];
+    for (int i = 0; i < 16; i++)
+        v[i] = _mm512_castsi512_ps(iv[i]);
+    FSK_REDUCE16(v, FSK_ADD_EPI32_PS);
+    return _mm512_castps_si512(v[0]);
+}
+
+/* d = amax / 127 and id = 1 / d (0 where d is 0) for sixteen blocks at once: the same divisions
+ * as q8_scale, so the same bits. */
+static inline __m512 q8_scales16(__m512 amax, __m512 *id)
+{
+    const __m512 d = _mm512_div_ps(amax, _mm512_set1_ps(127.0f));
+    *id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_UQ), _mm512_set1_ps(1.0f), d);
+    return d;
+}
+
+/* The 32-element activation blocks, up to sixteen at a time: their maxima and scales together
+ * (reduce16_max, q8_scales16), then each block's quants; Q8_1's sums the same way. */
+QINLINE void quantize_q8_32(void *y, const float *x, size_t n, int with_sum)
+{
+    const size_t bs = with_sum ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
+    const size_t qs_at = with_sum ? offsetof(fsk_block_q8_1, qs) : offsetof(fsk_block_q8_0, qs);
+    const size_t nb = n / FSK_QK;
+    for (size_t b0 = 0; b0 < nb; b0 += 16) {
+        const size_t g = nb - b0 < 16 ? nb - b0 : 16;
+        const float *xg = x + b0 * FSK_QK;
+        unsigned char *yg = (unsigned char *)y + b0 * bs;
+        __m512 m[16];
+        for (size_t j = 0; j < 16; j++)
+            m[j] = j < g ? absmax16(xg + j * FSK_QK, FSK_QK) : _mm512_setzero_ps();
+        __m512 idv;
+        const __m512 d = q8_scales16(reduce16_max(m), &idv);
+        _Alignas(64) float id[16];
+        _Alignas(32) fsk_half dh[16];
+        _mm512_store_ps(id, idv);
+        _mm256_store_si256((__m256i *)dh, _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m512i sums[16];
+        for (size_t j = 0; j < 16; j++) {
+            if (j >= g) {
+                sums[j] = _mm512_setzero_si512();
+                continue;
+            }
+            int8_t *q = (int8_t *)(yg + j * bs + qs_at);
+            const __m512 ij = _mm512_set1_ps(id[j]);
+            sums[j] = _mm512_add_epi32(quant16(q, xg + j * FSK_QK, ij), quant16(q + 16, xg + j * FSK_QK + 16, ij));
+            memcpy(yg + j * bs, &dh[j], sizeof dh[j]); /* d opens both block formats */
+        }
+        if (with_sum) { /* s = d * sum(q), from the half d as ref rounds it */
+            const __m512 sf = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_load_si256((const __m256i *)dh)),
+                                            _mm512_cvtepi32_ps(reduce16_add(sums)));
+            _Alignas(32) fsk_half sh[16];
+            _mm256_store_si256((__m256i *)sh, _mm512_cvtps_ph(sf, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            for (size_t j = 0; j < g; j++)
+                memcpy(yg + j * bs + offsetof(fsk_block_q8_1, s), &sh[j], sizeof sh[j]);
+        }
+    }
+}
+
 void fsk_quantize_q8_0__avx512(void *y, const float *x, size_t n)
 {
-    fsk_block_q8_0 *b = y;
-    for (size_t i = 0; i < n / FSK_QK; i++) {
-        const float *xb = x + i * FSK_QK;
-        float id, d = q8_scale(absmax(xb, FSK_QK), &id);
-        const __m512 idv = _mm512_set1_ps(id);
-        quant16(b[i].qs, xb, idv);
-        quant16(b[i].qs + 16, xb + 16, idv);
-        b[i].d = f32_half(d);
-    }
+    quantize_q8_32(y, x, n, 0);
 }
 
 void fsk_quantize_q8_1__avx512(void *y, const float *x, size_t n)
 {
-    fsk_block_q8_1 *b = y;
-    for (size_t i = 0; i < n / FSK_QK; i++) {
-        const float *xb = x + i * FSK_QK;
-        float id, d = q8_scale(absmax(xb, FSK_QK), &id);
-        const __m512 idv = _mm512_set1_ps(id);
-        __m512i s = _mm512_add_epi32(quant16(b[i].qs, xb, idv), quant16(b[i].qs + 16, xb + 16, idv));
-        b[i].d = f32_half(d);
-        b[i].s = f32_half(half_f32(b[i].d) * (float)_mm512_reduce_add_epi32(s));
-    }
+    quantize_q8_32(y, x, n, 1);
 }
 
-/* 256 quants; each vector of 16 is one bsums group. */
+/* 256 quants; each vector of 16 is one bsums group, the sixteen groups' sums reduced together. */
 void fsk_quantize_q8_k__avx512(void *y, const float *x, size_t n)
 {
     fsk_block_q8_K *b = y;
@@ -119,8 +199,10 @@ void fsk_quantize_q8_k__avx512(void *y, const float *x, size_t n)
         const float *xb = x + i * FSK_QK_K;
         float id, d = q8_scale(absmax(xb, FSK_QK_K), &id);
         const __m512 idv = _mm512_set1_ps(id);
-        for (int g = 0; g < FSK_QK_K / 16; g++)
-            b[i].bsums[g] = (int16_t)_mm512_reduce_add_epi32(quant16(b[i].qs + 16 * g, xb + 16 * g, idv));
+        __m512i g[16];
+        for (int k = 0; k < FSK_QK_K / 16; k++)
+            g[k] = quant16(b[i].qs + 16 * k, xb + 16 * k, idv);
+        _mm256_storeu_si256((__m256i *)(void *)b[i].bsums, _mm512_cvtepi32_epi16(reduce16_add(g)));
         b[i].d = d;
     }
 }
