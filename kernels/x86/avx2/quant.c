@@ -107,32 +107,97 @@ static inline float q8_scale(float amax, float *id)
     return d;
 }
 
+/* Eight vectors to one, lane j the reduction of v[j]'s eight lanes (max of floats, or sum of
+ * int32 as float bit patterns): a 128-bit step and two in-lane steps, each combining a pair of
+ * vectors with two shuffles, leave block 2m + h in lane 4h + m, which one permute puts right (as
+ * avx512/quant.c does for sixteen). v is consumed. */
+#define FSK_REDUCE8(v, OP)                                                                         \
+    do {                                                                                           \
+        for (int i_ = 0; i_ < 4; i_++)                                                             \
+            v[i_] = OP(_mm256_permute2f128_ps(v[2 * i_], v[2 * i_ + 1], 0x20),                       \
+                       _mm256_permute2f128_ps(v[2 * i_], v[2 * i_ + 1], 0x31));                      \
+        for (int i_ = 0; i_ < 2; i_++)                                                             \
+            v[i_] = OP(_mm256_shuffle_ps(v[2 * i_], v[2 * i_ + 1], _MM_SHUFFLE(1, 0, 1, 0)),         \
+                       _mm256_shuffle_ps(v[2 * i_], v[2 * i_ + 1], _MM_SHUFFLE(3, 2, 3, 2)));        \
+        v[0] = OP(_mm256_shuffle_ps(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),                          \
+                  _mm256_shuffle_ps(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));                         \
+        v[0] = _mm256_permutevar8x32_ps(v[0], _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));          \
+    } while (0)
+#define FSK_ADD_EPI32_PS(a, b) _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(a), _mm256_castps_si256(b)))
+
+static inline __m256 reduce8_max(__m256 *v)
+{
+    FSK_REDUCE8(v, _mm256_max_ps);
+    return v[0];
+}
+
+static inline __m256i reduce8_add(const __m256i *iv)
+{
+    __m256 v[8];
+    for (int i = 0; i < 8; i++)
+        v[i] = _mm256_castsi256_ps(iv[i]);
+    FSK_REDUCE8(v, FSK_ADD_EPI32_PS);
+    return _mm256_castps_si256(v[0]);
+}
+
+/* The 32-element activation blocks, up to eight at a time: their maxima, scales (d = amax / 127,
+ * id = 1 / d or 0, the same divisions as q8_scale) and half d together, then each block's quants,
+ * then Q8_1's sums together. */
+QINLINE void quantize_q8_32(void *y, const float *x, size_t n, int with_sum)
+{
+    const size_t bs = with_sum ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
+    const size_t qs_at = with_sum ? offsetof(fsk_block_q8_1, qs) : offsetof(fsk_block_q8_0, qs);
+    const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const size_t nb = n / FSK_QK;
+    for (size_t b0 = 0; b0 < nb; b0 += 8) {
+        const size_t g = nb - b0 < 8 ? nb - b0 : 8;
+        const float *xg = x + b0 * FSK_QK;
+        unsigned char *yg = (unsigned char *)y + b0 * bs;
+        __m256 m[8];
+        for (size_t j = 0; j < 8; j++) {
+            m[j] = _mm256_setzero_ps(); /* the running maximum second: a NaN lane leaves it alone */
+            for (size_t k = 0; j < g && k < FSK_QK; k += FSK_AVX2_W)
+                m[j] = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(xg + j * FSK_QK + k), abs), m[j]);
+        }
+        const __m256 d = _mm256_div_ps(reduce8_max(m), _mm256_set1_ps(127.0f));
+        const __m256 idv = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), d),
+                                         _mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_NEQ_UQ));
+        _Alignas(32) float id[8];
+        _Alignas(16) fsk_half dh[8];
+        _mm256_store_ps(id, idv);
+        const __m128i dhv = _mm256_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm_store_si128((__m128i *)dh, dhv);
+        __m256i sums[8];
+        for (size_t j = 0; j < 8; j++) {
+            sums[j] = _mm256_setzero_si256();
+            if (j >= g)
+                continue;
+            _mm256_storeu_si256((__m256i *)(void *)(yg + j * bs + qs_at),
+                                quant32(xg + j * FSK_QK, _mm256_set1_ps(id[j]), &sums[j]));
+            memcpy(yg + j * bs, &dh[j], sizeof dh[j]); /* d opens both block formats */
+        }
+        if (with_sum) { /* s = d * sum(q), from the half d as ref rounds it */
+            const __m256 sf = _mm256_mul_ps(_mm256_cvtph_ps(dhv), _mm256_cvtepi32_ps(reduce8_add(sums)));
+            _Alignas(16) fsk_half sh[8];
+            _mm_store_si128((__m128i *)sh, _mm256_cvtps_ph(sf, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            for (size_t j = 0; j < g; j++)
+                memcpy(yg + j * bs + offsetof(fsk_block_q8_1, s), &sh[j], sizeof sh[j]);
+        }
+    }
+}
+
 void fsk_quantize_q8_0__avx2(void *y, const float *x, size_t n)
 {
-    fsk_block_q8_0 *b = y;
-    for (size_t i = 0; i < n / FSK_QK; i++) {
-        const float *xb = x + i * FSK_QK;
-        float id, d = q8_scale(absmax(xb, FSK_QK), &id);
-        __m256i sum;
-        _mm256_storeu_si256((__m256i *)b[i].qs, quant32(xb, _mm256_set1_ps(id), &sum));
-        b[i].d = f32_half(d);
-    }
+    quantize_q8_32(y, x, n, 0);
 }
 
 void fsk_quantize_q8_1__avx2(void *y, const float *x, size_t n)
 {
-    fsk_block_q8_1 *b = y;
-    for (size_t i = 0; i < n / FSK_QK; i++) {
-        const float *xb = x + i * FSK_QK;
-        float id, d = q8_scale(absmax(xb, FSK_QK), &id);
-        __m256i sum;
-        _mm256_storeu_si256((__m256i *)b[i].qs, quant32(xb, _mm256_set1_ps(id), &sum));
-        b[i].d = f32_half(d);
-        b[i].s = f32_half(half_f32(b[i].d) * (float)hsum_epi32(sum));
-    }
+    quantize_q8_32(y, x, n, 1);
 }
 
-/* 256 quants, and bsums[g] = the sum of quants 16g..16g+15 (from the int32 lanes, exact). */
+/* 256 quants, and bsums[g] = the sum of quants 16g..16g+15 (from the int32 lanes, exact; the
+ * sixteen groups' sums reduced eight at a time). */
 void fsk_quantize_q8_k__avx2(void *y, const float *x, size_t n)
 {
     fsk_block_q8_K *b = y;
@@ -140,6 +205,7 @@ void fsk_quantize_q8_k__avx2(void *y, const float *x, size_t n)
         const float *xb = x + i * FSK_QK_K;
         float id, d = q8_scale(absmax(xb, FSK_QK_K), &id);
         const __m256 idv = _mm256_set1_ps(id);
+        __m256i gs[16];
         for (int c = 0; c < FSK_QK_K / 32; c++) {
             __m256i q[4];
             for (int k = 0; k < 4; k++)
@@ -148,9 +214,12 @@ void fsk_quantize_q8_k__avx2(void *y, const float *x, size_t n)
                                            _mm256_packs_epi32(q[2], q[3]));
             p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
             _mm256_storeu_si256((__m256i *)(b[i].qs + 32 * c), p);
-            b[i].bsums[2 * c] = (int16_t)hsum_epi32(_mm256_add_epi32(q[0], q[1]));
-            b[i].bsums[2 * c + 1] = (int16_t)hsum_epi32(_mm256_add_epi32(q[2], q[3]));
+            gs[2 * c] = _mm256_add_epi32(q[0], q[1]);
+            gs[2 * c + 1] = _mm256_add_epi32(q[2], q[3]);
         }
+        const __m256i lo = reduce8_add(gs), hi = reduce8_add(gs + 8); /* |sum| <= 2032: packs is exact */
+        _mm256_storeu_si256((__m256i *)(void *)b[i].bsums,
+                            _mm256_permute4x64_epi64(_mm256_packs_epi32(lo, hi), _MM_SHUFFLE(3, 1, 2, 0)));
         b[i].d = d;
     }
 }
