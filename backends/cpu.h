@@ -74,6 +74,8 @@ static inline size_t fsk_pf_reach(void)
  * byte count up to FSK_PF_REACH_MAX), when set and valid, wins. Returns the reach now in force
  * and, in *why (may be NULL), a phrase saying why. */
 size_t fsk_pf_reach_choose(size_t weight_bytes, size_t llc_bytes, const char **why);
+/* The reach fsk_pf_reach_choose would set, without setting it (ffnskip info). */
+size_t fsk_pf_reach_rule(size_t weight_bytes, size_t llc_bytes, const char **why);
 /* FSK_PF_REACH's value when it is set but not valid (then ignored), or NULL. */
 const char *fsk_pf_reach_env_invalid(void);
 

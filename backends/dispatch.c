@@ -146,7 +146,7 @@ static void reach_init(void)
     }
 }
 
-size_t fsk_pf_reach_choose(size_t weight_bytes, size_t llc_bytes, const char **why)
+size_t fsk_pf_reach_rule(size_t weight_bytes, size_t llc_bytes, const char **why)
 {
     pthread_once(&reach_once, reach_init);
     size_t r;
@@ -162,9 +162,15 @@ size_t fsk_pf_reach_choose(size_t weight_bytes, size_t llc_bytes, const char **w
         w = llc_bytes > 0 && weight_bytes > 0 ? "near: the weights exceed half the last-level cache"
                                               : "near: streamed from memory";
     }
-    atomic_store_explicit(&fsk_pf_reach_bytes, r, memory_order_relaxed);
     if (why)
         *why = w;
+    return r;
+}
+
+size_t fsk_pf_reach_choose(size_t weight_bytes, size_t llc_bytes, const char **why)
+{
+    const size_t r = fsk_pf_reach_rule(weight_bytes, llc_bytes, why);
+    atomic_store_explicit(&fsk_pf_reach_bytes, r, memory_order_relaxed);
     return r;
 }
 

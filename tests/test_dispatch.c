@@ -104,6 +104,8 @@ START_TEST(test_pf_reach_rule)
     ck_assert_ptr_nonnull(strstr(why, "exceed"));
     ck_assert_uint_eq(fsk_pf_reach_choose(1, 0, NULL), FSK_PF_REACH_NEAR); /* cache unknown */
     ck_assert_uint_eq(fsk_pf_reach_choose(0, 480 * MiB, NULL), FSK_PF_REACH_NEAR);
+    ck_assert_uint_eq(fsk_pf_reach_rule(94 * MiB, 480 * MiB, &why), FSK_PF_REACH_FAR); /* not set */
+    ck_assert_uint_eq(fsk_pf_reach(), FSK_PF_REACH_NEAR);
     ck_assert_ptr_null(fsk_pf_reach_env_invalid());
 }
 END_TEST
