@@ -39,20 +39,6 @@ static inline float half_f32(uint16_t h)
     return _cvtsh_ss(h);
 }
 
-/* Round to nearest even, as fsk_f32_to_f16 does. */
-static inline fsk_half f32_half(float f)
-{
-    return (fsk_half)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
-}
-
-static inline int32_t hsum_epi32(__m256i v)
-{
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-    return _mm_cvtsi128_si32(s);
-}
-
 static inline float hmax_ps(__m256 v)
 {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

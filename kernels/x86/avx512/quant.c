@@ -38,12 +38,6 @@ static inline float half_f32(uint16_t h)
     return _cvtsh_ss(h);
 }
 
-/* Round to nearest even, as fsk_f32_to_f16 does. */
-static inline fsk_half f32_half(float f)
-{
-    return (fsk_half)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
-}
-
 /* ------------------------------------------------------------------ activations */
 
 /* roundf (half away from zero) of v, clamped to [-127, 127], NaN to 0, as ref's round_q8.
