@@ -163,7 +163,7 @@ FSK_API size_t fsk_model_describe(const fsk_model *m, char *buf, size_t len)
     if (wt.n_r8) { /* what a context for this model chooses (context.c) */
         const char *why, *bad = fsk_pf_reach_env_invalid();
         const size_t llc = fsk_numa_llc_bytes(), fb = fsk_gguf_file_size(m->gguf);
-        size_t reach = fsk_pf_reach_rule(fb, llc, &why);
+        size_t reach = fsk_numa_pf_reach(m, 0, &why);
         put(&t, "  records fetched ahead in software: %zu bytes (%s; file %.1f MiB, last-level cache "
                 "%.1f MiB; FSK_PF_REACH=near, far, off or bytes overrides)\n",
             reach, why, fb / 1048576.0, llc / 1048576.0);

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "context.h"
-#include "cpu.h"
 #include "dispatch.h"
 #include "numa.h"
 #include "ops.h"
@@ -179,8 +178,8 @@ FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *m, const fsk_co
     dense.cold_first = dense.cold_last = 0;
     fsk_skip_configure(&c->skip, &dense, hp->n_layer, NULL);
     /* how far the record matvecs fetch ahead: farther when the last-level cache can hold the
-     * weights (the file's size stands for them) */
-    fsk_pf_reach_choose(fsk_gguf_file_size(m->gguf), fsk_numa_llc_bytes(), NULL);
+     * weights */
+    fsk_numa_pf_reach(m, 1, NULL);
     *out = c;
     return FSK_OK;
 }

@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cpu.h"
 #include "kv.h"
 #include "llama.h"
 #include "numa.h"
@@ -627,6 +628,12 @@ size_t fsk_numa_llc_bytes(void)
 {
     pthread_once(&llc_once, llc_init);
     return llc_total;
+}
+
+size_t fsk_numa_pf_reach(const struct fsk_model *m, int set, const char **why)
+{
+    const size_t file = fsk_gguf_file_size(m->gguf), llc = fsk_numa_llc_bytes();
+    return set ? fsk_pf_reach_choose(file, llc, why) : fsk_pf_reach_rule(file, llc, why);
 }
 
 /* ------------------------------------------------------------------ description */

@@ -87,6 +87,10 @@ void fsk_numa_model_release(struct fsk_model *m);
 /* Total bytes of the machine's last level of cache (every instance), from hwloc, read once; 0
  * when hwloc cannot say. */
 size_t fsk_numa_llc_bytes(void);
+/* The records' fetch reach for m's weights (the file's size stands for them) against that cache
+ * (backends/cpu.h): set for the process when `set` (a context for m), only computed otherwise
+ * (ffnskip info), so that both say the same. */
+size_t fsk_numa_pf_reach(const struct fsk_model *m, int set, const char **why);
 /* Binds each KV head's cache to the node of the thread that writes it (its group's first query
  * head, split like attention splits heads). */
 void fsk_numa_place_kv(struct fsk_numa_plan *plan, const struct fsk_kv *kv, unsigned n_head);
