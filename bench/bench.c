@@ -464,7 +464,8 @@ static void print_settings(struct run_ctx *x, size_t llc)
     if (llc && o->bw_mib * MIB < 4 * llc)
         note(o, "warning: --bw-mib %zu is under 4x the last-level cache: read_bw measures cache",
              o->bw_mib);
-    note(o, "shape: n for vectors, heads x head_dim for rope, rows (out) x cols (in) for matvec");
+    note(o, "shape: n for vectors, heads x head_dim for rope, rows (out) x cols (in) for matvec, "
+            "heads x positions x head_dim for wsum");
 }
 
 /* ---------------------------------------------------------------- options */

@@ -153,6 +153,35 @@ int bench_op_type(const char *op, int weights_only, uint32_t *type, char *why, s
     return 0;
 }
 
+/* Attention's weighted sum of values at decode: SmolLM2's three query heads per kv group, head_dim
+ * 64, over 256 and 2048 earlier positions (one layer's kv group; the cache's rows one after
+ * another), from cache as in decoding, where one group's values are a few hundred KiB. */
+static int setup_wsum(struct bcase *c, size_t i, struct bench_env *env, char *why, size_t wl)
+{
+    static const size_t positions[] = {256, 2048};
+    if (i >= sizeof positions / sizeof *positions)
+        return -1;
+    c->ntok = 3;
+    c->rows = positions[i];
+    c->cols = 64;
+    snprintf(c->shape, sizeof c->shape, "%zux%zux%zu", c->ntok, c->rows, c->cols);
+    c->bytes = (double)c->rows * c->cols * 2 + (double)c->ntok * (c->rows + c->cols) * 4;
+    c->flops = 2.0 * (double)c->ntok * c->rows * c->cols;
+    c->a = falloc(c->ntok * c->rows);
+    c->y = falloc(c->ntok * c->cols);
+    c->x = aligned_alloc(64, (c->rows * c->cols * 2 + 63) / 64 * 64);
+    if (!c->a || !c->y || !c->x) {
+        snprintf(why, wl, "out of memory");
+        return 0;
+    }
+    bench_fill_f32(c->a, c->ntok * c->rows, 0.0f, 1.0f / (float)c->rows, &env->rng);
+    if (!bench_fill_type(FSK_TYPE_F16, c->x, c->rows * c->cols * 2, &env->rng)) {
+        snprintf(why, wl, "the bench has no random-data generator for F16");
+        return 0;
+    }
+    return 1;
+}
+
 /* Vector sizes for the conversions; the byte and flop counts depend on the type. */
 static int setup_convert(struct bcase *c, size_t i, struct bench_env *env, char *why, size_t wl)
 {
@@ -359,6 +388,17 @@ static double run_axpy(struct bcase *c, void *fn, fsk_pool *pool, size_t calls)
 }
 
 typedef void (*scale_like_fn)(float *, float, size_t);
+typedef void (*wsum_like_fn)(float *, size_t, const void *, size_t, const float *, size_t, size_t, size_t,
+                             size_t, size_t);
+
+static double run_wsum(struct bcase *c, void *fn, fsk_pool *pool, size_t calls)
+{
+    (void)pool;
+    wsum_like_fn f = (wsum_like_fn)fn;
+    for (size_t k = 0; k < calls; k++)
+        f(c->y, c->cols, c->x, c->cols * 2, c->a, c->rows, c->cols, c->ntok, 0, c->rows);
+    return c->y[0];
+}
 
 static double run_scale(struct bcase *c, void *fn, fsk_pool *pool, size_t calls)
 {
@@ -506,6 +546,10 @@ static const struct handler handlers[] = {
     {"axpy_f32", "void", "(float *y, float alpha, const float *x, size_t n)", SHAPE_VEC, 12, 2,
      setup_vec, run_axpy},
     {"scale_f32", "void", "(float *x, float s, size_t n)", SHAPE_VEC, 8, 1, setup_vec, run_scale},
+    {"wsum_f16", "void",
+     "(float *y, size_t ldy, const void *v, size_t row_stride, const float *a, size_t a_stride, "
+     "size_t ncols, size_t nw, size_t r0, size_t r1)",
+     SHAPE_WSUM, 0, 0, setup_wsum, run_wsum},
     /* quantize: max |x|, x/d and a rounding per element; dequantize: the multiply by the scale */
     {"quantize_", "void", "(void *y, const float *x, size_t n)", SHAPE_QUANTIZE, 0, 3,
      setup_convert, run_quantize},

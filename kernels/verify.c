@@ -290,6 +290,67 @@ static void verify_cvt_f16_f32(struct vctx *v, fsk_cvt_f16_f32_fn ref, fsk_cvt_f
     }
 }
 
+/* Weighted sums of F16 rows: bit for bit ref (each variant takes every term by one fused
+ * multiply-add, rows in order). Column counts around each vector width and tile (1..130), one to
+ * nine weight vectors (tiles of 3 or 4 and a rest), row ranges that are empty, start past row 0 or
+ * run to a few hundred, rows further apart than they are long, weights as softmax leaves them
+ * (in [0, 1], some zero) and values over the half range with some subnormal; nothing written
+ * outside the nw x ncols outputs (ldy wider than ncols). */
+static void verify_wsum_f16(struct vctx *v, fsk_wsum_f16_fn ref, fsk_wsum_f16_fn var)
+{
+    static const size_t cols_light[] = {1, 8, 17, 64, 100}, cols_all[] = {1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 80, 96, 100, 127, 128, 130};
+    static const size_t nws[] = {1, 2, 3, 4, 5, 9};
+    static const size_t spans[][2] = {{0, 0}, {0, 1}, {2, 3}, {0, 16}, {5, 42}, {0, 300}};
+    const size_t ncol = v->thorough ? sizeof cols_all / sizeof *cols_all : sizeof cols_light / sizeof *cols_light;
+    const size_t *cols = v->thorough ? cols_all : cols_light;
+    enum { MAX_ROWS = 300, MAX_COLS = 130, MAX_W = 9, PAD = 5, GUARD = 3 };
+    const size_t stride_max = (MAX_COLS + PAD) * sizeof(uint16_t);
+    unsigned char *rows = malloc(MAX_ROWS * stride_max);
+    float *a = buf(MAX_W * (MAX_ROWS + 1), 0);
+    const size_t ldy = MAX_COLS + GUARD, ny = MAX_W * ldy;
+    float *yr = buf(ny, 0), *yv = buf(ny, 1);
+    if (!rows || !a || !yr || !yv) { alloc_fail(v); goto out; }
+    for (size_t i = 0; i < MAX_W * (MAX_ROWS + 1); i++) /* a softmax's weights, a few zero */
+        a[i] = i % 11 == 0 ? 0.0f : rnd(v, 0, 1);
+    for (size_t ci = 0; ci < ncol; ci++)
+        for (int padded = 0; padded < 2; padded++) {
+            const size_t nc = cols[ci], stride = (nc + (padded ? PAD : 0)) * sizeof(uint16_t);
+            for (size_t r = 0; r < MAX_ROWS; r++)
+                for (size_t j = 0; j < nc + (padded ? PAD : 0); j++) {
+                    float f = rnd(v, -2, 2);
+                    if (j % 13 == 5)
+                        f *= 1e-6f; /* subnormal halves */
+                    uint16_t h = fsk_f32_to_f16(f);
+                    memcpy(rows + r * stride + j * sizeof h, &h, sizeof h);
+                }
+            for (size_t wi = 0; wi < sizeof nws / sizeof *nws; wi++)
+                for (size_t si = 0; si < sizeof spans / sizeof *spans; si++) {
+                    const size_t nw = nws[wi], r0 = spans[si][0], r1 = spans[si][1];
+                    const size_t as = MAX_ROWS + 1; /* weight vectors further apart than rows */
+                    for (size_t i = 0; i < ny; i++)
+                        yr[i] = yv[i] = -7.0f;
+                    ref(yr, ldy, rows, stride, a, as, nc, nw, r0, r1);
+                    var(yv, ldy, rows, stride, a, as, nc, nw, r0, r1);
+                    for (size_t t = 0; t < MAX_W; t++)
+                        for (size_t j = 0; j < ldy; j++) {
+                            const size_t i = t * ldy + j;
+                            if (t < nw && j < nc)
+                                expect(v, memcmp(&yr[i], &yv[i], sizeof(float)) == 0,
+                                       "ncols=%zu stride=%zu nw=%zu rows %zu..%zu: y[%zu][%zu] got %.9g want %.9g",
+                                       nc, stride, nw, r0, r1, t, j, yv[i], yr[i]);
+                            else
+                                expect(v, yv[i] == -7.0f, "ncols=%zu nw=%zu: wrote y[%zu][%zu] outside the output",
+                                       nc, nw, t, j);
+                        }
+                }
+        }
+out:
+    free(rows);
+    unbuf(a, 0);
+    unbuf(yr, 0);
+    unbuf(yv, 1);
+}
+
 static void verify_silu_mul_f32(struct vctx *v, fsk_silu_mul_f32_fn ref, fsk_silu_mul_f32_fn var)
 {
     for (size_t si = 0; si < n_sizes(v); si++) {

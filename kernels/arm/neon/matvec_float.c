@@ -164,3 +164,63 @@ void fsk_matmul_bf16__neon(float *y, size_t ldy, const void *w, size_t row_strid
 {
     mm_rows(W_BF16, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
 }
+
+/* Weighted sums of F16 rows (attention's values, a row per position): tiles of sixteen columns
+ * for up to four weight vectors, each row widened once for them; a lane per column takes its terms
+ * row after row by one fused multiply-add (FMLA), as ref's fmaf, so the floats are ref's. Columns
+ * past the last whole tile (head sizes not a multiple of 16) go one by one through fmaf. */
+#define WSUM_W 4
+
+static inline __attribute__((always_inline)) void wsum_tile(int nt, float *y, size_t ldy, const uint16_t *v,
+                                                            size_t row_stride, const float *a, size_t a_stride,
+                                                            size_t r0, size_t r1)
+{
+    float32x4_t s[WSUM_W][4];
+    FSK_UNROLL for (int t = 0; t < nt; t++)
+        FSK_UNROLL for (int k = 0; k < 4; k++)
+            s[t][k] = vdupq_n_f32(0.0f);
+    for (size_t r = r0; r < r1; r++) {
+        const uint16_t *row = (const uint16_t *)((const char *)v + r * row_stride);
+        float32x4_t w[4];
+        load_f16x8(row, &w[0], &w[1]);
+        load_f16x8(row + 8, &w[2], &w[3]);
+        FSK_UNROLL for (int t = 0; t < nt; t++) {
+            const float b = a[(size_t)t * a_stride + r];
+            FSK_UNROLL for (int k = 0; k < 4; k++)
+                s[t][k] = vfmaq_n_f32(s[t][k], w[k], b);
+        }
+    }
+    FSK_UNROLL for (int t = 0; t < nt; t++)
+        FSK_UNROLL for (int k = 0; k < 4; k++)
+            vst1q_f32(y + (size_t)t * ldy + (size_t)k * FSK_NEON_LANES, s[t][k]);
+}
+
+void fsk_wsum_f16__neon(float *y, size_t ldy, const void *v, size_t row_stride, const float *a,
+                        size_t a_stride, size_t ncols, size_t nw, size_t r0, size_t r1)
+{
+    const size_t whole = ncols / 16 * 16;
+    for (size_t t0 = 0; t0 < nw; t0 += WSUM_W) {
+        const size_t nt = nw - t0 < WSUM_W ? nw - t0 : WSUM_W;
+        const float *at = a + t0 * a_stride;
+        for (size_t j = 0; j < whole; j += 16) {
+            float *yj = y + t0 * ldy + j;
+            const uint16_t *vj = (const uint16_t *)v + j;
+            if (nt == 4)
+                wsum_tile(4, yj, ldy, vj, row_stride, at, a_stride, r0, r1);
+            else if (nt == 3)
+                wsum_tile(3, yj, ldy, vj, row_stride, at, a_stride, r0, r1);
+            else if (nt == 2)
+                wsum_tile(2, yj, ldy, vj, row_stride, at, a_stride, r0, r1);
+            else
+                wsum_tile(1, yj, ldy, vj, row_stride, at, a_stride, r0, r1);
+        }
+        for (size_t t = t0; t < t0 + nt; t++)
+            for (size_t j = whole; j < ncols; j++) {
+                float s = 0.0f;
+                for (size_t r = r0; r < r1; r++)
+                    s = fmaf(a[t * a_stride + r],
+                             fsk_f16_to_f32(((const uint16_t *)((const char *)v + r * row_stride))[j]), s);
+                y[t * ldy + j] = s;
+            }
+    }
+}

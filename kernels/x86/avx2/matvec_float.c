@@ -69,8 +69,9 @@ static inline __m256 load8_f16(const uint16_t *p)
 /* The last k < 8 halves of a row, zero-filled: AVX2 has no 16-bit masked load, and reading a
  * whole vector could run past the end of the weights. The pairs go through a 32-bit masked load
  * (masked-off lanes are never read), an odd last half through a scalar load moved into its lane.
- * A memcpy into a zeroed array did the same and dominated attention's value products, whose row
- * lengths (positions) end in a tail seven times out of eight. */
+ * A memcpy into a zeroed array did the same and dominated attention's value products while the
+ * values' cache was transposed (rows as long as the positions so far, ending in a tail seven
+ * times out of eight). */
 static inline __m256 load_tail_f16(const uint16_t *p, size_t k)
 {
     static const int32_t lanes[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
@@ -372,4 +373,86 @@ void fsk_matmul_f16__avx2(float *y, size_t ldy, const void *w, size_t row_stride
     }
     if (r < r1)
         matmul_float(1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r, r1);
+}
+
+/* ------------------------------------------------------------------ weighted sums of F16 rows
+ * Attention's values, a row of head_dim halves per position, read once per position for up to
+ * three weight vectors (a kv group's query heads) in a tile of up to 32 columns: twelve
+ * accumulators, three broadcast weights and the widened vector fill the sixteen registers. A lane
+ * per column takes its terms row after row by one FMA as ref's fmaf does, so the floats are ref's.
+ * The rows follow each other in memory (one stream), fetched WSUM_PF_ROWS rows ahead. */
+#define WSUM_COLS (4 * FSK_AVX2_W)
+#define WSUM_W 3
+#define WSUM_PF_ROWS 16
+
+/* full: the tile is WSUM_COLS wide; else vector k holds n[k] (0..8) columns. */
+FSK_FORCE_INLINE void wsum_tile(int nt, int full, float *y, size_t ldy, const uint16_t *v, size_t row_stride,
+                                const float *a, size_t a_stride, size_t nc, size_t r0, size_t r1)
+{
+    size_t n[4];
+    FSK_UNROLL for (int k = 0; k < 4; k++) {
+        const size_t at = (size_t)k * FSK_AVX2_W;
+        n[k] = nc <= at ? 0 : nc - at >= FSK_AVX2_W ? FSK_AVX2_W : nc - at;
+    }
+    __m256 s[WSUM_W][4];
+    FSK_UNROLL for (int t = 0; t < nt; t++)
+        FSK_UNROLL for (int k = 0; k < 4; k++)
+            s[t][k] = _mm256_setzero_ps();
+    const size_t bytes = nc * sizeof(uint16_t);
+    for (size_t r = r0; r < r1; r++) {
+        const uint16_t *row = row_f16(v, row_stride, r);
+        FSK_PF_BYTES(row, WSUM_PF_ROWS * row_stride, bytes);
+        __m256 b[WSUM_W];
+        FSK_UNROLL for (int t = 0; t < nt; t++)
+            b[t] = _mm256_broadcast_ss(a + (size_t)t * a_stride + r);
+        FSK_UNROLL for (int k = 0; k < 4; k++) {
+            const uint16_t *p = row + (size_t)k * FSK_AVX2_W;
+            const __m256 w = full || n[k] == FSK_AVX2_W ? load8_f16(p)
+                             : n[k]                     ? load_tail_f16(p, n[k])
+                                                        : _mm256_setzero_ps();
+            FSK_UNROLL for (int t = 0; t < nt; t++)
+                s[t][k] = _mm256_fmadd_ps(b[t], w, s[t][k]);
+        }
+    }
+    FSK_UNROLL for (int t = 0; t < nt; t++)
+        FSK_UNROLL for (int k = 0; k < 4; k++) {
+            float *out = y + (size_t)t * ldy + (size_t)k * FSK_AVX2_W;
+            if (full || n[k] == FSK_AVX2_W)
+                _mm256_storeu_ps(out, s[t][k]);
+            else if (n[k])
+                _mm256_maskstore_ps(out, fsk_avx2_tail_mask(n[k]), s[t][k]);
+        }
+}
+
+FSK_FORCE_INLINE void wsum_cols(int full, float *y, size_t ldy, const uint16_t *v, size_t row_stride,
+                                const float *a, size_t a_stride, size_t nc, size_t nt, size_t r0, size_t r1)
+{
+    switch (nt) {
+    case 1:
+        wsum_tile(1, full, y, ldy, v, row_stride, a, a_stride, nc, r0, r1);
+        break;
+    case 2:
+        wsum_tile(2, full, y, ldy, v, row_stride, a, a_stride, nc, r0, r1);
+        break;
+    default:
+        wsum_tile(3, full, y, ldy, v, row_stride, a, a_stride, nc, r0, r1);
+        break;
+    }
+}
+
+void fsk_wsum_f16__avx2(float *y, size_t ldy, const void *v, size_t row_stride, const float *a,
+                        size_t a_stride, size_t ncols, size_t nw, size_t r0, size_t r1)
+{
+    for (size_t t0 = 0; t0 < nw; t0 += WSUM_W) {
+        const size_t nt = nw - t0 < WSUM_W ? nw - t0 : WSUM_W;
+        for (size_t j = 0; j < ncols; j += WSUM_COLS) {
+            const uint16_t *vj = (const uint16_t *)v + j;
+            float *yj = y + t0 * ldy + j;
+            const float *at = a + t0 * a_stride;
+            if (ncols - j >= WSUM_COLS)
+                wsum_cols(1, yj, ldy, vj, row_stride, at, a_stride, WSUM_COLS, nt, r0, r1);
+            else
+                wsum_cols(0, yj, ldy, vj, row_stride, at, a_stride, ncols - j, nt, r0, r1);
+        }
+    }
 }

@@ -363,3 +363,69 @@ void fsk_matmul_f16__avx512(float *y, size_t ldy, const void *w, size_t row_stri
 {
     matmul_float(1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
 }
+
+/* ------------------------------------------------------------------ weighted sums of F16 rows
+ * Attention's values, a row of head_dim halves per position, read once per position for up to
+ * four weight vectors (a kv group's query heads) in a tile of up to 64 columns: sixteen
+ * accumulators, a lane per column, each taking its terms row after row by one FMA as ref's fmaf
+ * does, so the floats are ref's. Each row is widened once for the tile's weight vectors. The rows
+ * follow each other in memory (one stream), fetched WSUM_PF_ROWS rows ahead. */
+#define WSUM_COLS (4 * FSK_AVX512_W)
+#define WSUM_PF_ROWS 16
+
+FSK_FORCE_INLINE void wsum_tile(int nt, float *y, size_t ldy, const uint16_t *v, size_t row_stride,
+                                const float *a, size_t a_stride, size_t nc, size_t r0, size_t r1)
+{
+    __mmask16 m[4];
+    FSK_UNROLL for (int k = 0; k < 4; k++) {
+        const size_t at = (size_t)k * FSK_AVX512_W;
+        m[k] = fsk_avx512_tail_mask(nc <= at ? 0 : nc - at >= FSK_AVX512_W ? FSK_AVX512_W : nc - at);
+    }
+    __m512 s[4][4];
+    FSK_UNROLL for (int t = 0; t < nt; t++)
+        FSK_UNROLL for (int k = 0; k < 4; k++)
+            s[t][k] = _mm512_setzero_ps();
+    const size_t bytes = nc * sizeof(uint16_t);
+    for (size_t r = r0; r < r1; r++) {
+        const uint16_t *row = row_f16(v, row_stride, r);
+        FSK_PF_BYTES(row, WSUM_PF_ROWS * row_stride, bytes);
+        __m512 w[4];
+        FSK_UNROLL for (int k = 0; k < 4; k++)
+            w[k] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m[k], row + (size_t)k * FSK_AVX512_W));
+        FSK_UNROLL for (int t = 0; t < nt; t++) {
+            const __m512 b = _mm512_set1_ps(a[(size_t)t * a_stride + r]);
+            FSK_UNROLL for (int k = 0; k < 4; k++)
+                s[t][k] = _mm512_fmadd_ps(b, w[k], s[t][k]);
+        }
+    }
+    FSK_UNROLL for (int t = 0; t < nt; t++)
+        FSK_UNROLL for (int k = 0; k < 4; k++)
+            _mm512_mask_storeu_ps(y + (size_t)t * ldy + (size_t)k * FSK_AVX512_W, m[k], s[t][k]);
+}
+
+void fsk_wsum_f16__avx512(float *y, size_t ldy, const void *v, size_t row_stride, const float *a,
+                          size_t a_stride, size_t ncols, size_t nw, size_t r0, size_t r1)
+{
+    for (size_t t0 = 0; t0 < nw; t0 += 4) {
+        const float *at = a + t0 * a_stride;
+        float *yt = y + t0 * ldy;
+        for (size_t j = 0; j < ncols; j += WSUM_COLS) {
+            const uint16_t *vj = (const uint16_t *)v + j;
+            const size_t nc = ncols - j < WSUM_COLS ? ncols - j : WSUM_COLS;
+            switch (nw - t0 < 4 ? nw - t0 : 4) {
+            case 1:
+                wsum_tile(1, yt + j, ldy, vj, row_stride, at, a_stride, nc, r0, r1);
+                break;
+            case 2:
+                wsum_tile(2, yt + j, ldy, vj, row_stride, at, a_stride, nc, r0, r1);
+                break;
+            case 3:
+                wsum_tile(3, yt + j, ldy, vj, row_stride, at, a_stride, nc, r0, r1);
+                break;
+            default:
+                wsum_tile(4, yt + j, ldy, vj, row_stride, at, a_stride, nc, r0, r1);
+                break;
+            }
+        }
+    }
+}
