@@ -137,7 +137,6 @@ FSK_API fsk_status fsk_context_new(fsk_context **out, fsk_model *m, const fsk_co
         return st;
     }
     fsk_numa_place_kv(fsk_pool_plan(c->pool), &c->kv, hp->n_head);
-    fsk_kv_prefault_values(&c->kv);
     int failed = 0;
     size_t qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     c->x = zalloc(hp->n_embd, sizeof(float), &failed);

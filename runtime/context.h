@@ -83,8 +83,9 @@ void fsk_forward_token(struct fsk_context *ctx, int32_t token, int want_logits, 
  * (roped and F16-rounded, hd floats apart from q) against the cache's positions < pos and this
  * position's key and value kloc and vloc (roped and F16-rounded, as the cache holds them); each
  * head's output hd floats apart from out. The cache's keys and values are read once for up to
- * FSK_ATT_HEADS heads (matmul_f16, whose every value is the matvec's: batched or not, each head
- * gets the same arithmetic bit for bit). forward.c and the batched prefill both call it. */
+ * FSK_ATT_HEADS heads (the scores by matmul_f16, whose every value is the matvec's, the values'
+ * sum by wsum_f16, whose every value is ref's: batched or not, each head gets the same arithmetic
+ * bit for bit). forward.c and the batched prefill both call it. */
 #define FSK_ATT_HEADS 4
 void fsk_attend_heads(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
                       uint32_t nq, const float *kloc, const float *vloc, float *out, struct fsk_scratch *s);

@@ -100,11 +100,8 @@ void fsk_attend_finish(const struct fsk_context *ctx, uint32_t l, uint32_t g, ui
         k->softmax_f32(a, (size_t)pos + 1);
         k->round_f16_f32(a, (size_t)pos + 1);
     }
-    if (pos == 0)
-        memset(out, 0, (size_t)nq * hd * sizeof(float));
-    else
-        k->matmul_f16(out, hd, fsk_kv_vrow(&ctx->kv, l, g, 0), (size_t)n_ctx * 2, att, (size_t)n_ctx * sizeof(float),
-                      pos, nq, 0, hd);
+    /* the earlier positions' values, each row widened once for the nq heads (zeros at pos 0) */
+    k->wsum_f16(out, hd, fsk_kv_v(&ctx->kv, l, g, 0), (size_t)hd * 2, att, n_ctx, hd, nq, 0, pos);
     for (uint32_t h = 0; h < nq; h++)
         k->axpy_f32(out + (size_t)h * hd, att[(size_t)h * n_ctx + pos], vloc, hd);
 }

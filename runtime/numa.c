@@ -591,7 +591,7 @@ void fsk_numa_place_kv(struct fsk_numa_plan *p, const struct fsk_kv *kv, unsigne
         size_t bytes = (size_t)kv->n_ctx * kv->head_dim * sizeof(uint16_t);
         for (uint32_t l = 0; l < kv->n_layer; l++) {
             bind_rows(p, fsk_kv_k(kv, l, g, 0), bytes, 0, 1, k, HWLOC_MEMBIND_MIGRATE);
-            bind_rows(p, fsk_kv_vrow(kv, l, g, 0), bytes, 0, 1, k, HWLOC_MEMBIND_MIGRATE);
+            bind_rows(p, fsk_kv_v(kv, l, g, 0), bytes, 0, 1, k, HWLOC_MEMBIND_MIGRATE);
         }
     }
 }

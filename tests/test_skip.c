@@ -755,8 +755,9 @@ static int k_written(const fsk_context *c, uint32_t l, uint32_t g, uint32_t t)
 
 static int v_written(const fsk_context *c, uint32_t l, uint32_t g, uint32_t t)
 {
+    const uint16_t *v = fsk_kv_v(&c->kv, l, g, t);
     for (uint32_t d = 0; d < HEAD_DIM; d++)
-        if (fsk_kv_vrow(&c->kv, l, g, d)[t])
+        if (v[d])
             return 1;
     return 0;
 }
