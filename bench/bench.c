@@ -465,7 +465,7 @@ static void print_settings(struct run_ctx *x, size_t llc)
         note(o, "warning: --bw-mib %zu is under 4x the last-level cache: read_bw measures cache",
              o->bw_mib);
     note(o, "shape: n for vectors, heads x head_dim for rope, rows (out) x cols (in) for matvec, "
-            "heads x positions x head_dim for wsum");
+            "heads x positions x head_dim for wsum, queries x positions x head_dim for tdot");
 }
 
 /* ---------------------------------------------------------------- options */

@@ -18,7 +18,8 @@ enum shape_kind {
     SHAPE_QUANTIZE,   /* float -> the type named in the op, at the vector widths */
     SHAPE_DEQUANTIZE, /* the type named in the op -> float */
     SHAPE_MATVEC,
-    SHAPE_WSUM        /* attention's values: a kv group's heads x positions x head_dim */
+    SHAPE_WSUM,       /* attention's values: a kv group's heads x positions x head_dim */
+    SHAPE_TDOT        /* attention's scores: queries x positions x head_dim */
 };
 
 struct handler;

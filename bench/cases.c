@@ -182,6 +182,34 @@ static int setup_wsum(struct bcase *c, size_t i, struct bench_env *env, char *wh
     return 1;
 }
 
+/* Attention's scores against key tiles: a kv group's three query heads at decode over 256 and
+ * 2048 positions, and a prefill tile's 48 queries (16 tokens x 3 heads) over 1024; head_dim 64. */
+static int setup_tdot(struct bcase *c, size_t i, struct bench_env *env, char *why, size_t wl)
+{
+    static const size_t shapes[][2] = {{3, 256}, {3, 2048}, {48, 1024}};
+    if (i >= sizeof shapes / sizeof *shapes)
+        return -1;
+    c->ntok = shapes[i][0];
+    c->rows = shapes[i][1];
+    c->cols = 64;
+    snprintf(c->shape, sizeof c->shape, "%zux%zux%zu", c->ntok, c->rows, c->cols);
+    c->bytes = (double)c->rows * c->cols * 2 + (double)c->ntok * (c->rows + c->cols) * 4;
+    c->flops = 2.0 * (double)c->ntok * c->rows * c->cols;
+    c->a = falloc(c->ntok * c->cols);
+    c->y = falloc(c->ntok * c->rows);
+    c->x = aligned_alloc(64, (c->rows * c->cols * 2 + 63) / 64 * 64);
+    if (!c->a || !c->y || !c->x) {
+        snprintf(why, wl, "out of memory");
+        return 0;
+    }
+    bench_fill_f32(c->a, c->ntok * c->cols, -1.0f, 1.0f, &env->rng);
+    if (!bench_fill_type(FSK_TYPE_F16, c->x, c->rows * c->cols * 2, &env->rng)) {
+        snprintf(why, wl, "the bench has no random-data generator for F16");
+        return 0;
+    }
+    return 1;
+}
+
 /* Vector sizes for the conversions; the byte and flop counts depend on the type. */
 static int setup_convert(struct bcase *c, size_t i, struct bench_env *env, char *why, size_t wl)
 {
@@ -391,6 +419,18 @@ typedef void (*scale_like_fn)(float *, float, size_t);
 typedef void (*wsum_like_fn)(float *, size_t, const void *, size_t, const float *, size_t, size_t, size_t,
                              size_t, size_t);
 
+typedef void (*tdot_like_fn)(float *, size_t, const void *, const float *, size_t, size_t, size_t, size_t,
+                             size_t);
+
+static double run_tdot(struct bcase *c, void *fn, fsk_pool *pool, size_t calls)
+{
+    (void)pool;
+    tdot_like_fn f = (tdot_like_fn)fn;
+    for (size_t k = 0; k < calls; k++)
+        f(c->y, c->rows, c->x, c->a, c->cols, c->cols, c->ntok, 0, c->rows);
+    return c->y[0];
+}
+
 static double run_wsum(struct bcase *c, void *fn, fsk_pool *pool, size_t calls)
 {
     (void)pool;
@@ -550,6 +590,10 @@ static const struct handler handlers[] = {
      "(float *y, size_t ldy, const void *v, size_t row_stride, const float *a, size_t a_stride, "
      "size_t ncols, size_t nw, size_t r0, size_t r1)",
      SHAPE_WSUM, 0, 0, setup_wsum, run_wsum},
+    {"tdot_f16", "void",
+     "(float *y, size_t ldy, const void *k, const float *q, size_t q_stride, size_t ncols, size_t nq, "
+     "size_t p0, size_t p1)",
+     SHAPE_TDOT, 0, 0, setup_tdot, run_tdot},
     /* quantize: max |x|, x/d and a rounding per element; dequantize: the multiply by the scale */
     {"quantize_", "void", "(void *y, const float *x, size_t n)", SHAPE_QUANTIZE, 0, 3,
      setup_convert, run_quantize},

@@ -18,6 +18,9 @@ const char *fsk_isa_name(enum fsk_isa isa);
 /* Parses "ref", "avx2", "avx512" or "neon"; returns FSK_ISA_COUNT when unknown. */
 enum fsk_isa fsk_isa_from_name(const char *name);
 
+/* Positions per tile of the keys' cache, as tdot_f16 reads it (kernels.def). */
+#define FSK_KTILE 16
+
 /* One function-pointer type per op. */
 #define FSK_KERNEL(op, r, a2, a5, ne, ret, params) typedef ret (*fsk_##op##_fn) params;
 #include "kernels.def"

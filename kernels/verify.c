@@ -351,6 +351,60 @@ out:
     unbuf(yv, 1);
 }
 
+/* Scores against key tiles: bit for bit ref (each variant takes every dimension by one fused
+ * multiply-add, in order). Dimensions around each vector width and the variants' buffer limits
+ * (1..520), 1 to 48 queries (a prefill tile's), position ranges that are empty, start or end
+ * inside a tile, or span many; queries further apart than they are long; nothing written outside
+ * [p0, p1) x nq. */
+static void verify_tdot_f16(struct vctx *v, fsk_tdot_f16_fn ref, fsk_tdot_f16_fn var)
+{
+    static const size_t cols_light[] = {1, 17, 64, 100}, cols_all[] = {1, 2, 7, 16, 31, 64, 65, 100, 128, 129, 256, 300, 520};
+    static const size_t nqs[] = {1, 2, 3, 4, 5, 9, 48};
+    static const size_t spans[][2] = {{0, 0}, {0, 1}, {0, 16}, {3, 17}, {16, 40}, {5, 300}, {0, 300}, {290, 300}};
+    const size_t ncol = v->thorough ? sizeof cols_all / sizeof *cols_all : sizeof cols_light / sizeof *cols_light;
+    const size_t *cols = v->thorough ? cols_all : cols_light;
+    enum { MAX_POS = 304, MAX_COLS = 520, MAX_Q = 48, QPAD = 3, LDY = MAX_POS + 5 };
+    uint16_t *keys = malloc((size_t)MAX_POS * MAX_COLS * sizeof *keys);
+    float *q = buf((size_t)MAX_Q * (MAX_COLS + QPAD), 0);
+    float *yr = buf((size_t)MAX_Q * LDY, 0), *yv = buf((size_t)MAX_Q * LDY, 1);
+    if (!keys || !q || !yr || !yv) { alloc_fail(v); goto out; }
+    for (size_t ci = 0; ci < ncol; ci++) {
+        const size_t nc = cols[ci], qs = nc + QPAD;
+        for (size_t i = 0; i < (size_t)MAX_POS * nc; i++) {
+            float f = rnd(v, -2, 2);
+            if (i % 13 == 5)
+                f *= 1e-6f; /* subnormal halves */
+            keys[i] = fsk_f32_to_f16(f);
+        }
+        for (size_t i = 0; i < (size_t)MAX_Q * qs; i++)
+            q[i] = (float)fsk_f16_to_f32(fsk_f32_to_f16(rnd(v, -2, 2))); /* F16-rounded, as attention's */
+        for (size_t qi = 0; qi < sizeof nqs / sizeof *nqs; qi++)
+            for (size_t si = 0; si < sizeof spans / sizeof *spans; si++) {
+                const size_t nq = nqs[qi], p0 = spans[si][0], p1 = spans[si][1];
+                for (size_t i = 0; i < (size_t)MAX_Q * LDY; i++)
+                    yr[i] = yv[i] = -7.0f;
+                ref(yr, LDY, keys, q, qs, nc, nq, p0, p1);
+                var(yv, LDY, keys, q, qs, nc, nq, p0, p1);
+                for (size_t t = 0; t < MAX_Q; t++)
+                    for (size_t p = 0; p < LDY; p++) {
+                        const size_t i = t * LDY + p;
+                        if (t < nq && p >= p0 && p < p1)
+                            expect(v, memcmp(&yr[i], &yv[i], sizeof(float)) == 0,
+                                   "ncols=%zu nq=%zu positions %zu..%zu: y[%zu][%zu] got %.9g want %.9g",
+                                   nc, nq, p0, p1, t, p, yv[i], yr[i]);
+                        else
+                            expect(v, yv[i] == -7.0f, "ncols=%zu nq=%zu positions %zu..%zu: wrote y[%zu][%zu]",
+                                   nc, nq, p0, p1, t, p);
+                    }
+            }
+    }
+out:
+    free(keys);
+    unbuf(q, 0);
+    unbuf(yr, 0);
+    unbuf(yv, 1);
+}
+
 static void verify_silu_mul_f32(struct vctx *v, fsk_silu_mul_f32_fn ref, fsk_silu_mul_f32_fn var)
 {
     for (size_t si = 0; si < n_sizes(v); si++) {

@@ -43,3 +43,18 @@ void fsk_wsum_f16__ref(float *y, size_t ldy, const void *v, size_t row_stride, c
         }
     }
 }
+
+/* Each score by itself: one fmaf per dimension, in order, from zero. */
+void fsk_tdot_f16__ref(float *y, size_t ldy, const void *k, const float *q, size_t q_stride, size_t ncols,
+                       size_t nq, size_t p0, size_t p1)
+{
+    const uint16_t *kt = k;
+    for (size_t t = 0; t < nq; t++)
+        for (size_t p = p0; p < p1; p++) {
+            const uint16_t *at = kt + p / FSK_KTILE * FSK_KTILE * ncols + p % FSK_KTILE;
+            float s = 0.0f;
+            for (size_t d = 0; d < ncols; d++)
+                s = fmaf(q[t * q_stride + d], fsk_f16_to_f32(at[d * FSK_KTILE]), s);
+            y[t * ldy + p] = s;
+        }
+}

@@ -224,3 +224,85 @@ void fsk_wsum_f16__neon(float *y, size_t ldy, const void *v, size_t row_stride, 
             }
     }
 }
+
+/* Scores against key tiles (FSK_KTILE positions, a row of 16 halves per dimension): a tile's row
+ * widened into four vectors, up to four queries at a time accumulating a lane per position over
+ * the dimensions in order by FMLA (ref's fmaf): sixteen chains. A tile's lanes at or past p1 are
+ * neither read (built from the valid halves and zeros) nor stored; lanes before p0 are not stored. */
+#define TD_QT 4
+
+/* Halves [0, n) of the 4 at p widened, the rest zero and unread. */
+static inline float32x4_t td_load4(const uint16_t *p, size_t n)
+{
+    if (n >= 4)
+        return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+    uint16_t part[4] = {0, 0, 0, 0};
+    for (size_t i = 0; i < n; i++)
+        part[i] = p[i];
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(part)));
+}
+
+static inline __attribute__((always_inline)) void td_tile(int nt, float *y, size_t ldy, const uint16_t *src,
+                                                          size_t ncols, const float *q, size_t q_stride,
+                                                          size_t lo, size_t hi)
+{
+    float32x4_t s[TD_QT][4];
+    FSK_UNROLL for (int t = 0; t < nt; t++)
+        FSK_UNROLL for (int g = 0; g < 4; g++)
+            s[t][g] = vdupq_n_f32(0.0f);
+    for (size_t d = 0; d < ncols; d++) {
+        const uint16_t *row = src + d * FSK_KTILE;
+        float32x4_t w[4];
+        if (hi == FSK_KTILE) {
+            load_f16x8(row, &w[0], &w[1]);
+            load_f16x8(row + 8, &w[2], &w[3]);
+        } else {
+            FSK_UNROLL for (int g = 0; g < 4; g++) {
+                const size_t at = (size_t)g * 4;
+                w[g] = td_load4(row + at, hi > at ? hi - at : 0);
+            }
+        }
+        FSK_UNROLL for (int t = 0; t < nt; t++) {
+            const float b = q[(size_t)t * q_stride + d];
+            FSK_UNROLL for (int g = 0; g < 4; g++)
+                s[t][g] = vfmaq_n_f32(s[t][g], w[g], b);
+        }
+    }
+    FSK_UNROLL for (int t = 0; t < nt; t++)
+        FSK_UNROLL for (int g = 0; g < 4; g++) {
+            float *out = y + (size_t)t * ldy + (size_t)g * 4;
+            if (lo <= (size_t)g * 4 && (size_t)g * 4 + 4 <= hi) {
+                vst1q_f32(out, s[t][g]);
+            } else {
+                float part[4];
+                vst1q_f32(part, s[t][g]);
+                for (size_t i = 0; i < 4; i++)
+                    if ((size_t)g * 4 + i >= lo && (size_t)g * 4 + i < hi)
+                        out[i] = part[i];
+            }
+        }
+}
+
+void fsk_tdot_f16__neon(float *y, size_t ldy, const void *k, const float *q, size_t q_stride, size_t ncols,
+                        size_t nq, size_t p0, size_t p1)
+{
+    const uint16_t *kt = k;
+    const size_t tile = (size_t)FSK_KTILE * ncols;
+    for (size_t b = p0 / FSK_KTILE; b * FSK_KTILE < p1; b++) {
+        const size_t ts = b * FSK_KTILE;
+        const size_t lo = p0 > ts ? p0 - ts : 0, hi = p1 - ts < FSK_KTILE ? p1 - ts : FSK_KTILE;
+        for (size_t t0 = 0; t0 < nq; t0 += TD_QT) {
+            const size_t nt = nq - t0 < TD_QT ? nq - t0 : TD_QT;
+            float *yt = y + t0 * ldy + ts;
+            const float *qt = q + t0 * q_stride;
+            if (nt == 4)
+                td_tile(4, yt, ldy, kt + b * tile, ncols, qt, q_stride, lo, hi);
+            else if (nt == 3)
+                td_tile(3, yt, ldy, kt + b * tile, ncols, qt, q_stride, lo, hi);
+            else if (nt == 2)
+                td_tile(2, yt, ldy, kt + b * tile, ncols, qt, q_stride, lo, hi);
+            else
+                td_tile(1, yt, ldy, kt + b * tile, ncols, qt, q_stride, lo, hi);
+        }
+    }
+}

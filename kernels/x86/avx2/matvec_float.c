@@ -4,6 +4,7 @@
 #include "isa.h"
 #include "kernels.h"
 #include "../prefetch.h"
+#include "../tdot_chain.h"
 #include "unroll.h"
 
 /* Rows are taken four at a time so that each vector of x is loaded once for four rows and the
@@ -128,7 +129,8 @@ static float dot1_f16(const uint16_t *w, const float *x, size_t n)
 /* rows[j] . x for 8 rows as dot1x_f16 computes each, the eight sums reduced together: for short
  * rows (an attention head's keys) the sum at the end costs more than the products. With kb, the
  * rows come already widened from it (8 vectors a row, a row's tail zero-filled as load_tail_f16
- * fills it): the same products and sums. */
+ * fills it): the same products and sums. (As in the AVX-512 file: made for keys a row per
+ * position, before the keys' tiles and tdot_f16; any F16 matrix of short rows takes them.) */
 FSK_FORCE_INLINE void dot8x_f16(float *y, const uint16_t *const rows[8], const float *kb, const float *x,
                                 size_t n)
 {
@@ -456,3 +458,96 @@ void fsk_wsum_f16__avx2(float *y, size_t ldy, const void *v, size_t row_stride, 
         }
     }
 }
+
+/* ------------------------------------------------------------------ scores against key tiles
+ * As the AVX-512 variant: up to TD_TT tiles of keys (FSK_KTILE positions, a row of 16 halves per
+ * dimension) widened once, then up to TD_QT queries at a time accumulate a lane per position over
+ * the dimensions in order, one FMA each (ref's fmaf). A tile row is two vectors here: two tiles by
+ * three queries make twelve chains, beside three broadcast queries, in the sixteen registers.
+ * Lanes at or past p1 are neither read nor stored; lanes before p0 are not stored. */
+#define TD_TT 2
+#define TD_QT 3
+#define TD_MAXCOLS 256 /* dimensions for two tiles in the buffer: 32 KiB of floats */
+
+/* Halves [0, n) of the 8 at p widened, the rest zero and unread (n <= 8). */
+static inline __m256 td_load8(const uint16_t *p, size_t n)
+{
+    return n >= FSK_AVX2_W ? load8_f16(p) : n ? load_tail_f16(p, n) : _mm256_setzero_ps();
+}
+
+FSK_FORCE_INLINE void td_block(int nb, int nt, float *y, size_t ldy, const float *buf, size_t ncols,
+                               const float *q, size_t q_stride, const __m256i *sm)
+{
+    __m256 s[TD_QT][2 * TD_TT];
+    FSK_UNROLL for (int t = 0; t < nt; t++)
+        FSK_UNROLL for (int j = 0; j < 2 * nb; j++)
+            s[t][j] = _mm256_setzero_ps();
+    for (size_t d = 0; d < ncols; d++) {
+        __m256 b[TD_QT];
+        FSK_UNROLL for (int t = 0; t < nt; t++)
+            b[t] = _mm256_broadcast_ss(q + (size_t)t * q_stride + d);
+        FSK_UNROLL for (int j = 0; j < 2 * nb; j++) {
+            /* vector j: half j % 2 of tile j / 2's row d */
+            const __m256 w = _mm256_load_ps(buf + ((size_t)(j / 2) * ncols + d) * FSK_KTILE + (size_t)(j % 2) * FSK_AVX2_W);
+            FSK_UNROLL for (int t = 0; t < nt; t++)
+                s[t][j] = _mm256_fmadd_ps(b[t], w, s[t][j]);
+        }
+    }
+    FSK_UNROLL for (int t = 0; t < nt; t++)
+        FSK_UNROLL for (int j = 0; j < 2 * nb; j++)
+            _mm256_maskstore_ps(y + (size_t)t * ldy + (size_t)j * FSK_AVX2_W, sm[j], s[t][j]);
+}
+
+#define TD_CASE(B, T)                                                        \
+    case (B) * 8 + (T):                                                      \
+        td_block(B, T, yb + t0 * ldy, ldy, buf, ncols, q + t0 * q_stride, q_stride, m); \
+        break;
+
+void fsk_tdot_f16__avx2(float *y, size_t ldy, const void *k, const float *q, size_t q_stride,
+                        size_t ncols, size_t nq, size_t p0, size_t p1)
+{
+    const uint16_t *kt = k;
+    const size_t tile = (size_t)FSK_KTILE * ncols; /* halves */
+    const size_t b_end = (p1 + FSK_KTILE - 1) / FSK_KTILE;
+    const size_t tt = ncols <= TD_MAXCOLS ? TD_TT : 1;
+    if (p0 >= p1)
+        return;
+    if (ncols > TD_TT * TD_MAXCOLS) { /* no room to widen a tile: one chain per score */
+        fsk_tdot_chains(y, ldy, kt, q, q_stride, ncols, nq, p0, p1);
+        return;
+    }
+    _Alignas(32) float buf[TD_TT * TD_MAXCOLS * FSK_KTILE];
+    for (size_t b0 = p0 / FSK_KTILE; b0 < b_end; b0 += tt) {
+        const size_t nb = b_end - b0 < tt ? b_end - b0 : tt;
+        __m256i m[2 * TD_TT];
+        for (size_t j = 0; j < nb; j++) {
+            const size_t ts = (b0 + j) * FSK_KTILE;
+            const size_t lo = p0 > ts ? p0 - ts : 0, hi = p1 - ts < FSK_KTILE ? p1 - ts : FSK_KTILE;
+            for (size_t h = 0; h < 2; h++) { /* the lanes of half h that are stored: [lo, hi) */
+                const size_t at = h * FSK_AVX2_W;
+                const size_t e = hi > at ? (hi - at < FSK_AVX2_W ? hi - at : FSK_AVX2_W) : 0;
+                const size_t b = lo > at ? (lo - at < FSK_AVX2_W ? lo - at : FSK_AVX2_W) : 0;
+                m[2 * j + h] = _mm256_andnot_si256(fsk_avx2_tail_mask(b), fsk_avx2_tail_mask(e));
+            }
+            const size_t n0 = hi < FSK_AVX2_W ? hi : FSK_AVX2_W, n1 = hi > FSK_AVX2_W ? hi - FSK_AVX2_W : 0;
+            const uint16_t *src = kt + (b0 + j) * tile;
+            float *dst = buf + j * ncols * FSK_KTILE;
+            for (size_t d = 0; d < ncols; d++) {
+                FSK_PF_BYTES(src + d * FSK_KTILE, tt * tile * sizeof(uint16_t), 32);
+                _mm256_store_ps(dst + d * FSK_KTILE, td_load8(src + d * FSK_KTILE, n0));
+                _mm256_store_ps(dst + d * FSK_KTILE + FSK_AVX2_W, td_load8(src + d * FSK_KTILE + FSK_AVX2_W, n1));
+            }
+        }
+        float *yb = y + b0 * FSK_KTILE;
+        for (size_t t0 = 0; t0 < nq; t0 += TD_QT) {
+            const size_t nt = nq - t0 < TD_QT ? nq - t0 : TD_QT;
+            switch (nb * 8 + nt) {
+                TD_CASE(1, 1) TD_CASE(1, 2) TD_CASE(1, 3)
+                TD_CASE(2, 1) TD_CASE(2, 2) TD_CASE(2, 3)
+            default:
+                break;
+            }
+        }
+    }
+}
+#undef TD_CASE

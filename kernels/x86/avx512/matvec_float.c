@@ -2,6 +2,7 @@
 #include "isa.h"
 #include "kernels.h"
 #include "../prefetch.h"
+#include "../tdot_chain.h"
 #include "unroll.h"
 
 /* Rows are taken four at a time so that each vector of x is loaded once for four rows and the
@@ -106,7 +107,9 @@ static float dot1x_f16(const uint16_t *w, const float *x, size_t n)
  * same sum at the end), the sixteen sums reduced together: for short rows, such as an attention
  * head's keys (64 halves), the sum at the end costs more than the products. With kb, the rows come
  * already widened from it (4 vectors a row, a row's tail zero-filled as load_tail_f16 fills it):
- * the same products and sums. */
+ * the same products and sums. (Attention has read its keys through tdot_f16 since the keys' cache
+ * became tiles; the short-row paths here were made, and measured, for keys a row per position,
+ * and serve any F16 matrix of short rows.) */
 FSK_FORCE_INLINE void dot16x_f16(float *y, const uint16_t *const rows[16], const float *kb,
                                  const float *x, size_t n)
 {
@@ -429,3 +432,84 @@ void fsk_wsum_f16__avx512(float *y, size_t ldy, const void *v, size_t row_stride
         }
     }
 }
+
+/* ------------------------------------------------------------------ scores against key tiles
+ * Up to TD_TT tiles of keys (FSK_KTILE positions each, a row of 16 halves per dimension) are
+ * widened into floats once, then each query's scores for them accumulate a lane per position over
+ * the dimensions in order, by one FMA each (ref's fmaf): no horizontal sums, and the floats are
+ * ref's. Up to TD_QT queries at a time over the widened tiles: sixteen chains for the FMA's
+ * latency. Lanes at or past p1 are neither read (a masked load: the next position may be being
+ * written) nor stored; lanes before p0 are not stored. */
+#define TD_TT 4
+#define TD_QT 4
+#define TD_MAXCOLS 128 /* dimensions for four tiles in the buffer: 32 KiB of floats */
+
+FSK_FORCE_INLINE void td_block(int nb, int nt, float *y, size_t ldy, const float *buf, size_t ncols,
+                               const float *q, size_t q_stride, const __mmask16 *sm)
+{
+    __m512 s[TD_QT][TD_TT];
+    FSK_UNROLL for (int t = 0; t < nt; t++)
+        FSK_UNROLL for (int j = 0; j < nb; j++)
+            s[t][j] = _mm512_setzero_ps();
+    for (size_t d = 0; d < ncols; d++)
+        FSK_UNROLL for (int t = 0; t < nt; t++) {
+            const __m512 b = _mm512_set1_ps(q[(size_t)t * q_stride + d]);
+            FSK_UNROLL for (int j = 0; j < nb; j++)
+                s[t][j] = _mm512_fmadd_ps(b, _mm512_load_ps(buf + ((size_t)j * ncols + d) * FSK_KTILE), s[t][j]);
+        }
+    FSK_UNROLL for (int t = 0; t < nt; t++)
+        FSK_UNROLL for (int j = 0; j < nb; j++)
+            _mm512_mask_storeu_ps(y + (size_t)t * ldy + (size_t)j * FSK_KTILE, sm[j], s[t][j]);
+}
+
+#define TD_CASE(B, T)                                                        \
+    case (B) * 8 + (T):                                                      \
+        td_block(B, T, yb + t0 * ldy, ldy, buf, ncols, q + t0 * q_stride, q_stride, m); \
+        break;
+
+void fsk_tdot_f16__avx512(float *y, size_t ldy, const void *k, const float *q, size_t q_stride,
+                          size_t ncols, size_t nq, size_t p0, size_t p1)
+{
+    const uint16_t *kt = k;
+    const size_t tile = (size_t)FSK_KTILE * ncols; /* halves */
+    const size_t b_end = (p1 + FSK_KTILE - 1) / FSK_KTILE;
+    const size_t tt = ncols <= TD_MAXCOLS ? TD_TT : ncols <= 2 * TD_MAXCOLS ? 2 : 1;
+    if (p0 >= p1)
+        return;
+    if (ncols > TD_TT * TD_MAXCOLS) { /* no room to widen a tile: one chain per score */
+        fsk_tdot_chains(y, ldy, kt, q, q_stride, ncols, nq, p0, p1);
+        return;
+    }
+    _Alignas(64) float buf[TD_TT * TD_MAXCOLS * FSK_KTILE];
+    for (size_t b0 = p0 / FSK_KTILE; b0 < b_end; b0 += tt) {
+        const size_t nb = b_end - b0 < tt ? b_end - b0 : tt;
+        __mmask16 m[TD_TT];
+        for (size_t j = 0; j < nb; j++) {
+            const size_t ts = (b0 + j) * FSK_KTILE;
+            const size_t lo = p0 > ts ? p0 - ts : 0, hi = p1 - ts < FSK_KTILE ? p1 - ts : FSK_KTILE;
+            const __mmask16 rd = fsk_avx512_tail_mask(hi);
+            m[j] = (__mmask16)(rd & ~fsk_avx512_tail_mask(lo));
+            const uint16_t *src = kt + (b0 + j) * tile;
+            float *dst = buf + j * ncols * FSK_KTILE;
+            for (size_t d = 0; d < ncols; d++) {
+                /* the tiles after this block's, a row's 32 bytes at a time */
+                FSK_PF_BYTES(src + d * FSK_KTILE, tt * tile * sizeof(uint16_t), 32);
+                _mm512_store_ps(dst + d * FSK_KTILE,
+                                _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(rd, src + d * FSK_KTILE)));
+            }
+        }
+        float *yb = y + b0 * FSK_KTILE;
+        for (size_t t0 = 0; t0 < nq; t0 += TD_QT) {
+            const size_t nt = nq - t0 < TD_QT ? nq - t0 : TD_QT;
+            switch (nb * 8 + nt) {
+                TD_CASE(1, 1) TD_CASE(1, 2) TD_CASE(1, 3) TD_CASE(1, 4)
+                TD_CASE(2, 1) TD_CASE(2, 2) TD_CASE(2, 3) TD_CASE(2, 4)
+                TD_CASE(3, 1) TD_CASE(3, 2) TD_CASE(3, 3) TD_CASE(3, 4)
+                TD_CASE(4, 1) TD_CASE(4, 2) TD_CASE(4, 3) TD_CASE(4, 4)
+            default:
+                break;
+            }
+        }
+    }
+}
+#undef TD_CASE
