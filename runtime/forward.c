@@ -114,8 +114,7 @@ void fsk_attend_heads(const struct fsk_context *ctx, uint32_t l, uint32_t g, uin
         const uint32_t nb = nq - h0 < FSK_ATT_HEADS ? nq - h0 : FSK_ATT_HEADS;
         const float *qb = q + (size_t)h0 * hd;
         /* scores over earlier positions from the cache, row h of att for head h0 + h */
-        ctx->k->matmul_f16(s->att, n_ctx, fsk_kv_k(&ctx->kv, l, g, 0), (size_t)hd * 2, qb,
-                           (size_t)hd * sizeof(float), hd, nb, 0, pos);
+        ctx->k->tdot_f16(s->att, n_ctx, fsk_kv_ktiles(&ctx->kv, l, g), qb, hd, hd, nb, 0, pos);
         fsk_attend_finish(ctx, l, g, pos, qb, nb, kloc, vloc, out + (size_t)h0 * hd, s->att);
     }
 }

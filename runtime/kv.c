@@ -16,12 +16,14 @@ fsk_status fsk_kv_init(struct fsk_kv *kv, uint32_t n_layer, uint32_t n_head_kv, 
     kv->n_head_kv = n_head_kv;
     kv->head_dim = head_dim;
     kv->n_ctx = n_ctx;
-    size_t per_layer = (size_t)n_head_kv * head_dim;
+    kv->n_ktiles = (uint32_t)(((size_t)n_ctx + FSK_KTILE - 1) / FSK_KTILE);
+    const size_t per_layer = (size_t)n_head_kv * head_dim, padded = (size_t)kv->n_ktiles * FSK_KTILE;
     size_t n = 0;
-    if (per_layer != 0 && n_ctx <= SIZE_MAX / per_layer / n_layer / 2)
-        n = per_layer * n_layer * n_ctx;
-    kv->k = n ? calloc(n, sizeof *kv->k) : NULL;
-    kv->v = n ? calloc(n, sizeof *kv->v) : NULL;
+    if (per_layer != 0 && n_layer != 0 && padded <= SIZE_MAX / per_layer / n_layer / 2)
+        n = per_layer * n_layer;
+    /* the keys' last tile whole, its positions past n_ctx never written */
+    kv->k = n ? calloc(n * padded, sizeof *kv->k) : NULL;
+    kv->v = n ? calloc(n * n_ctx, sizeof *kv->v) : NULL;
     if (!kv->k || !kv->v) {
         fsk_kv_free(kv);
         if (err) {
@@ -38,7 +40,15 @@ fsk_status fsk_kv_init(struct fsk_kv *kv, uint32_t n_layer, uint32_t n_head_kv, 
 void fsk_kv_put(struct fsk_kv *kv, const struct fsk_kernels *k, uint32_t l, uint32_t g, uint32_t pos,
                 const float *key, const float *val)
 {
-    k->cvt_f16_f32(fsk_kv_k(kv, l, g, pos), key, kv->head_dim);
+    /* the key a half per row of its tile, through the table's conversion 64 at a time */
+    uint16_t *tile = fsk_kv_ktiles(kv, l, g) + (size_t)pos / FSK_KTILE * FSK_KTILE * kv->head_dim + pos % FSK_KTILE;
+    for (uint32_t d0 = 0; d0 < kv->head_dim; d0 += 64) {
+        uint16_t h[64];
+        const uint32_t n = kv->head_dim - d0 < 64 ? kv->head_dim - d0 : 64;
+        k->cvt_f16_f32(h, key + d0, n);
+        for (uint32_t d = 0; d < n; d++)
+            tile[(size_t)(d0 + d) * FSK_KTILE] = h[d];
+    }
     k->cvt_f16_f32(fsk_kv_v(kv, l, g, pos), val, kv->head_dim);
 }
 

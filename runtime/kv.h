@@ -1,7 +1,8 @@
-/* kv.h: the KV cache, F16 like llama.cpp's default. Keys and values alike are a row of head_dim
- * halves per position, positions one after the other per (layer, kv head): the scores read the
- * keys and the weighted sum reads the values as one ascending stream each, and a position's write
- * is two short contiguous runs. */
+/* kv.h: the KV cache, F16 like llama.cpp's default. Per (layer, kv head), the values are a row of
+ * head_dim halves per position, positions one after the other, and the keys are tiles of
+ * FSK_KTILE positions, each tile a row of FSK_KTILE halves per dimension (tdot_f16's layout): the
+ * scores take a tile's positions a lane each, with no horizontal sums, and both products read
+ * their part of the cache as one ascending stream. */
 #ifndef FSK_KV_H
 #define FSK_KV_H
 
@@ -9,10 +10,12 @@
 #include <stdint.h>
 
 #include "ffnskip.h"
+#include "kernels.h"
 
 struct fsk_kv {
     uint32_t n_layer, n_head_kv, head_dim, n_ctx;
-    uint16_t *k; /* [layer][kv head][position][head_dim] */
+    uint32_t n_ktiles; /* tiles of keys per (layer, kv head): n_ctx / FSK_KTILE rounded up */
+    uint16_t *k; /* [layer][kv head][position / FSK_KTILE][head_dim][position % FSK_KTILE] */
     uint16_t *v; /* [layer][kv head][position][head_dim] */
 };
 
@@ -25,10 +28,16 @@ struct fsk_kernels;
 void fsk_kv_put(struct fsk_kv *kv, const struct fsk_kernels *k, uint32_t l, uint32_t g, uint32_t pos,
                 const float *key, const float *val);
 
-/* Key of (layer, kv head, position): head_dim halves. */
-static inline uint16_t *fsk_kv_k(const struct fsk_kv *kv, uint32_t l, uint32_t g, uint32_t t)
+/* The key tiles of (layer, kv head), as tdot_f16 reads them: n_ktiles x head_dim x FSK_KTILE halves. */
+static inline uint16_t *fsk_kv_ktiles(const struct fsk_kv *kv, uint32_t l, uint32_t g)
 {
-    return kv->k + (((size_t)l * kv->n_head_kv + g) * kv->n_ctx + t) * kv->head_dim;
+    return kv->k + ((size_t)l * kv->n_head_kv + g) * kv->n_ktiles * FSK_KTILE * kv->head_dim;
+}
+
+/* Half d of the key of (layer, kv head, position t). */
+static inline uint16_t fsk_kv_key(const struct fsk_kv *kv, uint32_t l, uint32_t g, uint32_t t, uint32_t d)
+{
+    return fsk_kv_ktiles(kv, l, g)[((size_t)t / FSK_KTILE * kv->head_dim + d) * FSK_KTILE + t % FSK_KTILE];
 }
 
 /* Value of (layer, kv head, position): head_dim halves. */

@@ -589,8 +589,9 @@ void fsk_numa_place_kv(struct fsk_numa_plan *p, const struct fsk_kv *kv, unsigne
         }
         int k = p->thread_node[writer];
         size_t bytes = (size_t)kv->n_ctx * kv->head_dim * sizeof(uint16_t);
+        size_t kbytes = (size_t)kv->n_ktiles * FSK_KTILE * kv->head_dim * sizeof(uint16_t);
         for (uint32_t l = 0; l < kv->n_layer; l++) {
-            bind_rows(p, fsk_kv_k(kv, l, g, 0), bytes, 0, 1, k, HWLOC_MEMBIND_MIGRATE);
+            bind_rows(p, fsk_kv_ktiles(kv, l, g), kbytes, 0, 1, k, HWLOC_MEMBIND_MIGRATE);
             bind_rows(p, fsk_kv_v(kv, l, g, 0), bytes, 0, 1, k, HWLOC_MEMBIND_MIGRATE);
         }
     }

@@ -265,11 +265,10 @@ static void kv_phase(fsk_team *t, const struct chunk *c, uint32_t l)
 
 /* Tokens k0 .. k1 - 1 of the chunk in kv group g: their queries side by side in s->qtile, then
  * the scores against the keys all of them see, [0, A) with A the first token's position rounded
- * down to a multiple of 16, in one matmul_f16; each token's remaining keys [A, pos) and the rest
- * of its attention as forward.c does it. Every kernel variant splits a key range from its start
- * into blocks of 16, 8 or 4 rows and a tail of single rows, and its values do not depend on the
- * number of queries: at a multiple of 16 both calls split as one call over [0, pos) does, so
- * each score is bit for bit the one decoding computes. */
+ * down to a whole tile, in one tdot_f16 (each tile widened once for all the tile's queries); each
+ * token's remaining keys [A, pos) and the rest of its attention as forward.c does it. tdot_f16
+ * computes each score by itself, the same for any split of the range and any number of queries,
+ * so each is bit for bit the one decoding computes. */
 static void attend_tile(const struct chunk *c, uint32_t l, uint32_t g, size_t k0, size_t k1, struct fsk_scratch *s)
 {
     const struct fsk_context *ctx = c->ctx;
@@ -280,17 +279,16 @@ static void attend_tile(const struct chunk *c, uint32_t l, uint32_t g, size_t k0
     const size_t gq = (size_t)group * hd; /* a token's queries of group g */
     for (size_t k = k0; k < k1; k++)
         memcpy(s->qtile + (k - k0) * gq, p->qkv + k * total + g * gq, gq * sizeof(float));
-    const void *keys = fsk_kv_k(&ctx->kv, l, g, 0);
-    const uint32_t a = (c->p0 + (uint32_t)k0) & ~15u;
+    const void *keys = fsk_kv_ktiles(&ctx->kv, l, g);
+    const uint32_t a = (c->p0 + (uint32_t)k0) / FSK_KTILE * FSK_KTILE;
     if (a > 0)
-        ctx->k->matmul_f16(s->att, n_ctx, keys, (size_t)hd * 2, s->qtile, (size_t)hd * sizeof(float), hd,
-                           (k1 - k0) * group, 0, a);
+        ctx->k->tdot_f16(s->att, n_ctx, keys, s->qtile, hd, hd, (k1 - k0) * group, 0, a);
     for (size_t k = k0; k < k1; k++) {
         const uint32_t pos = c->p0 + (uint32_t)k;
         float *att = s->att + (k - k0) * group * n_ctx;
         const float *q = s->qtile + (k - k0) * gq, *kk = p->qkv + k * total + qd + (size_t)g * hd;
         if (pos > a)
-            ctx->k->matmul_f16(att, n_ctx, keys, (size_t)hd * 2, q, (size_t)hd * sizeof(float), hd, group, a, pos);
+            ctx->k->tdot_f16(att, n_ctx, keys, q, hd, hd, group, a, pos);
         fsk_attend_finish(ctx, l, g, pos, q, group, kk, kk + kvd, p->ao + k * qd + g * gq, att);
     }
 }

@@ -746,9 +746,8 @@ END_TEST
 
 static int k_written(const fsk_context *c, uint32_t l, uint32_t g, uint32_t t)
 {
-    const uint16_t *k = fsk_kv_k(&c->kv, l, g, t);
     for (uint32_t d = 0; d < HEAD_DIM; d++)
-        if (k[d])
+        if (fsk_kv_key(&c->kv, l, g, t, d))
             return 1;
     return 0;
 }
