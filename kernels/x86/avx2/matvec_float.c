@@ -96,17 +96,35 @@ static inline __m256 load_tail_f16(const uint16_t *p, size_t k)
 }
 
 /* One row of a group of four: one accumulator, columns in order (the matmul's tiles repeat these
- * operations per token). */
-static float dot1x_f16(const uint16_t *w, const float *x, size_t n)
+ * operations per token). With pf, a weight matrix's row read as a single stream: each line of the
+ * bytes `ahead` further on is fetched as the row is read (prefetching changes no result). */
+FSK_FORCE_INLINE float dot1x_f16_at(const uint16_t *w, const float *x, size_t n, int pf, size_t ahead)
 {
     __m256 s = _mm256_setzero_ps();
     size_t i = 0;
+    for (; i + 4 * FSK_AVX2_W <= n; i += 4 * FSK_AVX2_W) {
+        if (pf) /* an integer address: past the end of the matrix a prefetch is harmless */
+            _mm_prefetch((const char *)((uintptr_t)(w + i) + ahead), _MM_HINT_T0);
+        FSK_UNROLL for (int v = 0; v < 4; v++)
+            s = _mm256_fmadd_ps(load8_f16(w + i + (size_t)v * FSK_AVX2_W),
+                                _mm256_loadu_ps(x + i + (size_t)v * FSK_AVX2_W), s);
+    }
     for (; i + FSK_AVX2_W <= n; i += FSK_AVX2_W)
         s = _mm256_fmadd_ps(load8_f16(w + i), _mm256_loadu_ps(x + i), s);
     if (i < n)
         s = _mm256_fmadd_ps(load_tail_f16(w + i, n - i),
                             _mm256_maskload_ps(x + i, fsk_avx2_tail_mask(n - i)), s);
     return fsk_avx2_hsum_ps(s);
+}
+
+static float dot1x_f16(const uint16_t *w, const float *x, size_t n)
+{
+    return dot1x_f16_at(w, x, n, 0, 0);
+}
+
+static float dot1x_f16_pf(const uint16_t *w, const float *x, size_t n, size_t ahead)
+{
+    return dot1x_f16_at(w, x, n, 1, ahead);
 }
 
 static float dot1_f16(const uint16_t *w, const float *x, size_t n)
@@ -282,10 +300,9 @@ void fsk_matvec_f16__avx2(float *y, const void *w, size_t row_stride, const void
     }
     const int swpf = row_stride == ncols * sizeof(uint16_t) && fsk_swpf();
     for (; r < end; r++) {
-        /* a weight matrix's single stream: each row's bytes fetched FSK_PF_AHEAD on */
-        if (swpf)
-            FSK_PF_BYTES(row_f16(w, row_stride, r), FSK_PF_AHEAD, row_stride);
-        y[r] = dot1x_f16(row_f16(w, row_stride, r), xf, ncols);
+        /* a weight matrix's single stream: each line fetched FSK_PF_AHEAD on as the row is read */
+        y[r] = swpf ? dot1x_f16_pf(row_f16(w, row_stride, r), xf, ncols, FSK_PF_AHEAD)
+                    : dot1x_f16(row_f16(w, row_stride, r), xf, ncols);
     }
     for (; r < r1; r++)
         y[r] = dot1_f16(row_f16(w, row_stride, r), xf, ncols);

@@ -655,6 +655,27 @@ QINLINE void tile_bf16(float *y, size_t ldy, const uint16_t *const *w, int nr, c
             y[(size_t)t * ldy + (size_t)j] = _mm512_reduce_add_ps(s[j][t]);
 }
 
+/* tile_bf16 for one row and one token (the same products, sums and reduction), fetching each
+ * line of the row `ahead` bytes on as it goes. */
+static float row_bf16_pf(const uint16_t *w, const float *x, size_t n, size_t ahead)
+{
+    __m512 s = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 2 * FSK_AVX512_W <= n; i += 2 * FSK_AVX512_W) {
+        /* an integer address: past the end of the matrix a prefetch is harmless */
+        _mm_prefetch((const char *)((uintptr_t)(w + i) + ahead), _MM_HINT_T0);
+        s = _mm512_fmadd_ps(load16_bf16(w + i, 0xffff), _mm512_loadu_ps(x + i), s);
+        s = _mm512_fmadd_ps(load16_bf16(w + i + FSK_AVX512_W, 0xffff), _mm512_loadu_ps(x + i + FSK_AVX512_W), s);
+    }
+    for (; i + FSK_AVX512_W <= n; i += FSK_AVX512_W)
+        s = _mm512_fmadd_ps(load16_bf16(w + i, 0xffff), _mm512_loadu_ps(x + i), s);
+    if (i < n) {
+        const __mmask16 m = fsk_avx512_tail_mask(n - i);
+        s = _mm512_fmadd_ps(load16_bf16(w + i, m), _mm512_maskz_loadu_ps(m, x + i), s);
+    }
+    return _mm512_reduce_add_ps(s);
+}
+
 void fsk_matvec_bf16__avx512(float *y, const void *w, size_t row_stride, const void *x,
                              size_t ncols, size_t r0, size_t r1)
 {
@@ -668,14 +689,15 @@ void fsk_matvec_bf16__avx512(float *y, const void *w, size_t row_stride, const v
      * one by one at 1 thread; 27.9-30.0 and 32.2-32.9 at 2). Each row's operations are the same
      * either way. With 8-wide vectors (AVX2) one row's chain of FMAs is too slow alone. */
     if (row_stride == ncols * sizeof(uint16_t)) {
+        /* each line fetched FSK_PF_AHEAD on as the row is read, where fsk_swpf says: the
+         * prefetchers alone left this stream short on an Intel Xeon, as they did F16's */
         const int swpf = fsk_swpf();
         for (; r < r1; r++) {
             const uint16_t *row = (const uint16_t *)((const char *)w + r * row_stride);
-            /* each row's bytes fetched FSK_PF_AHEAD on where fsk_swpf says: the prefetchers
-             * alone left this stream short on an Intel Xeon, as they did F16's */
             if (swpf)
-                FSK_PF_BYTES(row, FSK_PF_AHEAD, row_stride);
-            tile_bf16(y + r, 0, &row, 1, &xf, 1, ncols, none);
+                y[r] = row_bf16_pf(row, xf, ncols, FSK_PF_AHEAD);
+            else
+                tile_bf16(y + r, 0, &row, 1, &xf, 1, ncols, none);
         }
     }
     for (; r + ROWS <= r1; r += ROWS) {
