@@ -83,9 +83,9 @@ void fsk_forward_token(struct fsk_context *ctx, int32_t token, int want_logits, 
  * (roped and F16-rounded, hd floats apart from q) against the cache's positions < pos and this
  * position's key and value kloc and vloc (roped and F16-rounded, as the cache holds them); each
  * head's output hd floats apart from out. The cache's keys and values are read once for up to
- * FSK_ATT_HEADS heads (the scores by matmul_f16, whose every value is the matvec's, the values'
- * sum by wsum_f16, whose every value is ref's: batched or not, each head gets the same arithmetic
- * bit for bit). forward.c and the batched prefill both call it. */
+ * FSK_ATT_HEADS heads (the scores by tdot_f16, the values' sum by wsum_f16, each computing every
+ * output by itself, bit for bit ref's: batched or not, each head gets the same arithmetic).
+ * forward.c and the batched prefill both call it. */
 #define FSK_ATT_HEADS 4
 void fsk_attend_heads(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
                       uint32_t nq, const float *kloc, const float *vloc, float *out, struct fsk_scratch *s);
@@ -94,7 +94,7 @@ void fsk_attend_heads(const struct fsk_context *ctx, uint32_t l, uint32_t g, uin
 void fsk_attend_finish(const struct fsk_context *ctx, uint32_t l, uint32_t g, uint32_t pos, const float *q,
                        uint32_t nq, const float *kloc, const float *vloc, float *out, float *att);
 /* Query rows of a prefill tile: consecutive prompt tokens of one kv group score the cache's keys
- * they all see in one matmul_f16, so each key row is widened from F16 once for all of them. */
+ * they all see in one tdot_f16, so each tile of keys is widened from F16 once for all of them. */
 #define FSK_ATT_TILE 16
 _Static_assert(FSK_ATT_TILE >= FSK_ATT_HEADS, "scratch att holds FSK_ATT_TILE rows, decoding uses FSK_ATT_HEADS");
 
