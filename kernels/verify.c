@@ -1124,10 +1124,11 @@ static void verify_matmul(struct vctx *v, fsk_matmul_f32_fn ref, fsk_matmul_f32_
 VERIFY_MATMUL(f32, F32)
 #undef VERIFY_MATMUL
 
-/* Attention keys (short F16 rows, a head wide): the batched prefill scores a tile of tokens
- * against the keys they all see, [0, a) with a a multiple of 16, and each token's rest [a, pos)
- * apart (runtime/prefill.c). Each score must be bit for bit what one call over [0, pos) gives,
- * for any number of queries on either side. */
+/* Short F16 rows (a head wide) split at a multiple of 16, [0, a) and [a, pos): each value must be
+ * bit for bit what one call over [0, pos) gives, for any number of queries on either side. The
+ * batched prefill scored attention keys this way until the keys' cache became tiles (tdot_f16,
+ * which verify_tdot_f16 checks over any split); matmul_f16 keeps the property for any matrix of
+ * short rows. */
 static void verify_matmul_key_split(struct vctx *v, fsk_matmul_f32_fn var)
 {
     static const size_t widths[] = {16, 64};
