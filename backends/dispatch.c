@@ -446,14 +446,20 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
                                        "AMX-INT8 from 16 tokens, else vpdpbusd, AVX-VNNI"};
 #endif
     const enum fsk_isa isa = fsk_kernels_op_isa(t, op);
-    int r8 = 0, k = 0, q8 = 0;
+    int r8 = 0, k = 0, q8 = 0, z = 0;
     switch (op) {
     /* the repacked layouts: r8 1 for a matvec, 2 for a matmul (which AMX may take) */
 #define R8_CASES(t)                                                                                \
     case FSK_OP_matvec_##t: r8 = 1; break;                                                         \
     case FSK_OP_matmul_##t: r8 = 2; break;
-    FSK_R8_TYPES(R8_CASES)
+    FSK_R8_TYPES_K(R8_CASES)
 #undef R8_CASES
+    /* the 32-element ones, whose matmul also has a zmm front (kernels/x86/zmm.h) */
+#define R8_CASES_32(t)                                                                             \
+    case FSK_OP_matvec_##t: r8 = 1; break;                                                         \
+    case FSK_OP_matmul_##t: r8 = 2; z = 1; break;
+    FSK_R8_TYPES_32(R8_CASES_32)
+#undef R8_CASES_32
     case FSK_OP_matvec_q4_k: case FSK_OP_matvec_q5_k: case FSK_OP_matvec_q6_k:
     case FSK_OP_matmul_q4_k: case FSK_OP_matmul_q5_k: case FSK_OP_matmul_q6_k:
         k = 1;
@@ -469,10 +475,20 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     }
     if (isa == FSK_ISA_NEON && !r8) /* kernels/arm/neon/qdot.h */
         return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_DOTPROD) ? "sdot" : "smull";
+#ifdef FSK_ZMM_R8
+    if (isa == FSK_ISA_AVX2 && r8 == 2 && z && fsk_zmm_usable()) {
+#ifdef FSK_AMX_R8
+        if (fsk_amx_usable())
+            return "AMX-INT8 from 16 tokens, else vpdpbusd on zmm, AVX512-VNNI";
+#endif
+        return "vpdpbusd on zmm, AVX512-VNNI";
+    }
+#endif
 #ifdef FSK_AMX_R8
     if (isa == FSK_ISA_AVX2 && r8 == 2 && fsk_amx_usable())
         return amx[fsk_avx2_vnni_path()];
 #endif
+    (void)z;
 #ifdef FSK_BUILD_AVX2
     if (isa == FSK_ISA_AVX2 && !q8) /* AVX2's file-layout Q8_0 kernel has a single path */
         return x86[k][fsk_avx2_vnni_path()];

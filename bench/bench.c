@@ -266,8 +266,10 @@ static void time_variant(struct run_ctx *x, struct bcase *c, void *fn, const cha
     }
 }
 
-/* Most functions to time per op: a path per variant or more (bench/paths.c). */
-#define MAX_FNS (3 * FSK_ISA_COUNT)
+/* Most paths of one variant (bench/paths.c: AVX2's repacked matmuls have five), and most
+ * functions to time per op. */
+#define MAX_PATHS 6
+#define MAX_FNS (MAX_PATHS * FSK_ISA_COUNT)
 
 /* Fills fns/labels with op's variants to time, and of a variant that picks among several paths
  * per call each path the CPU can run, and returns how many; reports the missing ones. */
@@ -284,8 +286,8 @@ static int op_variants(struct run_ctx *x, enum fsk_op op, void **fns, const char
             print_skip(x->o, op_sigs[op].name, fsk_isa_name(isa), "-", why);
             continue;
         }
-        struct bench_path ps[4];
-        int np = bench_op_paths(op, isa, ps, 4);
+        struct bench_path ps[MAX_PATHS];
+        int np = bench_op_paths(op, isa, ps, MAX_PATHS);
         for (int k = 0; k < np && n < MAX_FNS; k++) {
             if (ps[k].lacks) {
                 char why[96];

@@ -148,7 +148,7 @@ FSK_API size_t fsk_model_describe(const fsk_model *m, char *buf, size_t len)
         struct fsk_wops o;
         if (!used[ty] || !fsk_wops_for(k, ty, &o))
             continue;
-        char label[64] = "?";
+        char label[96] = "?";
         for (int op = 0; op < FSK_OP_COUNT; op++)
             if (fsk_kernels_op_fn(k, (enum fsk_op)op) == (const void *)o.matvec)
                 fsk_kernels_op_label(k, (enum fsk_op)op, label, sizeof label);

@@ -89,7 +89,7 @@ FSK_API size_t fsk_cpu_describe(char *buf, size_t len)
     }
     put(buf, len, &pos, "\nkernels (%s):", msg);
     for (int op = 0; op < FSK_OP_COUNT; op++) {
-        char label[64];
+        char label[96];
         put(buf, len, &pos, "\n  %-14s %s", fsk_op_list[op].name,
             fsk_kernels_op_label(t, (enum fsk_op)op, label, sizeof label));
     }

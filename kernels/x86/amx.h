@@ -20,14 +20,11 @@
 /* The same contract and the same values, bit for bit, as the AVX2 matmul of each layout (and so as
  * its matvec token by token): the integer sums of each 32-element block come from the tiles, and
  * the float work after them is the AVX2 kernel's, operation for operation, 16 rows to a vector.
- * Whole 16-token by 16-row tiles go through AMX, the rest through fsk_matmul_<t>__avx2_paths. */
+ * Whole 16-token by 16-row tiles go through AMX, the rest through fsk_matmul_<t>__avx2_rest
+ * (kernels/x86/vnni.h). */
 #define FSK_AMX_DECLS(t)                                                                           \
     void fsk_matmul_##t##__amx(float *y, size_t ldy, const void *w, size_t row_stride, const void *x, \
-                               size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);     \
-    /* the VNNI paths' choice alone (the exported AVX2 matmul without the AMX front) */           \
-    void fsk_matmul_##t##__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,      \
-                                      const void *x, size_t x_stride, size_t ncols, size_t ntok,   \
-                                      size_t r0, size_t r1);
+                               size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
 FSK_R8_TYPES(FSK_AMX_DECLS)
 #undef FSK_AMX_DECLS
 

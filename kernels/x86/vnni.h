@@ -9,6 +9,7 @@
 
 #include "cpu.h"
 #include "amx.h"
+#include "zmm.h"
 
 /* The paths are built with these targets (their files are built for AVX2 or AVX-512); configure
  * says whether the compiler has each (FSK_HAVE_AVX512VNNI, FSK_HAVE_AVXVNNI). */
@@ -134,22 +135,51 @@ FSK_AVX2_PATHS(avxvnni)
     FSK_AVX2_DISPATCH(matvec_##t, FSK_MV_PARAMS, FSK_MV_ARGS)                                      \
     FSK_AVX2_DISPATCH(matmul_##t, FSK_MM_PARAMS, FSK_MM_ARGS)
 /* Both ops of a repacked type: the matmul goes through the AMX tiles (kernels/x86/amx.h) for a
- * prompt that fills one where the CPU has them; fsk_matmul_<t>__avx2_paths is the VNNI choice
- * alone, which the AMX kernel calls for what its tiles leave. */
+ * prompt that fills one where the CPU has them, else (the 32-element layouts) through zmm
+ * registers (kernels/x86/zmm.h) where the CPU has AVX512-VNNI; fsk_matmul_<t>__avx2_paths is the
+ * VNNI choice alone, and fsk_matmul_<t>__avx2_rest the matmul without the AMX front, which the
+ * AMX kernel calls for what its tiles leave. */
 #ifdef FSK_AMX_R8
-#define FSK_AVX2_DISPATCH_R8(t)                                                                    \
-    FSK_AVX2_DISPATCH(matvec_##t, FSK_MV_PARAMS, FSK_MV_ARGS)                                      \
-    FSK_AVX2_DISPATCH_AS(fsk_matmul_##t##__avx2_paths, matmul_##t, FSK_MM_PARAMS, FSK_MM_ARGS)    \
-    void fsk_matmul_##t##__avx2 FSK_MM_PARAMS                                                      \
-    {                                                                                              \
-        if (ntok >= FSK_AMX_MIN_TOK && fsk_amx_usable())                                           \
-            fsk_matmul_##t##__amx FSK_MM_ARGS;                                                     \
-        else                                                                                       \
-            fsk_matmul_##t##__avx2_paths FSK_MM_ARGS;                                              \
+#define FSK_AMX_FRONT(t)                                                                           \
+    if (ntok >= FSK_AMX_MIN_TOK && fsk_amx_usable()) {                                             \
+        fsk_matmul_##t##__amx FSK_MM_ARGS;                                                         \
+        return;                                                                                    \
     }
 #else
-#define FSK_AVX2_DISPATCH_R8(t) FSK_AVX2_DISPATCH_TYPE(t)
+#define FSK_AMX_FRONT(t)
 #endif
+#ifdef FSK_ZMM_R8
+#define FSK_ZMM_FRONT(t)                                                                           \
+    if (ntok >= FSK_ZMM_MIN_TOK && fsk_zmm_usable()) {                                             \
+        fsk_matmul_##t##__zmm FSK_MM_ARGS;                                                         \
+        return;                                                                                    \
+    }
+#else
+#define FSK_ZMM_FRONT(t)
+#endif
+#define FSK_AVX2_DISPATCH_R8_FRONTS(t, zmm_front)                                                  \
+    FSK_AVX2_DISPATCH(matvec_##t, FSK_MV_PARAMS, FSK_MV_ARGS)                                      \
+    FSK_AVX2_DISPATCH_AS(fsk_matmul_##t##__avx2_paths, matmul_##t, FSK_MM_PARAMS, FSK_MM_ARGS)    \
+    void fsk_matmul_##t##__avx2_rest FSK_MM_PARAMS                                                 \
+    {                                                                                              \
+        zmm_front fsk_matmul_##t##__avx2_paths FSK_MM_ARGS;                                        \
+    }                                                                                              \
+    void fsk_matmul_##t##__avx2 FSK_MM_PARAMS                                                      \
+    {                                                                                              \
+        FSK_AMX_FRONT(t) fsk_matmul_##t##__avx2_rest FSK_MM_ARGS;                                  \
+    }
+#define FSK_AVX2_DISPATCH_R8(t) FSK_AVX2_DISPATCH_R8_FRONTS(t, )
+#define FSK_AVX2_DISPATCH_R8_32(t) FSK_AVX2_DISPATCH_R8_FRONTS(t, FSK_ZMM_FRONT(t))
+/* the VNNI paths' choice alone, and the exported AVX2 matmul without its AMX front */
+#define FSK_PATHS_DECL(t)                                                                          \
+    void fsk_matmul_##t##__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,      \
+                                      const void *x, size_t x_stride, size_t ncols, size_t ntok,   \
+                                      size_t r0, size_t r1);                                       \
+    void fsk_matmul_##t##__avx2_rest(float *y, size_t ldy, const void *w, size_t row_stride,       \
+                                     const void *x, size_t x_stride, size_t ncols, size_t ntok,    \
+                                     size_t r0, size_t r1);
+FSK_R8_TYPES(FSK_PATHS_DECL)
+#undef FSK_PATHS_DECL
 #define FSK_AVX512_DISPATCH_TYPE(t)                                                                \
     FSK_AVX512_DISPATCH(matvec_##t, FSK_MV_PARAMS, FSK_MV_ARGS)                                    \
     FSK_AVX512_DISPATCH(matmul_##t, FSK_MM_PARAMS, FSK_MM_ARGS)

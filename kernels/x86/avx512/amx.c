@@ -24,6 +24,7 @@
 #include "quant.h"
 #include "unroll.h"
 #include "../amx.h"
+#include "../vnni.h"
 #include "../q4k_r8.h"
 
 #ifdef FSK_AMX_R8
@@ -545,7 +546,7 @@ QINLINE AMX_T void amx_matmul(enum amx_kind kind, float *y, size_t ldy, const vo
                                         size_t r0, size_t r1)                                      \
     {                                                                                              \
         amx_matmul(AMX_##T, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,               \
-                   fsk_matmul_##t##_r8__avx2_paths);                                               \
+                   fsk_matmul_##t##_r8__avx2_rest);                                                \
     }
 AMX_EXPORT(q8_0, Q8_0)
 AMX_EXPORT(q4_0, Q4_0)

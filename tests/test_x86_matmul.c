@@ -1,9 +1,11 @@
-/* test_x86_amx.c: the AMX-INT8 matmuls of the eight-row records (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
- * Q4_K, Q5_K, Q6_K) give the AVX2 matvec's results token by token, bit for bit: random quants
- * and the integer limits, rows that leave an odd group or no whole tile, token counts that
- * leave a tail, rows of 1 to 65 blocks; rows outside r0..r1 are not written. The exported AVX2
- * matmul (which takes this path for 16 tokens or more) is held to the same. Skipped (77) where
- * the build or the CPU has no AMX-INT8. */
+/* test_x86_matmul.c: the two fronts of the eight-row records' prompt matmuls give the AVX2
+ * matvec's results token by token, bit for bit: the AMX-INT8 ones (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
+ * Q4_K, Q5_K, Q6_K) and the zmm ones (AVX512-VNNI; the 32-element layouts). Random quants and the
+ * integer limits, rows that leave an odd group or no whole tile, token counts that leave a tail,
+ * rows of 1 to 65 blocks (to 520 for the zmm kernels, whose table of sums then runs in passes or
+ * moves to the heap); rows outside r0..r1 are not written. The exported AVX2 matmul (AMX for 16
+ * tokens or more, zmm for fewer) is held to the same. Each front is skipped where the build or
+ * the CPU lacks it, and the program (77) where both are. */
 #include "config.h"
 
 #include <check.h>
@@ -19,7 +21,7 @@
 #include "quant.h"
 #include "x86/vnni.h"
 
-#ifdef FSK_AMX_R8
+#if defined(FSK_AMX_R8) || defined(FSK_ZMM_R8)
 
 typedef void (*matmul_fn)(float *, size_t, const void *, size_t, const void *, size_t, size_t, size_t,
                           size_t, size_t);
@@ -27,36 +29,42 @@ typedef void (*matvec_fn)(float *, const void *, size_t, const void *, size_t, s
 
 struct amx_case {
     enum fsk_type plain, layout, act;
-    matmul_fn amx, op;
+    matmul_fn amx, zmm, op; /* amx, zmm NULL where the build has no such kernel */
     matvec_fn mv;
 };
 
+#ifdef FSK_AMX_R8
+#define AMX(t) fsk_matmul_##t##__amx
+#else
+#define AMX(t) NULL
+#endif
+#ifdef FSK_ZMM_R8
+#define ZMM(t) fsk_matmul_##t##__zmm
+#else
+#define ZMM(t) NULL
+#endif
+#define CASE(P, t, A, z)                                                                           \
+    {FSK_TYPE_##P, FSK_TYPE_##P##_R8, FSK_TYPE_##A, AMX(t##_r8), z, fsk_matmul_##t##_r8__avx2,       \
+     fsk_matvec_##t##_r8__avx2}
 static const struct amx_case cases[] = {
-    {FSK_TYPE_Q8_0, FSK_TYPE_Q8_0_R8, FSK_TYPE_Q8_0, fsk_matmul_q8_0_r8__amx, fsk_matmul_q8_0_r8__avx2,
-     fsk_matvec_q8_0_r8__avx2},
-    {FSK_TYPE_Q4_0, FSK_TYPE_Q4_0_R8, FSK_TYPE_Q8_0, fsk_matmul_q4_0_r8__amx, fsk_matmul_q4_0_r8__avx2,
-     fsk_matvec_q4_0_r8__avx2},
-    {FSK_TYPE_Q4_1, FSK_TYPE_Q4_1_R8, FSK_TYPE_Q8_1, fsk_matmul_q4_1_r8__amx, fsk_matmul_q4_1_r8__avx2,
-     fsk_matvec_q4_1_r8__avx2},
-    {FSK_TYPE_Q5_0, FSK_TYPE_Q5_0_R8, FSK_TYPE_Q8_0, fsk_matmul_q5_0_r8__amx, fsk_matmul_q5_0_r8__avx2,
-     fsk_matvec_q5_0_r8__avx2},
-    {FSK_TYPE_Q5_1, FSK_TYPE_Q5_1_R8, FSK_TYPE_Q8_1, fsk_matmul_q5_1_r8__amx, fsk_matmul_q5_1_r8__avx2,
-     fsk_matvec_q5_1_r8__avx2},
-    {FSK_TYPE_Q4_K, FSK_TYPE_Q4_K_R8, FSK_TYPE_Q8_K, fsk_matmul_q4_k_r8__amx, fsk_matmul_q4_k_r8__avx2,
-     fsk_matvec_q4_k_r8__avx2},
-    {FSK_TYPE_Q5_K, FSK_TYPE_Q5_K_R8, FSK_TYPE_Q8_K, fsk_matmul_q5_k_r8__amx, fsk_matmul_q5_k_r8__avx2,
-     fsk_matvec_q5_k_r8__avx2},
-    {FSK_TYPE_Q6_K, FSK_TYPE_Q6_K_R8, FSK_TYPE_Q8_K, fsk_matmul_q6_k_r8__amx, fsk_matmul_q6_k_r8__avx2,
-     fsk_matvec_q6_k_r8__avx2},
+    CASE(Q8_0, q8_0, Q8_0, ZMM(q8_0_r8)), CASE(Q4_0, q4_0, Q8_0, ZMM(q4_0_r8)),
+    CASE(Q4_1, q4_1, Q8_1, ZMM(q4_1_r8)), CASE(Q5_0, q5_0, Q8_0, ZMM(q5_0_r8)),
+    CASE(Q5_1, q5_1, Q8_1, ZMM(q5_1_r8)), CASE(Q4_K, q4_k, Q8_K, NULL),
+    CASE(Q5_K, q5_k, Q8_K, NULL),         CASE(Q6_K, q6_k, Q8_K, NULL),
 };
+#undef CASE
 enum { NCASES = sizeof cases / sizeof *cases, KINDS = 3 };
 
 /* 7 groups of eight rows: three pairs and one group left */
 enum { ROWS = 56, MAXTOK = 48 };
-/* up to 64 blocks the kernel's tables are on its stack, past that on the heap (blocks of the
- * type's size: 32 elements, 256 for Q4_K) */
-static const size_t nblocks_list[] = {1, 17, 18, 64, 65};
-static const size_t ntok_list[] = {16, 37, 48};
+/* up to 64 blocks the AMX kernel's tables are on its stack, past that on the heap (blocks of the
+ * type's size: 32 elements, 256 for Q4_K); the zmm kernel's table of sums takes 56 tokens of 65
+ * blocks at once, 24 of 130, and past 512 blocks a pass of tokens at a time from the heap */
+static const size_t nblocks_amx[] = {1, 17, 18, 64, 65};
+static const size_t nblocks_zmm[] = {1, 17, 18, 65, 130, 520};
+/* AMX: a tile of 16 tokens and more; zmm: passes of 8 and their tails, and one token */
+static const size_t ntok_amx[] = {16, 37, 48};
+static const size_t ntok_zmm[] = {1, 2, 8, 9, 15, 48};
 static const size_t spans[][2] = {{0, ROWS}, {8, 40}, {16, 24}, {24, 56}};
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
@@ -114,17 +122,21 @@ static void activations(const struct amx_case *c, unsigned char *x, size_t x_str
     free(f);
 }
 
-START_TEST(test_amx_matches_matvec)
+/* One front (AMX when zmm is 0) of case c against the matvec, on inputs of one kind. */
+static void check_front(const struct amx_case *c, int zmm, int kind)
 {
-    const struct amx_case *c = &cases[_i / KINDS];
-    const int kind = _i % KINDS;
     const char *name = fsk_type_traits(c->plain)->name;
-    int tiles_run = 0;
+    const char *front = zmm ? "zmm matmul" : "AMX matmul";
+    matmul_fn fn = zmm ? c->zmm : c->amx;
+    const size_t *nbl = zmm ? nblocks_zmm : nblocks_amx, *ntl = zmm ? ntok_zmm : ntok_amx;
+    const size_t n_nb = zmm ? sizeof nblocks_zmm / sizeof *nblocks_zmm : sizeof nblocks_amx / sizeof *nblocks_amx;
+    const size_t n_nt = zmm ? sizeof ntok_zmm / sizeof *ntok_zmm : sizeof ntok_amx / sizeof *ntok_amx;
+    int pairs_run = 0;
     const size_t block = fsk_type_traits(c->plain)->block;
-    for (size_t ci = 0; ci < sizeof nblocks_list / sizeof *nblocks_list; ci++) {
-        const size_t ncols = nblocks_list[ci] * block;
-        if (block > FSK_QK && nblocks_list[ci] > 32) /* the K kernels keep no tables: rows of */
-            continue;                                 /* up to 18 super-blocks are enough */
+    for (size_t ci = 0; ci < n_nb; ci++) {
+        const size_t ncols = nbl[ci] * block;
+        if (block > FSK_QK && nbl[ci] > 32) /* the K kernels keep no tables: rows of */
+            continue;                        /* up to 18 super-blocks are enough */
         const size_t row_bytes = fsk_type_row_bytes(c->plain, ncols);
         const size_t x_stride = fsk_type_row_bytes(c->act, ncols);
         unsigned char *w = malloc(ROWS * row_bytes), *wr = malloc(ROWS * row_bytes);
@@ -137,26 +149,27 @@ START_TEST(test_amx_matches_matvec)
         for (size_t t = 0; t < MAXTOK; t++)
             c->mv(ref + t * ROWS, wr, row_bytes, x + t * x_stride, ncols, 0, ROWS);
         for (size_t si = 0; si < sizeof spans / sizeof *spans; si++)
-            for (size_t ti = 0; ti < sizeof ntok_list / sizeof *ntok_list; ti++)
+            for (size_t ti = 0; ti < n_nt; ti++)
                 for (int exported = 0; exported < 2; exported++) {
-                    const size_t r0 = spans[si][0], r1 = spans[si][1], ntok = ntok_list[ti];
+                    const size_t r0 = spans[si][0], r1 = spans[si][1], ntok = ntl[ti];
                     for (size_t i = 0; i < MAXTOK * ROWS; i++)
                         y[i] = NAN;
-                    (exported ? c->op : c->amx)(y, ROWS, wr, row_bytes, x, x_stride, ncols, ntok, r0, r1);
-                    tiles_run += r1 - r0 >= 16 && !exported;
+                    (exported ? c->op : fn)(y, ROWS, wr, row_bytes, x, x_stride, ncols, ntok, r0, r1);
+                    pairs_run += r1 - r0 >= 16 && !exported;
                     for (size_t t = 0; t < MAXTOK; t++)
                         for (size_t r = 0; r < ROWS; r++) {
                             const float got = y[t * ROWS + r], want = ref[t * ROWS + r];
                             if (t >= ntok || r < r0 || r >= r1) {
-                                ck_assert_msg(isnan(got), "%s: %zu columns, rows %zu..%zu, %zu tokens: "
+                                ck_assert_msg(isnan(got), "%s %s: %zu columns, rows %zu..%zu, %zu tokens: "
                                               "wrote token %zu row %zu outside the call",
-                                              name, ncols, r0, r1, ntok, t, r);
+                                              name, exported ? "exported matmul" : front, ncols, r0, r1,
+                                              ntok, t, r);
                                 continue;
                             }
                             ck_assert_msg(memcmp(&got, &want, sizeof got) == 0,
                                           "%s %s, inputs %d: %zu columns, rows %zu..%zu, %zu tokens: "
                                           "token %zu row %zu is %.9g, the matvec's %.9g",
-                                          name, exported ? "exported matmul" : "AMX matmul", kind, ncols,
+                                          name, exported ? "exported matmul" : front, kind, ncols,
                                           r0, r1, ntok, t, r, (double)got, (double)want);
                         }
                 }
@@ -166,21 +179,58 @@ START_TEST(test_amx_matches_matvec)
         free(ref);
         free(y);
     }
-    ck_assert_int_gt(tiles_run, 0);
+    ck_assert_int_gt(pairs_run, 0);
+}
+
+START_TEST(test_amx_matches_matvec)
+{
+    check_front(&cases[_i / KINDS], 0, _i % KINDS);
+}
+END_TEST
+
+/* _i runs over the cases that have a zmm kernel x kinds. */
+START_TEST(test_zmm_matches_matvec)
+{
+    int n = 0;
+    for (size_t ci = 0; ci < NCASES; ci++)
+        if (cases[ci].zmm && n++ == _i / KINDS)
+            check_front(&cases[ci], 1, _i % KINDS);
 }
 END_TEST
 
 int main(void)
 {
-    if (!fsk_amx_usable() || !fsk_isa_usable(FSK_ISA_AVX2, NULL)) {
-        fprintf(stderr, "SKIP: this CPU has no AMX-INT8 with AVX-512 (or the OS did not grant the "
-                        "tile state): the AVX2 matmuls run instead (test_x86_vnni checks those)\n");
+    const int avx2 = fsk_isa_usable(FSK_ISA_AVX2, NULL);
+#ifdef FSK_AMX_R8
+    const int amx = avx2 && fsk_amx_usable();
+#else
+    const int amx = 0;
+#endif
+#ifdef FSK_ZMM_R8
+    const int zmm = avx2 && fsk_zmm_usable();
+#else
+    const int zmm = 0;
+#endif
+    if (!amx)
+        fprintf(stderr, "SKIP (AMX part): this %s has no AMX-INT8 with AVX-512 (or the OS did not grant "
+                        "the tile state)\n", AMX(q8_0_r8) ? "CPU" : "build");
+    if (!zmm)
+        fprintf(stderr, "SKIP (zmm part): this %s has no AVX512-VNNI with AVX-512 BW and VL\n",
+                ZMM(q8_0_r8) ? "CPU" : "build");
+    if (!amx && !zmm) {
+        fprintf(stderr, "SKIP: neither front here; the AVX2 matmuls run instead (test_x86_vnni checks those)\n");
         return 77;
     }
-    Suite *s = suite_create("x86_amx");
-    TCase *tc = tcase_create("amx");
+    int nzmm = 0;
+    for (size_t ci = 0; ci < NCASES; ci++)
+        nzmm += cases[ci].zmm != NULL;
+    Suite *s = suite_create("x86_matmul");
+    TCase *tc = tcase_create("fronts");
     tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_amx_matches_matvec, 0, NCASES * KINDS);
+    if (amx)
+        tcase_add_loop_test(tc, test_amx_matches_matvec, 0, NCASES * KINDS);
+    if (zmm)
+        tcase_add_loop_test(tc, test_zmm_matches_matvec, 0, nzmm * KINDS);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
@@ -193,8 +243,8 @@ int main(void)
 
 int main(void)
 {
-    fprintf(stderr, "SKIP: this build has no AMX-INT8 matmuls (compiler, or AVX2/AVX-512 kernels "
-                    "configured off)\n");
+    fprintf(stderr, "SKIP: this build has neither the AMX-INT8 nor the zmm matmuls (compiler, or "
+                    "AVX2/AVX-512 kernels configured off)\n");
     return 77;
 }
 

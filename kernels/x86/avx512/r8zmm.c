@@ -1,0 +1,254 @@
+/* r8zmm.c (avx512 + AVX512-VNNI): the prompt matmuls of the 32-element eight-row records (Q8_0,
+ * Q4_0, Q4_1, Q5_0, Q5_1) on zmm registers, for CPUs with AVX512-VNNI where AMX does not take the
+ * call: no AMX-INT8 (Ice Lake and Cascade Lake Xeons, AMD Zen 4 and 5), or a prompt chunk shorter
+ * than a tile.
+ *
+ * Two groups of records (16 weight rows) at a time: 32-bit lane j of a code vector holds row j's
+ * four quants 4k..4k+3 (lanes 0-7 the first group's record, 8-15 the second's), as the AVX2
+ * kernels hold a group's eight in a ymm; vpdpbusd against the activation's four bytes 4k..4k+3,
+ * broadcast, adds each row's products into its lane. Per block the eight code vectors pair with
+ * the activation's bytes 0, 4, ..., 28: Q8_0's vectors k = 0..7 as they are, with the sign bit
+ * flipped (w + 128, unsigned; 128 sum(a) is taken off after), the 4- and 5-bit records' low
+ * nibbles of vectors 0..3 (quants 4k..) and their high ones (quants 16 + 4k..). So each row's
+ * integer dot is the AVX2 kernel's (integers are exact in any order), and the float work after
+ * it is theirs (kernels/x86/avx2/quant.c: r8q8u_group, r8q40_group, r8_group) lane for lane, as
+ * in amx.c: acc = fma(float(isum), d_w * d_a, acc) block after block, the minimums in a chain of
+ * their own, added last. The results are the AVX2 matvec's bit for bit (tests/test_x86_amx.c).
+ * A group left over (an odd count in r0..r1) goes through the AVX2 VNNI path. Each pair's
+ * records (2 x 18 of them for SmolLM2's rows of 576) stay in L1 while up to ZMM_TOK tokens at a
+ * time pass over them. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "isa.h"
+#include "kernels.h"
+#include "quant.h"
+#include "unroll.h"
+#include "../vnni.h"
+#include "../zmm.h"
+
+#ifdef FSK_ZMM_R8
+
+#define QINLINE FSK_FORCE_INLINE
+#define UNROLL FSK_UNROLL16
+#define ZT FSK_TARGET_VNNI512Z
+
+/* Tokens per pass over a pair's records: their accumulators (two for the layouts with minimums)
+ * and the eight code vectors stay in the 32 registers. */
+#define ZMM_TOK 8
+
+/* Blocks of sums (8 sum(a) per block and token) the stack table holds; tokens are taken in runs
+ * that fit it. */
+#define ZMM_SUMS 4096
+
+enum zkind { Z_Q8_0, Z_Q4_0, Z_Q4_1, Z_Q5_0, Z_Q5_1 };
+#define ZK_MIN(k) ((k) == Z_Q4_1 || (k) == Z_Q5_1)
+#define ZK_FIFTH(k) ((k) == Z_Q5_0 || (k) == Z_Q5_1)
+#define ZK_SUMS(k) ((k) == Z_Q8_0 || (k) == Z_Q4_0 || (k) == Z_Q5_0)
+
+static inline uint32_t load_u32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint16_t load_u16(const void *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* 32 bytes of each of two records side by side. */
+QINLINE __m512i pair32(const void *a, const void *b)
+{
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
+                              _mm256_loadu_si256((const __m256i *)b), 1);
+}
+
+/* Two records' eight half scales (at p, q) as 16 floats. */
+QINLINE __m512 halves16(const void *p, const void *q)
+{
+    const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+                                              _mm_loadu_si128((const __m128i *)q), 1);
+    return _mm512_cvtph_ps(h);
+}
+
+/* The eight code vectors of block records r0 (rows 0-7) and r1 (rows 8-15): c[j] pairs with the
+ * activation's bytes 4j..4j+3. */
+QINLINE void zmm_codes(enum zkind kind, __m512i c[8], const uint8_t *r0, const uint8_t *r1)
+{
+    if (kind == Z_Q8_0) {
+        const __m512i flip = _mm512_set1_epi8((char)0x80);
+        UNROLL for (int k = 0; k < 8; k++)
+            c[k] = _mm512_xor_si512(pair32(r0 + offsetof(fsk_block_q8_0_r8, qs) + 32 * k,
+                                           r1 + offsetof(fsk_block_q8_0_r8, qs) + 32 * k),
+                                    flip);
+        return;
+    }
+    const size_t qs = kind == Z_Q4_0   ? offsetof(fsk_block_q4_0_r8, qs)
+                      : kind == Z_Q4_1 ? offsetof(fsk_block_q4_1_r8, qs)
+                      : kind == Z_Q5_0 ? offsetof(fsk_block_q5_0_r8, qs)
+                                       : offsetof(fsk_block_q5_1_r8, qs);
+    const size_t qh = kind == Z_Q5_0 ? offsetof(fsk_block_q5_0_r8, qh) : offsetof(fsk_block_q5_1_r8, qh);
+    const __m512i m4 = _mm512_set1_epi8(0x0f), b4 = _mm512_set1_epi8(0x10);
+    UNROLL for (int k = 0; k < 4; k++) {
+        const __m512i v = pair32(r0 + qs + 32 * k, r1 + qs + 32 * k);
+        __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        if (ZK_FIFTH(kind)) { /* a 32-bit mask per record and half: bit b for byte b */
+            const __mmask64 ml = (__mmask64)load_u32(r0 + qh + 4 * k) |
+                                 (__mmask64)load_u32(r1 + qh + 4 * k) << 32;
+            const __mmask64 mh = (__mmask64)load_u32(r0 + qh + 16 + 4 * k) |
+                                 (__mmask64)load_u32(r1 + qh + 16 + 4 * k) << 32;
+            lo = _mm512_mask_add_epi8(lo, ml, lo, b4);
+            hi = _mm512_mask_add_epi8(hi, mh, hi, b4);
+        }
+        c[k] = lo;
+        c[4 + k] = hi;
+    }
+}
+
+/* y[t][16 rows] for nt tokens (x, x_stride) and the records of groups g0, g0 + 1 (rs bytes each,
+ * nb blocks); s8[t * nb + i] is token t's 8 sum(a) of block i for the kinds that take it off. */
+QINLINE ZT void zmm_pair(enum zkind kind, int nt, float *y, size_t ldy, const uint8_t *g0, const uint8_t *g1,
+                         size_t rs, const char *x, size_t x_stride, size_t nb, const int32_t *s8)
+{
+    const size_t bs = ZK_MIN(kind) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
+    const size_t qoff = ZK_MIN(kind) ? offsetof(fsk_block_q8_1, qs) : offsetof(fsk_block_q8_0, qs);
+    /* 128 sum(a) for Q8_0's flipped sign, 16 sum(a) for five-bit codes, 8 sum(a) for four */
+    const int32_t mul = kind == Z_Q8_0 ? 16 : kind == Z_Q5_0 ? 2 : 1;
+    __m512 acc[ZMM_TOK], accm[ZMM_TOK];
+    UNROLL for (int t = 0; t < nt; t++)
+        acc[t] = accm[t] = _mm512_setzero_ps();
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *r0 = g0 + i * rs, *r1 = g1 + i * rs;
+        __m512i c[8];
+        zmm_codes(kind, c, r0, r1);
+        const __m512 d = halves16(r0, r1); /* every record starts with its eight d */
+        /* m[] right after d[] in Q4_1's and Q5_1's records (d again for the others: unused) */
+        const __m512 m = halves16(r0 + (ZK_MIN(kind) ? 2 * FSK_R8 : 0), r1 + (ZK_MIN(kind) ? 2 * FSK_R8 : 0));
+        UNROLL for (int t = 0; t < nt; t++) {
+            const char *a = x + (size_t)t * x_stride + i * bs;
+            const int8_t *q = (const int8_t *)(a + qoff);
+            __m512i p = _mm512_setzero_si512(), r = _mm512_setzero_si512();
+            UNROLL for (int j = 0; j < 8; j += 2) {
+                p = _mm512_dpbusd_epi32(p, c[j], _mm512_set1_epi32((int)load_u32(q + 4 * j)));
+                r = _mm512_dpbusd_epi32(r, c[j + 1], _mm512_set1_epi32((int)load_u32(q + 4 * j + 4)));
+            }
+            __m512i is = _mm512_add_epi32(p, r);
+            if (ZK_SUMS(kind))
+                is = _mm512_sub_epi32(is, _mm512_set1_epi32(s8[(size_t)t * nb + i] * mul));
+            const __m512 da = _mm512_set1_ps(_cvtsh_ss(load_u16(a)));
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(is), _mm512_mul_ps(d, da), acc[t]);
+            if (ZK_MIN(kind)) /* s_a right after d_a in a Q8_1 block */
+                accm[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(_cvtsh_ss(load_u16(a + 2))), accm[t]);
+        }
+    }
+    UNROLL for (int t = 0; t < nt; t++)
+        _mm512_storeu_ps(y + (size_t)t * ldy, ZK_MIN(kind) ? _mm512_add_ps(acc[t], accm[t]) : acc[t]);
+}
+
+/* 8 sum(a) of each block of one Q8_0 activation. */
+static void sums8(int32_t *s, const fsk_block_q8_0 *a, size_t nb)
+{
+    for (size_t i = 0; i < nb; i++) {
+        const __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].qs));
+        const __m256i w = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(a[i].qs + 16)));
+        const __m256i m = _mm256_madd_epi16(_mm256_add_epi16(v, w), _mm256_set1_epi16(1));
+        __m128i h = _mm_add_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+        s[i] = 8 * _mm_cvtsi128_si32(h);
+    }
+}
+
+#define ZMM_CALL_NT(nt, call)                                                                      \
+    do {                                                                                           \
+        switch (nt) {                                                                              \
+        case 8: call(8); break;                                                                    \
+        case 7: call(7); break;                                                                    \
+        case 6: call(6); break;                                                                    \
+        case 5: call(5); break;                                                                    \
+        case 4: call(4); break;                                                                    \
+        case 3: call(3); break;                                                                    \
+        case 2: call(2); break;                                                                    \
+        default: call(1); break;                                                                   \
+        }                                                                                          \
+    } while (0)
+
+typedef void (*zmm_tail_fn)(float *, size_t, const void *, size_t, const void *, size_t, size_t, size_t,
+                            size_t, size_t);
+
+QINLINE ZT void zmm_matmul(enum zkind kind, float *y, size_t ldy, const void *w, size_t row_stride,
+                           const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0,
+                           size_t r1, zmm_tail_fn tail)
+{
+    const size_t nb = ncols / FSK_QK, gs = FSK_R8 * row_stride;
+    const size_t rs = kind == Z_Q8_0   ? sizeof(fsk_block_q8_0_r8)
+                      : kind == Z_Q4_0 ? sizeof(fsk_block_q4_0_r8)
+                      : kind == Z_Q4_1 ? sizeof(fsk_block_q4_1_r8)
+                      : kind == Z_Q5_0 ? sizeof(fsk_block_q5_0_r8)
+                                       : sizeof(fsk_block_q5_1_r8);
+    const size_t g_lo = r0 / FSK_R8, g_hi = r1 / FSK_R8, pairs = (g_hi - g_lo) / 2;
+    _Alignas(64) int32_t stack_sums[ZMM_SUMS];
+    int32_t *sums = stack_sums;
+    size_t per = ntok; /* tokens per run of the sums table */
+    if (ZK_SUMS(kind) && nb > 0) {
+        per = ZMM_SUMS / nb / ZMM_TOK * ZMM_TOK;
+        if (per == 0) { /* rows longer than the table: one pass of tokens at a time, on the heap */
+            sums = malloc(ZMM_TOK * nb * sizeof *sums);
+            per = ZMM_TOK;
+            if (!sums) { /* the AVX2 path needs no table */
+                tail(y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1);
+                return;
+            }
+        }
+    }
+    for (size_t k0 = 0; k0 < ntok; k0 += per) {
+        const size_t kn = ntok - k0 < per ? ntok - k0 : per;
+        const char *xk = (const char *)x + k0 * x_stride;
+        if (ZK_SUMS(kind))
+            for (size_t k = 0; k < kn; k++)
+                sums8(sums + k * nb, (const fsk_block_q8_0 *)(const void *)(xk + k * x_stride), nb);
+        for (size_t pi = 0; pi < pairs; pi++) {
+            const size_t g = g_lo + 2 * pi;
+            const uint8_t *w0 = (const uint8_t *)w + g * gs, *w1 = w0 + gs;
+            for (size_t k = 0; k < kn; k += ZMM_TOK) {
+                const int nt = kn - k < ZMM_TOK ? (int)(kn - k) : ZMM_TOK;
+                float *yt = y + (k0 + k) * ldy + g * FSK_R8;
+#define ZMM_PAIR(n) zmm_pair(kind, n, yt, ldy, w0, w1, rs, xk + k * x_stride, x_stride, nb, sums + k * nb)
+                ZMM_CALL_NT(nt, ZMM_PAIR);
+#undef ZMM_PAIR
+            }
+        }
+    }
+    if (sums != stack_sums)
+        free(sums);
+    if ((g_hi - g_lo) % 2) /* the group left over */
+        tail(y, ldy, w, row_stride, x, x_stride, ncols, ntok, (g_hi - 1) * FSK_R8, g_hi * FSK_R8);
+}
+
+#define ZMM_TYPE(t, kind)                                                                          \
+    ZT void fsk_matmul_##t##__zmm(float *y, size_t ldy, const void *w, size_t row_stride,          \
+                                  const void *x, size_t x_stride, size_t ncols, size_t ntok,       \
+                                  size_t r0, size_t r1)                                            \
+    {                                                                                              \
+        zmm_matmul(kind, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,                  \
+                   fsk_matmul_##t##__avx2_vnni512);                                                \
+    }
+ZMM_TYPE(q8_0_r8, Z_Q8_0)
+ZMM_TYPE(q4_0_r8, Z_Q4_0)
+ZMM_TYPE(q4_1_r8, Z_Q4_1)
+ZMM_TYPE(q5_0_r8, Z_Q5_0)
+ZMM_TYPE(q5_1_r8, Z_Q5_1)
+#undef ZMM_TYPE
+
+#else
+
+/* ISO C forbids an empty translation unit */
+typedef int fsk_r8zmm_unused;
+
+#endif
