@@ -452,14 +452,8 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
 #define R8_CASES(t)                                                                                \
     case FSK_OP_matvec_##t: r8 = 1; break;                                                         \
     case FSK_OP_matmul_##t: r8 = 2; break;
-    FSK_R8_TYPES_K(R8_CASES)
+    FSK_R8_TYPES(R8_CASES)
 #undef R8_CASES
-    /* the 32-element ones, whose matmul also has a zmm front (kernels/x86/zmm.h) */
-#define R8_CASES_32(t)                                                                             \
-    case FSK_OP_matvec_##t: r8 = 1; break;                                                         \
-    case FSK_OP_matmul_##t: r8 = 2; z = 1; break;
-    FSK_R8_TYPES_32(R8_CASES_32)
-#undef R8_CASES_32
     case FSK_OP_matvec_q4_k: case FSK_OP_matvec_q5_k: case FSK_OP_matvec_q6_k:
     case FSK_OP_matmul_q4_k: case FSK_OP_matmul_q5_k: case FSK_OP_matmul_q6_k:
         k = 1;
@@ -476,6 +470,12 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     if (isa == FSK_ISA_NEON && !r8) /* kernels/arm/neon/qdot.h */
         return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_DOTPROD) ? "sdot" : "smull";
 #ifdef FSK_ZMM_R8
+    switch (op) { /* the matmuls with a zmm front (kernels/x86/zmm.h) */
+#define Z_CASE(t) case FSK_OP_matmul_##t: z = 1; break;
+    FSK_ZMM_R8_TYPES(Z_CASE)
+#undef Z_CASE
+    default: break;
+    }
     if (isa == FSK_ISA_AVX2 && r8 == 2 && z && fsk_zmm_usable()) {
 #ifdef FSK_AMX_R8
         if (fsk_amx_usable())

@@ -60,11 +60,11 @@ static const struct path paths[] = {
     FSK_R8_TYPES(AMX_OP)
 #endif
 #ifdef FSK_ZMM_R8
-    /* the 32-element records' matmuls on zmm registers (AVX512-VNNI), where AMX is not taken */
+    /* the records' matmuls on zmm registers (AVX512-VNNI), where AMX is not taken */
 #define ZMM_OP(t)                                                                                  \
     {FSK_OP_matmul_##t, FSK_ISA_AVX2, "avx2+zmm", (void *)fsk_matmul_##t##__zmm,                   \
      {FSK_CPU_AVX512VNNI, FSK_CPU_AVX512BW, FSK_CPU_AVX512VL, FSK_CPU_OS_ZMM}},
-    FSK_R8_TYPES_32(ZMM_OP)
+    FSK_ZMM_R8_TYPES(ZMM_OP)
 #endif
 #endif
 #if defined(FSK_X86_PATHS) && defined(FSK_BUILD_AVX512)

@@ -1,5 +1,5 @@
-/* r8zmm.c (avx512 + AVX512-VNNI): the prompt matmuls of the 32-element eight-row records (Q8_0,
- * Q4_0, Q4_1, Q5_0, Q5_1) on zmm registers, for CPUs with AVX512-VNNI where AMX does not take the
+/* r8zmm.c (avx512 + AVX512-VNNI): the prompt matmuls of the eight-row records (Q8_0, Q4_0, Q4_1,
+ * Q5_0, Q5_1; Q4_K and Q5_K below) on zmm registers, for CPUs with AVX512-VNNI where AMX does not take the
  * call: no AMX-INT8 (Ice Lake and Cascade Lake Xeons, AMD Zen 4 and 5), or a prompt chunk shorter
  * than a tile.
  *
@@ -26,6 +26,7 @@
 #include "kernels.h"
 #include "quant.h"
 #include "unroll.h"
+#include "../q4k_r8.h"
 #include "../vnni.h"
 #include "../zmm.h"
 
@@ -229,6 +230,136 @@ QINLINE ZT void zmm_matmul(enum zkind kind, float *y, size_t ldy, const void *w,
         free(sums);
     if ((g_hi - g_lo) % 2) /* the group left over */
         tail(y, ldy, w, row_stride, x, x_stride, ncols, ntok, (g_hi - 1) * FSK_R8, g_hi * FSK_R8);
+}
+
+/* ------------------------------------------------------------------ Q4_K and Q5_K records
+ * As the AVX2 kernel (kernels/x86/avx2/quant.c: r8q4k_group), two records to a vector: per pair p
+ * of sub-blocks the rows' code sums of sub-blocks 2p (low nibbles) and 2p + 1 (high), then, exact
+ * in int32, sumi = sum_s sc_s isum_s and summ = sum_p madd(m pairs, bsum pairs), and the block's
+ * value d_a d_w sumi - d_a dmin_w summ by one fused multiply-subtract, blocks added left to right.
+ * Each record's scales and mins are unpacked by the AVX2 kernels' helper (q4k_r8.h). */
+
+/* Tokens per pass: five vectors each (two code sums, sumi, summ, acc) beside the eight codes. */
+#define ZMMK_TOK 4
+
+/* 8 bytes of each of two unpacked tables side by side, widened to 16 int32. */
+QINLINE __m512i pair8_epi32(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t x, y;
+    memcpy(&x, a, sizeof x);
+    memcpy(&y, b, sizeof y);
+    return _mm512_cvtepu8_epi32(_mm_set_epi64x((long long)y, (long long)x));
+}
+
+QINLINE ZT void zmmk_pair(int nt, int fifth, float *y, size_t ldy, const uint8_t *g0, const uint8_t *g1,
+                          const char *x, size_t x_stride, size_t nb)
+{
+    const size_t rs = fifth ? sizeof(fsk_block_q5_K_r8) : sizeof(fsk_block_q4_K_r8);
+    const size_t qs_at = fifth ? offsetof(fsk_block_q5_K_r8, qs) : offsetof(fsk_block_q4_K_r8, qs);
+    const size_t qh_at = offsetof(fsk_block_q5_K_r8, qh);
+    const __m512i m4 = _mm512_set1_epi8(0x0f), b4 = _mm512_set1_epi8(0x10);
+    __m512 acc[ZMMK_TOK];
+    UNROLL for (int t = 0; t < nt; t++)
+        acc[t] = _mm512_setzero_ps();
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *r0 = g0 + i * rs, *r1 = g1 + i * rs;
+        const fsk_block_q4_K_r8 *k0 = (const fsk_block_q4_K_r8 *)(const void *)r0; /* d, dmin, sm */
+        const fsk_block_q4_K_r8 *k1 = (const fsk_block_q4_K_r8 *)(const void *)r1;
+        _Alignas(32) uint8_t u0[128], u1[128];
+        fsk_k8_unpack(k0->sm, u0);
+        fsk_k8_unpack(k1->sm, u1);
+        const fsk_block_q8_K *xa[ZMMK_TOK];
+        __m512i sumi[ZMMK_TOK], summ[ZMMK_TOK];
+        UNROLL for (int t = 0; t < nt; t++) {
+            xa[t] = (const fsk_block_q8_K *)(const void *)(x + (size_t)t * x_stride) + i;
+            sumi[t] = summ[t] = _mm512_setzero_si512();
+        }
+        for (int p = 0; p < 4; p++) {
+            __m512i s0[ZMMK_TOK], s1[ZMMK_TOK]; /* sub-blocks 2p and 2p + 1 */
+            UNROLL for (int t = 0; t < nt; t++)
+                s0[t] = s1[t] = _mm512_setzero_si512();
+            UNROLL for (int q = 0; q < 2; q++) { /* quant vectors 4q..4q+3 of the pair */
+                UNROLL for (int c = 0; c < 4; c++) {
+                    const size_t at = qs_at + 256 * (size_t)p + 128 * (size_t)q + 32 * (size_t)c;
+                    const __m512i v = pair32(r0 + at, r1 + at);
+                    __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                    if (fifth) {
+                        const size_t h = qh_at + 64 * (size_t)p + 32 * (size_t)q + 4 * (size_t)c;
+                        lo = _mm512_mask_add_epi8(lo, (__mmask64)load_u32(r0 + h) | (__mmask64)load_u32(r1 + h) << 32,
+                                                  lo, b4);
+                        hi = _mm512_mask_add_epi8(
+                            hi, (__mmask64)load_u32(r0 + h + 16) | (__mmask64)load_u32(r1 + h + 16) << 32, hi, b4);
+                    }
+                    UNROLL for (int t = 0; t < nt; t++) {
+                        const int8_t *aq = xa[t]->qs + 64 * p + 16 * q + 4 * c;
+                        s0[t] = _mm512_dpbusd_epi32(s0[t], lo, _mm512_set1_epi32((int)load_u32(aq)));
+                        s1[t] = _mm512_dpbusd_epi32(s1[t], hi, _mm512_set1_epi32((int)load_u32(aq + 32)));
+                    }
+                }
+            }
+            const __m512i sc0 = pair8_epi32(u0 + 16 * p, u1 + 16 * p);
+            const __m512i sc1 = pair8_epi32(u0 + 16 * p + 8, u1 + 16 * p + 8);
+            UNROLL for (int t = 0; t < nt; t++)
+                sumi[t] = _mm512_add_epi32(sumi[t], _mm512_add_epi32(_mm512_mullo_epi32(sc0, s0[t]),
+                                                                     _mm512_mullo_epi32(sc1, s1[t])));
+        }
+        UNROLL for (int t = 0; t < nt; t++) {
+            int32_t bp[4];
+            fsk_k8_bsum_pairs(xa[t], bp);
+            UNROLL for (int p = 0; p < 4; p++) {
+                const __m256i mm = _mm256_inserti128_si256(
+                    _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(u0 + 64 + 16 * p))),
+                    _mm_loadu_si128((const __m128i *)(const void *)(u1 + 64 + 16 * p)), 1);
+                summ[t] = _mm512_add_epi32(summ[t], _mm512_madd_epi16(_mm512_cvtepu8_epi16(mm), _mm512_set1_epi32(bp[p])));
+            }
+        }
+        const __m512 d = halves16(k0->d, k1->d), dm = halves16(k0->dmin, k1->dmin);
+        UNROLL for (int t = 0; t < nt; t++) {
+            const __m512 da = _mm512_set1_ps(xa[t]->d);
+            const __m512 mins = _mm512_mul_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(summ[t]));
+            acc[t] = _mm512_add_ps(acc[t], _mm512_fmsub_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(sumi[t]), mins));
+        }
+    }
+    UNROLL for (int t = 0; t < nt; t++)
+        _mm512_storeu_ps(y + (size_t)t * ldy, acc[t]);
+}
+
+QINLINE ZT void zmmk_matmul(int fifth, float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                            size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1, zmm_tail_fn tail)
+{
+    const size_t nb = ncols / FSK_QK_K, gs = FSK_R8 * row_stride;
+    const size_t g_lo = r0 / FSK_R8, g_hi = r1 / FSK_R8, pairs = (g_hi - g_lo) / 2;
+    for (size_t pi = 0; pi < pairs; pi++) {
+        const size_t g = g_lo + 2 * pi;
+        const uint8_t *w0 = (const uint8_t *)w + g * gs, *w1 = w0 + gs;
+        for (size_t k = 0; k < ntok; k += ZMMK_TOK) {
+            const int nt = ntok - k < ZMMK_TOK ? (int)(ntok - k) : ZMMK_TOK;
+            float *yt = y + k * ldy + g * FSK_R8;
+            const char *xk = (const char *)x + k * x_stride;
+#define ZMMK_PAIR(n) zmmk_pair(n, fifth, yt, ldy, w0, w1, xk, x_stride, nb)
+            switch (nt) {
+            case 4: ZMMK_PAIR(4); break;
+            case 3: ZMMK_PAIR(3); break;
+            case 2: ZMMK_PAIR(2); break;
+            default: ZMMK_PAIR(1); break;
+            }
+#undef ZMMK_PAIR
+        }
+    }
+    if ((g_hi - g_lo) % 2) /* the group left over */
+        tail(y, ldy, w, row_stride, x, x_stride, ncols, ntok, (g_hi - 1) * FSK_R8, g_hi * FSK_R8);
+}
+
+ZT void fsk_matmul_q4_k_r8__zmm(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                               size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    zmmk_matmul(0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, fsk_matmul_q4_k_r8__avx2_vnni512);
+}
+
+ZT void fsk_matmul_q5_k_r8__zmm(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                               size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    zmmk_matmul(1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, fsk_matmul_q5_k_r8__avx2_vnni512);
 }
 
 #define ZMM_TYPE(t, kind)                                                                          \
