@@ -446,7 +446,7 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
                                        "AMX-INT8 from 16 tokens, else vpdpbusd, AVX-VNNI"};
 #endif
     const enum fsk_isa isa = fsk_kernels_op_isa(t, op);
-    int r8 = 0, k = 0, q8 = 0, z = 0;
+    int r8 = 0, k = 0, q8 = 0;
     switch (op) {
     /* the repacked layouts: r8 1 for a matvec, 2 for a matmul (which AMX may take) */
 #define R8_CASES(t)                                                                                \
@@ -470,13 +470,7 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     if (isa == FSK_ISA_NEON && !r8) /* kernels/arm/neon/qdot.h */
         return fsk_cpu_has(fsk_cpu_get(), FSK_CPU_DOTPROD) ? "sdot" : "smull";
 #ifdef FSK_ZMM_R8
-    switch (op) { /* the matmuls with a zmm front (kernels/x86/zmm.h) */
-#define Z_CASE(t) case FSK_OP_matmul_##t: z = 1; break;
-    FSK_ZMM_R8_TYPES(Z_CASE)
-#undef Z_CASE
-    default: break;
-    }
-    if (isa == FSK_ISA_AVX2 && r8 == 2 && z && fsk_zmm_usable()) {
+    if (isa == FSK_ISA_AVX2 && r8 == 2 && fsk_zmm_usable()) { /* kernels/x86/zmm.h */
 #ifdef FSK_AMX_R8
         if (fsk_amx_usable())
             return "AMX-INT8 from 16 tokens, else vpdpbusd on zmm, AVX512-VNNI";
@@ -488,7 +482,6 @@ const char *fsk_kernels_op_path(const struct fsk_kernels *t, enum fsk_op op)
     if (isa == FSK_ISA_AVX2 && r8 == 2 && fsk_amx_usable())
         return amx[fsk_avx2_vnni_path()];
 #endif
-    (void)z;
 #ifdef FSK_BUILD_AVX2
     if (isa == FSK_ISA_AVX2 && !q8) /* AVX2's file-layout Q8_0 kernel has a single path */
         return x86[k][fsk_avx2_vnni_path()];

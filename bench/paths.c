@@ -64,7 +64,7 @@ static const struct path paths[] = {
 #define ZMM_OP(t)                                                                                  \
     {FSK_OP_matmul_##t, FSK_ISA_AVX2, "avx2+zmm", (void *)fsk_matmul_##t##__zmm,                   \
      {FSK_CPU_AVX512VNNI, FSK_CPU_AVX512BW, FSK_CPU_AVX512VL, FSK_CPU_OS_ZMM}},
-    FSK_ZMM_R8_TYPES(ZMM_OP)
+    FSK_R8_TYPES(ZMM_OP)
 #endif
 #endif
 #if defined(FSK_X86_PATHS) && defined(FSK_BUILD_AVX512)

@@ -149,10 +149,8 @@ _Static_assert(offsetof(fsk_block_q4_1_r8, m) == 2 * FSK_R8 && offsetof(fsk_bloc
 
 /* The layouts made at load, each as the stem of its ops (matvec_<t>, matmul_<t>): X(t) for each,
  * wherever code is written once per layout. */
-#define FSK_R8_TYPES(X) FSK_R8_TYPES_32(X) FSK_R8_TYPES_K(X)
-/* the 32-element ones, and the K ones */
-#define FSK_R8_TYPES_32(X) X(q4_1_r8) X(q8_0_r8) X(q4_0_r8) X(q5_0_r8) X(q5_1_r8)
-#define FSK_R8_TYPES_K(X) X(q4_k_r8) X(q5_k_r8) X(q6_k_r8)
+#define FSK_R8_TYPES(X)                                                                            \
+    X(q4_1_r8) X(q8_0_r8) X(q4_0_r8) X(q5_0_r8) X(q5_1_r8) X(q4_k_r8) X(q5_k_r8) X(q6_k_r8)
 
 struct fsk_type_traits {
     const char *name;      /* "Q4_1"; NULL for ids we do not know */

@@ -1,6 +1,6 @@
 /* test_x86_matmul.c: the two fronts of the eight-row records' prompt matmuls give the AVX2
  * matvec's results token by token, bit for bit: the AMX-INT8 ones (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
- * Q4_K, Q5_K, Q6_K) and the zmm ones (AVX512-VNNI; all but Q6_K). Random quants and the
+ * Q4_K, Q5_K, Q6_K) and the zmm ones (AVX512-VNNI, the same layouts). Random quants and the
  * integer limits, rows that leave an odd group or no whole tile, token counts that leave a tail,
  * rows of 1 to 65 blocks (to 520 for the zmm kernels, whose table of sums then runs in passes or
  * moves to the heap); rows outside r0..r1 are not written. The exported AVX2 matmul (AMX for 16
@@ -50,7 +50,7 @@ static const struct amx_case cases[] = {
     CASE(Q8_0, q8_0, Q8_0, ZMM(q8_0_r8)), CASE(Q4_0, q4_0, Q8_0, ZMM(q4_0_r8)),
     CASE(Q4_1, q4_1, Q8_1, ZMM(q4_1_r8)), CASE(Q5_0, q5_0, Q8_0, ZMM(q5_0_r8)),
     CASE(Q5_1, q5_1, Q8_1, ZMM(q5_1_r8)), CASE(Q4_K, q4_k, Q8_K, ZMM(q4_k_r8)),
-    CASE(Q5_K, q5_k, Q8_K, ZMM(q5_k_r8)), CASE(Q6_K, q6_k, Q8_K, NULL),
+    CASE(Q5_K, q5_k, Q8_K, ZMM(q5_k_r8)), CASE(Q6_K, q6_k, Q8_K, ZMM(q6_k_r8)),
 };
 #undef CASE
 enum { NCASES = sizeof cases / sizeof *cases, KINDS = 3 };

@@ -135,8 +135,8 @@ FSK_AVX2_PATHS(avxvnni)
     FSK_AVX2_DISPATCH(matvec_##t, FSK_MV_PARAMS, FSK_MV_ARGS)                                      \
     FSK_AVX2_DISPATCH(matmul_##t, FSK_MM_PARAMS, FSK_MM_ARGS)
 /* Both ops of a repacked type: the matmul goes through the AMX tiles (kernels/x86/amx.h) for a
- * prompt that fills one where the CPU has them, else (the layouts FSK_ZMM_R8_TYPES lists) through
- * zmm registers (kernels/x86/zmm.h) where the CPU has AVX512-VNNI; fsk_matmul_<t>__avx2_paths is the
+ * prompt that fills one where the CPU has them, else through zmm registers (kernels/x86/zmm.h)
+ * where the CPU has AVX512-VNNI; fsk_matmul_<t>__avx2_paths is the
  * VNNI choice alone, and fsk_matmul_<t>__avx2_rest the matmul without the AMX front, which the
  * AMX kernel calls for what its tiles leave. */
 #ifdef FSK_AMX_R8
@@ -157,19 +157,17 @@ FSK_AVX2_PATHS(avxvnni)
 #else
 #define FSK_ZMM_FRONT(t)
 #endif
-#define FSK_AVX2_DISPATCH_R8_FRONTS(t, zmm_front)                                                  \
+#define FSK_AVX2_DISPATCH_R8(t)                                                                    \
     FSK_AVX2_DISPATCH(matvec_##t, FSK_MV_PARAMS, FSK_MV_ARGS)                                      \
     FSK_AVX2_DISPATCH_AS(fsk_matmul_##t##__avx2_paths, matmul_##t, FSK_MM_PARAMS, FSK_MM_ARGS)    \
     void fsk_matmul_##t##__avx2_rest FSK_MM_PARAMS                                                 \
     {                                                                                              \
-        zmm_front fsk_matmul_##t##__avx2_paths FSK_MM_ARGS;                                        \
+        FSK_ZMM_FRONT(t) fsk_matmul_##t##__avx2_paths FSK_MM_ARGS;                                 \
     }                                                                                              \
     void fsk_matmul_##t##__avx2 FSK_MM_PARAMS                                                      \
     {                                                                                              \
         FSK_AMX_FRONT(t) fsk_matmul_##t##__avx2_rest FSK_MM_ARGS;                                  \
     }
-#define FSK_AVX2_DISPATCH_R8(t) FSK_AVX2_DISPATCH_R8_FRONTS(t, )
-#define FSK_AVX2_DISPATCH_R8_ZMM(t) FSK_AVX2_DISPATCH_R8_FRONTS(t, FSK_ZMM_FRONT(t))
 /* the VNNI paths' choice alone, and the exported AVX2 matmul without its AMX front */
 #define FSK_PATHS_DECL(t)                                                                          \
     void fsk_matmul_##t##__avx2_paths(float *y, size_t ldy, const void *w, size_t row_stride,      \

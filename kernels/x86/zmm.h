@@ -1,5 +1,5 @@
-/* zmm.h (x86): the prompt matmuls of the 32-element eight-row records on zmm registers through
- * vpdpbusd (kernels/x86/avx512/r8zmm.c), which the AVX2 variant's exported matmuls take where the
+/* zmm.h (x86): the prompt matmuls of the eight-row records on zmm registers through vpdpbusd
+ * (kernels/x86/avx512/r8zmm.c), which the AVX2 variant's exported matmuls take where the
  * CPU has AVX512-VNNI and AMX does not take the call (no AMX-INT8, or fewer tokens than a tile). */
 #ifndef FSK_X86_ZMM_H
 #define FSK_X86_ZMM_H
@@ -10,16 +10,6 @@
 
 #include "cpu.h"
 #include "quant.h"
-
-/* The layouts with a zmm matmul, and those without (Q6_K's 16-element groups): together every
- * repacked layout. */
-#define FSK_ZMM_R8_TYPES(X) FSK_R8_TYPES_32(X) X(q4_k_r8) X(q5_k_r8)
-#define FSK_NO_ZMM_R8_TYPES(X) X(q6_k_r8)
-#define FSK_ZMM_COUNT1(t) +1
-_Static_assert(0 FSK_ZMM_R8_TYPES(FSK_ZMM_COUNT1) FSK_NO_ZMM_R8_TYPES(FSK_ZMM_COUNT1) ==
-                   0 FSK_R8_TYPES(FSK_ZMM_COUNT1),
-               "each repacked layout is in one of the two lists");
-#undef FSK_ZMM_COUNT1
 
 #if defined(FSK_HAVE_AVX512VNNI) && defined(FSK_BUILD_AVX2) && defined(FSK_BUILD_AVX512)
 #define FSK_ZMM_R8 1
@@ -35,7 +25,7 @@ _Static_assert(0 FSK_ZMM_R8_TYPES(FSK_ZMM_COUNT1) FSK_NO_ZMM_R8_TYPES(FSK_ZMM_CO
 #define FSK_ZMM_DECLS(t)                                                                           \
     void fsk_matmul_##t##__zmm(float *y, size_t ldy, const void *w, size_t row_stride, const void *x, \
                                size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1);
-FSK_ZMM_R8_TYPES(FSK_ZMM_DECLS)
+FSK_R8_TYPES(FSK_ZMM_DECLS)
 #undef FSK_ZMM_DECLS
 
 /* Whether the exported matmuls take the zmm kernels here: AVX512-VNNI with the AVX-512 parts they

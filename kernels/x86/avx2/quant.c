@@ -1701,8 +1701,7 @@ R8_PATH(avxvnni, FSK_TARGET_AVXVNNI, 2, q8_0_r8_matmul_flipped, r8_isum_avxvnni,
 
 /* The exported kernels (kernels/x86/vnni.h): a matvec and a matmul of one type always take the
  * same path. */
-FSK_ZMM_R8_TYPES(FSK_AVX2_DISPATCH_R8_ZMM)
-FSK_NO_ZMM_R8_TYPES(FSK_AVX2_DISPATCH_R8)
+FSK_R8_TYPES(FSK_AVX2_DISPATCH_R8)
 
 /* The file-layout 32-element kernels (Q4_0 and Q4_1 where they are not repacked, Q5_0, Q5_1),
  * path by path: base sums in int16, the VNNI paths through vpdpbusd; the same integers. */

@@ -1,5 +1,5 @@
 /* r8zmm.c (avx512 + AVX512-VNNI): the prompt matmuls of the eight-row records (Q8_0, Q4_0, Q4_1,
- * Q5_0, Q5_1; Q4_K and Q5_K below) on zmm registers, for CPUs with AVX512-VNNI where AMX does not take the
+ * Q5_0, Q5_1; the K ones below) on zmm registers, for CPUs with AVX512-VNNI where AMX does not take the
  * call: no AMX-INT8 (Ice Lake and Cascade Lake Xeons, AMD Zen 4 and 5), or a prompt chunk shorter
  * than a tile.
  *
@@ -324,8 +324,83 @@ QINLINE ZT void zmmk_pair(int nt, int fifth, float *y, size_t ldy, const uint8_t
         _mm512_storeu_ps(y + (size_t)t * ldy, acc[t]);
 }
 
-QINLINE ZT void zmmk_matmul(int fifth, float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
-                            size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1, zmm_tail_fn tail)
+/* ------------------------------------------------------------------ Q6_K records
+ * As the AVX2 kernel (r8q6k_group), two records to a vector: per 32-element chunk m the rows'
+ * code sums (codes 0..63) of 16-element groups 2m and 2m + 1, sumi = sum_g sc_g isum_g and
+ * corr = sum_g sc_g bsum_g exact in int32, the block's value (d_w d_a) (sumi - 32 corr), blocks
+ * added left to right. */
+
+/* Chunk m's quant vector k of two records: low four bits from ql, top two from qh. */
+QINLINE __m512i q6_code2(const fsk_block_q6_K_r8 *a, const fsk_block_q6_K_r8 *b, int m, int k)
+{
+    const size_t lat = 256 * (size_t)(m % 4) + 32 * (size_t)k, hat = 256 * (size_t)(m % 2) + 32 * (size_t)k;
+    const __m512i l = pair32(a->ql + lat, b->ql + lat), h = pair32(a->qh + hat, b->qh + hat);
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    const __m512i lo = _mm512_and_si512(m < 4 ? l : _mm512_srli_epi16(l, 4), m4);
+    __m512i hi; /* bits 2(m / 2) and up of each byte to bits 4-5; masked after the 16-bit shift */
+    switch (m / 2) {
+    case 0: hi = _mm512_slli_epi16(h, 4); break;
+    case 1: hi = _mm512_slli_epi16(h, 2); break;
+    case 2: hi = h; break;
+    default: hi = _mm512_srli_epi16(h, 2); break;
+    }
+    return _mm512_or_si512(lo, _mm512_and_si512(hi, m30));
+}
+
+QINLINE ZT void zmmq6_pair(int nt, float *y, size_t ldy, const fsk_block_q6_K_r8 *g0,
+                           const fsk_block_q6_K_r8 *g1, const char *x, size_t x_stride, size_t nb)
+{
+    __m512 acc[ZMMK_TOK];
+    UNROLL for (int t = 0; t < nt; t++)
+        acc[t] = _mm512_setzero_ps();
+    for (size_t i = 0; i < nb; i++) {
+        const fsk_block_q6_K_r8 *r0 = &g0[i], *r1 = &g1[i];
+        const fsk_block_q8_K *xa[ZMMK_TOK];
+        __m512i sumi[ZMMK_TOK], corr[ZMMK_TOK];
+        UNROLL for (int t = 0; t < nt; t++) {
+            xa[t] = (const fsk_block_q8_K *)(const void *)(x + (size_t)t * x_stride) + i;
+            sumi[t] = corr[t] = _mm512_setzero_si512();
+        }
+        UNROLL for (int m = 0; m < 8; m++) {
+            __m512i s0[ZMMK_TOK], s1[ZMMK_TOK]; /* groups 2m and 2m + 1 */
+            UNROLL for (int t = 0; t < nt; t++)
+                s0[t] = s1[t] = _mm512_setzero_si512();
+            UNROLL for (int k = 0; k < 8; k++) {
+                const __m512i c = q6_code2(r0, r1, m, k);
+                UNROLL for (int t = 0; t < nt; t++) {
+                    const __m512i a = _mm512_set1_epi32((int)load_u32(xa[t]->qs + 32 * m + 4 * k));
+                    if (k < 4)
+                        s0[t] = _mm512_dpbusd_epi32(s0[t], c, a);
+                    else
+                        s1[t] = _mm512_dpbusd_epi32(s1[t], c, a);
+                }
+            }
+            /* lane j: row j's scales of groups 2m (low word) and 2m + 1 (high word) */
+            const __m512i pr = _mm512_cvtepi8_epi16(_mm256_inserti128_si256(
+                _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(r0->sc + 16 * m))),
+                _mm_loadu_si128((const __m128i *)(const void *)(r1->sc + 16 * m)), 1));
+            const __m512i sc0 = _mm512_srai_epi32(_mm512_slli_epi32(pr, 16), 16), sc1 = _mm512_srai_epi32(pr, 16);
+            UNROLL for (int t = 0; t < nt; t++) {
+                sumi[t] = _mm512_add_epi32(sumi[t], _mm512_add_epi32(_mm512_mullo_epi32(sc0, s0[t]),
+                                                                     _mm512_mullo_epi32(sc1, s1[t])));
+                const __m512i bs = _mm512_set1_epi32((int)load_u32(xa[t]->bsums + 2 * m));
+                corr[t] = _mm512_add_epi32(corr[t], _mm512_madd_epi16(pr, bs));
+            }
+        }
+        const __m512 d = halves16(r0->d, r1->d);
+        UNROLL for (int t = 0; t < nt; t++) {
+            const __m512i is = _mm512_sub_epi32(sumi[t], _mm512_slli_epi32(corr[t], 5));
+            const __m512 v = _mm512_mul_ps(_mm512_mul_ps(d, _mm512_set1_ps(xa[t]->d)), _mm512_cvtepi32_ps(is));
+            acc[t] = _mm512_add_ps(acc[t], v);
+        }
+    }
+    UNROLL for (int t = 0; t < nt; t++)
+        _mm512_storeu_ps(y + (size_t)t * ldy, acc[t]);
+}
+
+QINLINE ZT void zmmk_matmul(int fifth, int six, float *y, size_t ldy, const void *w, size_t row_stride,
+                            const void *x, size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1,
+                            zmm_tail_fn tail)
 {
     const size_t nb = ncols / FSK_QK_K, gs = FSK_R8 * row_stride;
     const size_t g_lo = r0 / FSK_R8, g_hi = r1 / FSK_R8, pairs = (g_hi - g_lo) / 2;
@@ -336,7 +411,10 @@ QINLINE ZT void zmmk_matmul(int fifth, float *y, size_t ldy, const void *w, size
             const int nt = ntok - k < ZMMK_TOK ? (int)(ntok - k) : ZMMK_TOK;
             float *yt = y + k * ldy + g * FSK_R8;
             const char *xk = (const char *)x + k * x_stride;
-#define ZMMK_PAIR(n) zmmk_pair(n, fifth, yt, ldy, w0, w1, xk, x_stride, nb)
+#define ZMMK_PAIR(n)                                                                               \
+    (six ? zmmq6_pair(n, yt, ldy, (const fsk_block_q6_K_r8 *)(const void *)w0,                     \
+                      (const fsk_block_q6_K_r8 *)(const void *)w1, xk, x_stride, nb)               \
+         : zmmk_pair(n, fifth, yt, ldy, w0, w1, xk, x_stride, nb))
             switch (nt) {
             case 4: ZMMK_PAIR(4); break;
             case 3: ZMMK_PAIR(3); break;
@@ -353,13 +431,19 @@ QINLINE ZT void zmmk_matmul(int fifth, float *y, size_t ldy, const void *w, size
 ZT void fsk_matmul_q4_k_r8__zmm(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                                size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
-    zmmk_matmul(0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, fsk_matmul_q4_k_r8__avx2_vnni512);
+    zmmk_matmul(0, 0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, fsk_matmul_q4_k_r8__avx2_vnni512);
 }
 
 ZT void fsk_matmul_q5_k_r8__zmm(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                                size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
-    zmmk_matmul(1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, fsk_matmul_q5_k_r8__avx2_vnni512);
+    zmmk_matmul(1, 0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, fsk_matmul_q5_k_r8__avx2_vnni512);
+}
+
+ZT void fsk_matmul_q6_k_r8__zmm(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
+                               size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
+{
+    zmmk_matmul(0, 1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, fsk_matmul_q6_k_r8__avx2_vnni512);
 }
 
 #define ZMM_TYPE(t, kind)                                                                          \
