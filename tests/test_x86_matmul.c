@@ -203,20 +203,23 @@ int main(void)
     const int avx2 = fsk_isa_usable(FSK_ISA_AVX2, NULL);
 #ifdef FSK_AMX_R8
     const int amx = avx2 && fsk_amx_usable();
+    const char *amx_lack = "CPU";
 #else
     const int amx = 0;
+    const char *amx_lack = "build";
 #endif
 #ifdef FSK_ZMM_R8
     const int zmm = avx2 && fsk_zmm_usable();
+    const char *zmm_lack = "CPU";
 #else
     const int zmm = 0;
+    const char *zmm_lack = "build";
 #endif
     if (!amx)
         fprintf(stderr, "SKIP (AMX part): this %s has no AMX-INT8 with AVX-512 (or the OS did not grant "
-                        "the tile state)\n", AMX(q8_0_r8) ? "CPU" : "build");
+                        "the tile state)\n", amx_lack);
     if (!zmm)
-        fprintf(stderr, "SKIP (zmm part): this %s has no AVX512-VNNI with AVX-512 BW and VL\n",
-                ZMM(q8_0_r8) ? "CPU" : "build");
+        fprintf(stderr, "SKIP (zmm part): this %s has no AVX512-VNNI with AVX-512 BW and VL\n", zmm_lack);
     if (!amx && !zmm) {
         fprintf(stderr, "SKIP: neither front here; the AVX2 matmuls run instead (test_x86_vnni checks those)\n");
         return 77;
