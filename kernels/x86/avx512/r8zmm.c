@@ -1,7 +1,7 @@
 /* r8zmm.c (avx512 + AVX512-VNNI): the prompt matmuls of the eight-row records (Q8_0, Q4_0, Q4_1,
- * Q5_0, Q5_1; the K ones below) on zmm registers, for CPUs with AVX512-VNNI where AMX does not take the
- * call: no AMX-INT8 (Ice Lake and Cascade Lake Xeons, AMD Zen 4 and 5), or a prompt chunk shorter
- * than a tile.
+ * Q5_0, Q5_1; the K ones below) on zmm registers, for CPUs with AVX512-VNNI where AMX does not
+ * take the call: no AMX-INT8 (Ice Lake and Cascade Lake Xeons, AMD Zen 4 and 5), or a prompt
+ * chunk shorter than a tile.
  *
  * Two groups of records (16 weight rows) at a time: 32-bit lane j of a code vector holds row j's
  * four quants 4k..4k+3 (lanes 0-7 the first group's record, 8-15 the second's), as the AVX2
@@ -114,8 +114,9 @@ QINLINE void zmm_codes(enum zkind kind, __m512i c[8], const uint8_t *r0, const u
 
 /* y[t][16 rows] for nt tokens (x, x_stride) and the records of groups g0, g0 + 1 (rs bytes each,
  * nb blocks); s8[t * nb + i] is token t's 8 sum(a) of block i for the kinds that take it off. */
-QINLINE ZT void zmm_pair(enum zkind kind, int nt, float *y, size_t ldy, const uint8_t *g0, const uint8_t *g1,
-                         size_t rs, const char *x, size_t x_stride, size_t nb, const int32_t *s8)
+QINLINE ZT void zmm_pair(enum zkind kind, int nt, float *y, size_t ldy, const uint8_t *g0,
+                         const uint8_t *g1, size_t rs, const char *x, size_t x_stride, size_t nb,
+                         const int32_t *s8)
 {
     const size_t bs = ZK_MIN(kind) ? sizeof(fsk_block_q8_1) : sizeof(fsk_block_q8_0);
     const size_t qoff = ZK_MIN(kind) ? offsetof(fsk_block_q8_1, qs) : offsetof(fsk_block_q8_0, qs);
@@ -130,7 +131,8 @@ QINLINE ZT void zmm_pair(enum zkind kind, int nt, float *y, size_t ldy, const ui
         zmm_codes(kind, c, r0, r1);
         const __m512 d = halves16(r0, r1); /* every record starts with its eight d */
         /* m[] right after d[] in Q4_1's and Q5_1's records (d again for the others: unused) */
-        const __m512 m = halves16(r0 + (ZK_MIN(kind) ? 2 * FSK_R8 : 0), r1 + (ZK_MIN(kind) ? 2 * FSK_R8 : 0));
+        const size_t m_at = ZK_MIN(kind) ? 2 * FSK_R8 : 0;
+        const __m512 m = halves16(r0 + m_at, r1 + m_at);
         UNROLL for (int t = 0; t < nt; t++) {
             const char *a = x + (size_t)t * x_stride + i * bs;
             const int8_t *q = (const int8_t *)(a + qoff);
@@ -220,7 +222,9 @@ QINLINE ZT void zmm_matmul(enum zkind kind, float *y, size_t ldy, const void *w,
             for (size_t k = 0; k < kn; k += ZMM_TOK) {
                 const int nt = kn - k < ZMM_TOK ? (int)(kn - k) : ZMM_TOK;
                 float *yt = y + (k0 + k) * ldy + g * FSK_R8;
-#define ZMM_PAIR(n) zmm_pair(kind, n, yt, ldy, w0, w1, rs, xk + k * x_stride, x_stride, nb, sums + k * nb)
+#define ZMM_PAIR(n)                                                                                \
+    zmm_pair(kind, n, yt, ldy, w0, w1, rs, xk + k * x_stride, x_stride, nb,                        \
+             ZK_SUMS(kind) ? sums + k * nb : NULL)
                 ZMM_CALL_NT(nt, ZMM_PAIR);
 #undef ZMM_PAIR
             }
@@ -282,13 +286,15 @@ QINLINE ZT void zmmk_pair(int nt, int fifth, float *y, size_t ldy, const uint8_t
                 UNROLL for (int c = 0; c < 4; c++) {
                     const size_t at = qs_at + 256 * (size_t)p + 128 * (size_t)q + 32 * (size_t)c;
                     const __m512i v = pair32(r0 + at, r1 + at);
-                    __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                    __m512i lo = _mm512_and_si512(v, m4);
+                    __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
                     if (fifth) {
                         const size_t h = qh_at + 64 * (size_t)p + 32 * (size_t)q + 4 * (size_t)c;
-                        lo = _mm512_mask_add_epi8(lo, (__mmask64)load_u32(r0 + h) | (__mmask64)load_u32(r1 + h) << 32,
-                                                  lo, b4);
-                        hi = _mm512_mask_add_epi8(
-                            hi, (__mmask64)load_u32(r0 + h + 16) | (__mmask64)load_u32(r1 + h + 16) << 32, hi, b4);
+                        const __mmask64 ml = (__mmask64)load_u32(r0 + h) | (__mmask64)load_u32(r1 + h) << 32;
+                        const __mmask64 mh =
+                            (__mmask64)load_u32(r0 + h + 16) | (__mmask64)load_u32(r1 + h + 16) << 32;
+                        lo = _mm512_mask_add_epi8(lo, ml, lo, b4);
+                        hi = _mm512_mask_add_epi8(hi, mh, hi, b4);
                     }
                     UNROLL for (int t = 0; t < nt; t++) {
                         const int8_t *aq = xa[t]->qs + 64 * p + 16 * q + 4 * c;
@@ -307,17 +313,19 @@ QINLINE ZT void zmmk_pair(int nt, int fifth, float *y, size_t ldy, const uint8_t
             int32_t bp[4];
             fsk_k8_bsum_pairs(xa[t], bp);
             UNROLL for (int p = 0; p < 4; p++) {
-                const __m256i mm = _mm256_inserti128_si256(
-                    _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(u0 + 64 + 16 * p))),
-                    _mm_loadu_si128((const __m128i *)(const void *)(u1 + 64 + 16 * p)), 1);
-                summ[t] = _mm512_add_epi32(summ[t], _mm512_madd_epi16(_mm512_cvtepu8_epi16(mm), _mm512_set1_epi32(bp[p])));
+                const __m128i m0 = _mm_loadu_si128((const __m128i *)(const void *)(u0 + 64 + 16 * p));
+                const __m128i m1 = _mm_loadu_si128((const __m128i *)(const void *)(u1 + 64 + 16 * p));
+                const __m512i mp =
+                    _mm512_cvtepu8_epi16(_mm256_inserti128_si256(_mm256_castsi128_si256(m0), m1, 1));
+                summ[t] = _mm512_add_epi32(summ[t], _mm512_madd_epi16(mp, _mm512_set1_epi32(bp[p])));
             }
         }
         const __m512 d = halves16(k0->d, k1->d), dm = halves16(k0->dmin, k1->dmin);
         UNROLL for (int t = 0; t < nt; t++) {
             const __m512 da = _mm512_set1_ps(xa[t]->d);
             const __m512 mins = _mm512_mul_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(summ[t]));
-            acc[t] = _mm512_add_ps(acc[t], _mm512_fmsub_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(sumi[t]), mins));
+            acc[t] = _mm512_add_ps(acc[t],
+                                   _mm512_fmsub_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(sumi[t]), mins));
         }
     }
     UNROLL for (int t = 0; t < nt; t++)
@@ -379,7 +387,8 @@ QINLINE ZT void zmmq6_pair(int nt, float *y, size_t ldy, const fsk_block_q6_K_r8
             const __m512i pr = _mm512_cvtepi8_epi16(_mm256_inserti128_si256(
                 _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(r0->sc + 16 * m))),
                 _mm_loadu_si128((const __m128i *)(const void *)(r1->sc + 16 * m)), 1));
-            const __m512i sc0 = _mm512_srai_epi32(_mm512_slli_epi32(pr, 16), 16), sc1 = _mm512_srai_epi32(pr, 16);
+            const __m512i sc0 = _mm512_srai_epi32(_mm512_slli_epi32(pr, 16), 16);
+            const __m512i sc1 = _mm512_srai_epi32(pr, 16);
             UNROLL for (int t = 0; t < nt; t++) {
                 sumi[t] = _mm512_add_epi32(sumi[t], _mm512_add_epi32(_mm512_mullo_epi32(sc0, s0[t]),
                                                                      _mm512_mullo_epi32(sc1, s1[t])));
@@ -390,7 +399,8 @@ QINLINE ZT void zmmq6_pair(int nt, float *y, size_t ldy, const fsk_block_q6_K_r8
         const __m512 d = halves16(r0->d, r1->d);
         UNROLL for (int t = 0; t < nt; t++) {
             const __m512i is = _mm512_sub_epi32(sumi[t], _mm512_slli_epi32(corr[t], 5));
-            const __m512 v = _mm512_mul_ps(_mm512_mul_ps(d, _mm512_set1_ps(xa[t]->d)), _mm512_cvtepi32_ps(is));
+            const __m512 da = _mm512_set1_ps(xa[t]->d);
+            const __m512 v = _mm512_mul_ps(_mm512_mul_ps(d, da), _mm512_cvtepi32_ps(is));
             acc[t] = _mm512_add_ps(acc[t], v);
         }
     }
@@ -431,19 +441,22 @@ QINLINE ZT void zmmk_matmul(int fifth, int six, float *y, size_t ldy, const void
 ZT void fsk_matmul_q4_k_r8__zmm(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                                size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
-    zmmk_matmul(0, 0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, fsk_matmul_q4_k_r8__avx2_vnni512);
+    zmmk_matmul(0, 0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
+                fsk_matmul_q4_k_r8__avx2_vnni512);
 }
 
 ZT void fsk_matmul_q5_k_r8__zmm(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                                size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
-    zmmk_matmul(1, 0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, fsk_matmul_q5_k_r8__avx2_vnni512);
+    zmmk_matmul(1, 0, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
+                fsk_matmul_q5_k_r8__avx2_vnni512);
 }
 
 ZT void fsk_matmul_q6_k_r8__zmm(float *y, size_t ldy, const void *w, size_t row_stride, const void *x,
                                size_t x_stride, size_t ncols, size_t ntok, size_t r0, size_t r1)
 {
-    zmmk_matmul(0, 1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1, fsk_matmul_q6_k_r8__avx2_vnni512);
+    zmmk_matmul(0, 1, y, ldy, w, row_stride, x, x_stride, ncols, ntok, r0, r1,
+                fsk_matmul_q6_k_r8__avx2_vnni512);
 }
 
 #define ZMM_TYPE(t, kind)                                                                          \
