@@ -137,6 +137,10 @@ static void check_front(const struct amx_case *c, int zmm, int kind)
         const size_t ncols = nbl[ci] * block;
         if (block > FSK_QK && nbl[ci] > 32) /* the K kernels keep no tables: rows of */
             continue;                        /* up to 18 super-blocks are enough */
+        /* the heap's table of sums (rows past 512 blocks) on random inputs, whole rows, once */
+        const int huge = nbl[ci] > 512;
+        if (huge && kind != 0)
+            continue;
         const size_t row_bytes = fsk_type_row_bytes(c->plain, ncols);
         const size_t x_stride = fsk_type_row_bytes(c->act, ncols);
         unsigned char *w = malloc(ROWS * row_bytes), *wr = malloc(ROWS * row_bytes);
@@ -148,7 +152,7 @@ static void check_front(const struct amx_case *c, int zmm, int kind)
         ck_assert_int_eq(fsk_repack_r8(wr, w, ROWS, row_bytes, ncols, c->layout), 0);
         for (size_t t = 0; t < MAXTOK; t++)
             c->mv(ref + t * ROWS, wr, row_bytes, x + t * x_stride, ncols, 0, ROWS);
-        for (size_t si = 0; si < sizeof spans / sizeof *spans; si++)
+        for (size_t si = 0; si < (huge ? 1 : sizeof spans / sizeof *spans); si++)
             for (size_t ti = 0; ti < n_nt; ti++)
                 for (int exported = 0; exported < 2; exported++) {
                     const size_t r0 = spans[si][0], r1 = spans[si][1], ntok = ntl[ti];
@@ -156,21 +160,24 @@ static void check_front(const struct amx_case *c, int zmm, int kind)
                         y[i] = NAN;
                     (exported ? c->op : fn)(y, ROWS, wr, row_bytes, x, x_stride, ncols, ntok, r0, r1);
                     pairs_run += r1 - r0 >= 16 && !exported;
+                    /* Check records every assertion it evaluates (a write per call): only a
+                     * mismatch reaches one */
                     for (size_t t = 0; t < MAXTOK; t++)
                         for (size_t r = 0; r < ROWS; r++) {
                             const float got = y[t * ROWS + r], want = ref[t * ROWS + r];
                             if (t >= ntok || r < r0 || r >= r1) {
-                                ck_assert_msg(isnan(got), "%s %s: %zu columns, rows %zu..%zu, %zu tokens: "
-                                              "wrote token %zu row %zu outside the call",
-                                              name, exported ? "exported matmul" : front, ncols, r0, r1,
-                                              ntok, t, r);
+                                if (!isnan(got))
+                                    ck_abort_msg("%s %s: %zu columns, rows %zu..%zu, %zu tokens: "
+                                                 "wrote token %zu row %zu outside the call",
+                                                 name, exported ? "exported matmul" : front, ncols, r0, r1,
+                                                 ntok, t, r);
                                 continue;
                             }
-                            ck_assert_msg(memcmp(&got, &want, sizeof got) == 0,
-                                          "%s %s, inputs %d: %zu columns, rows %zu..%zu, %zu tokens: "
-                                          "token %zu row %zu is %.9g, the matvec's %.9g",
-                                          name, exported ? "exported matmul" : front, kind, ncols,
-                                          r0, r1, ntok, t, r, (double)got, (double)want);
+                            if (memcmp(&got, &want, sizeof got) != 0)
+                                ck_abort_msg("%s %s, inputs %d: %zu columns, rows %zu..%zu, %zu tokens: "
+                                             "token %zu row %zu is %.9g, the matvec's %.9g",
+                                             name, exported ? "exported matmul" : front, kind, ncols,
+                                             r0, r1, ntok, t, r, (double)got, (double)want);
                         }
                 }
         free(w);
