@@ -13,10 +13,10 @@
  * integer dot is the AVX2 kernel's (integers are exact in any order), and the float work after
  * it is theirs (kernels/x86/avx2/quant.c: r8q8u_group, r8q40_group, r8_group) lane for lane, as
  * in amx.c: acc = fma(float(isum), d_w * d_a, acc) block after block, the minimums in a chain of
- * their own, added last. The results are the AVX2 matvec's bit for bit (tests/test_x86_amx.c).
- * A group left over (an odd count in r0..r1) goes through the AVX2 VNNI path. Each pair's
- * records (2 x 18 of them for SmolLM2's rows of 576) stay in L1 while up to ZMM_TOK tokens at a
- * time pass over them. */
+ * their own, added last. The results are the AVX2 matvec's bit for bit
+ * (tests/test_x86_matmul.c). A group left over (an odd count in r0..r1) goes through the AVX2
+ * VNNI path. Each pair's records (2 x 18 of them for SmolLM2's rows of 576) stay in L1 while up
+ * to ZMM_TOK tokens at a time pass over them. */
 #include "config.h"
 
 #include <stdlib.h>
