@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "isa.h"
+#include "../loadu.h"
 #include "kernels.h"
 #include "unroll.h"
 #include "quant.h"
@@ -12,13 +13,6 @@
 /* Loops over the sub-blocks of a super-block are unrolled so that their shuffle indices and
  * shift counts are constants; GCC's -O2 does not do that by itself for bodies this big. */
 #define UNROLL FSK_UNROLL
-
-static inline uint32_t load_u32(const void *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
 static inline float half_f32(fsk_half h)
 {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "isa.h"
+#include "../loadu.h"
 #include "kernels.h"
 #include "quant.h"
 #include "unroll.h"
@@ -85,20 +86,6 @@ static AMX_T void amx_begin(int k16)
 /* The tile loads' assembly names no memory operand: this keeps stores to a buffer before them. */
 #define AMX_MEM_BARRIER() __asm__ volatile("" ::: "memory")
 
-static inline uint16_t load_u16(const void *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline uint64_t load_u64(const void *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 /* Two records' codes (16 weight rows) as the 8 x 64 bytes of a B tile: row k is quants
  * 4k..4k+3 of the first record's eight rows, then of the second's. The halves of a 64-byte load
  * of a record are its rows k and k + 1; these put row k of each record side by side. */
@@ -151,14 +138,6 @@ QINLINE void q5_codes(uint8_t *dst, const uint8_t *h0, const uint8_t *q0, const 
         pair_rows(dst + 256 + 128 * h, _mm512_mask_add_epi8(ahi, ha, ahi, b4),
                   _mm512_mask_add_epi8(bhi, hb, bhi, b4));
     }
-}
-
-/* Two records' eight half scales as 16 floats. */
-QINLINE __m512 halves16(const void *a, const void *b)
-{
-    const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(a)),
-                                              _mm_loadu_si128(b), 1);
-    return _mm512_cvtph_ps(h);
 }
 
 /* The per-token, per-block numbers of one 16-token tile, [block][token]: d_a, and s_a (Q4_1) or
@@ -216,7 +195,7 @@ QINLINE void amx_tables(enum amx_kind kind, float *da, float *sa, int32_t *s8, c
 #define AMX_FINISH(c, cbuf, i)                                                                     \
     do {                                                                                           \
         _tile_stored(c, cbuf, 64);                                                                 \
-        const __m512 d_ = halves16(g0 + (i) * rs, g1 + (i) * rs);                                  \
+        const __m512 d_ = fsk_avx512_halves16(g0 + (i) * rs, g1 + (i) * rs);                      \
         const float *da_ = da + (i) * 16;                                                          \
         UNROLL for (int t = 0; t < 16; t++) {                                                      \
             __m512i s_ = _mm512_load_si512(cbuf + 16 * t);                                         \
@@ -282,7 +261,7 @@ QINLINE AMX_T void amx_pair(enum amx_kind kind, float *y, size_t ldy, const char
             accm[t] = _mm512_setzero_ps();
         for (size_t i = 0; i < nb; i++) {
             /* m[] right after d[] in Q4_1's and Q5_1's records */
-            const __m512 m = halves16(g0 + i * rs + 2 * FSK_R8, g1 + i * rs + 2 * FSK_R8);
+            const __m512 m = fsk_avx512_halves16(g0 + i * rs + 2 * FSK_R8, g1 + i * rs + 2 * FSK_R8);
             UNROLL for (int t = 0; t < 16; t++)
                 accm[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(sa[i * 16 + (size_t)t]), accm[t]);
         }
@@ -386,7 +365,8 @@ QINLINE AMX_T void amx_q4k_pair(float *y, size_t ldy, const char *w, size_t gs, 
             mp[p] = _mm512_cvtepu8_epi16(_mm256_inserti128_si256(
                 _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(u0 + 64 + 16 * p))),
                 _mm_loadu_si128((const __m128i *)(const void *)(u1 + 64 + 16 * p)), 1));
-        const __m512 d = halves16(r0->d, r1->d), dm = halves16(r0->dmin, r1->dmin);
+        const __m512 d = fsk_avx512_halves16(r0->d, r1->d);
+        const __m512 dm = fsk_avx512_halves16(r0->dmin, r1->dmin);
         UNROLL for (int t = 0; t < 16; t++) {
             const fsk_block_q8_K *a = (const fsk_block_q8_K *)(const void *)(xi + (size_t)t * x_stride);
             __m512i sumi = _mm512_setzero_si512(), summ = _mm512_setzero_si512();
@@ -455,7 +435,7 @@ QINLINE AMX_T void amx_q6k_pair(float *y, size_t ldy, const char *w, size_t gs, 
             _mm512_store_si512(sc[2 * m], _mm512_srai_epi32(_mm512_slli_epi32(p, 16), 16));
             _mm512_store_si512(sc[2 * m + 1], _mm512_srai_epi32(p, 16));
         }
-        const __m512 d = halves16(g0[i].d, g1[i].d);
+        const __m512 d = fsk_avx512_halves16(g0[i].d, g1[i].d);
         UNROLL for (int t = 0; t < 16; t++) {
             const fsk_block_q8_K *a = (const fsk_block_q8_K *)(const void *)(xi + (size_t)t * x_stride);
             __m512i sumi = _mm512_setzero_si512(), corr = _mm512_setzero_si512();

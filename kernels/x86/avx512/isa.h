@@ -23,6 +23,15 @@ static inline __mmask16 fsk_avx512_tail_mask(size_t k)
     return (__mmask16)((1u << k) - 1u);
 }
 
+/* Sixteen halves as floats: eight at p (lanes 0-7) and eight at q (lanes 8-15), such as two
+ * eight-row records' scales. */
+static inline __m512 fsk_avx512_halves16(const void *p, const void *q)
+{
+    const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
+                                              _mm_loadu_si128((const __m128i *)q), 1);
+    return _mm512_cvtph_ps(h);
+}
+
 /* The sum of v's lanes by one fixed tree: t8[j] = v[j] + v[j + 8], t4[j] = t8[j] + t8[j + 4],
  * t2[j] = t4[j] + t4[j + 2], then t2[0] + t2[1] (spelled out, not _mm512_reduce_add_ps, whose
  * order is the compiler's: fsk_avx512_hsum16_ps below repeats this tree for 16 vectors at once). */

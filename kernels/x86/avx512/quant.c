@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "isa.h"
+#include "../loadu.h"
 #include "kernels.h"
 #include "../prefetch.h"
 #include "unroll.h"
@@ -18,20 +19,6 @@
 
 /* Rows per pass: each activation block is loaded once for four rows. */
 #define ROWS 4
-
-static inline uint32_t load_u32(const void *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline uint16_t load_u16(const void *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
 static inline float half_f32(uint16_t h)
 {

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "isa.h"
+#include "../loadu.h"
 #include "kernels.h"
 #include "unroll.h"
 #include "quant.h"
@@ -38,13 +39,6 @@ static inline size_t prefetch_chunk(size_t row_stride, size_t steps)
         for (size_t pf_o_ = 0; pf_o_ < (chunk); pf_o_ += 64)                                   \
             _mm_prefetch((const char *)(pf_at_ + pf_o_), _MM_HINT_T0);                         \
     } while (0)
-
-static inline uint32_t load_u32(const void *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 
 static inline float half_f32(fsk_half h)
 {

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "isa.h"
+#include "../loadu.h"
 #include "kernels.h"
 #include "quant.h"
 #include "unroll.h"
@@ -49,33 +50,11 @@ enum zkind { Z_Q8_0, Z_Q4_0, Z_Q4_1, Z_Q5_0, Z_Q5_1 };
 #define ZK_FIFTH(k) ((k) == Z_Q5_0 || (k) == Z_Q5_1)
 #define ZK_SUMS(k) ((k) == Z_Q8_0 || (k) == Z_Q4_0 || (k) == Z_Q5_0)
 
-static inline uint32_t load_u32(const void *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline uint16_t load_u16(const void *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 /* 32 bytes of each of two records side by side. */
 QINLINE __m512i pair32(const void *a, const void *b)
 {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
                               _mm256_loadu_si256((const __m256i *)b), 1);
-}
-
-/* Two records' eight half scales (at p, q) as 16 floats. */
-QINLINE __m512 halves16(const void *p, const void *q)
-{
-    const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)),
-                                              _mm_loadu_si128((const __m128i *)q), 1);
-    return _mm512_cvtph_ps(h);
 }
 
 /* The eight code vectors of block records r0 (rows 0-7) and r1 (rows 8-15): c[j] pairs with the
@@ -129,10 +108,10 @@ QINLINE ZT void zmm_pair(enum zkind kind, int nt, float *y, size_t ldy, const ui
         const uint8_t *r0 = g0 + i * rs, *r1 = g1 + i * rs;
         __m512i c[8];
         zmm_codes(kind, c, r0, r1);
-        const __m512 d = halves16(r0, r1); /* every record starts with its eight d */
+        const __m512 d = fsk_avx512_halves16(r0, r1); /* every record starts with its eight d */
         /* m[] right after d[] in Q4_1's and Q5_1's records (d again for the others: unused) */
         const size_t m_at = ZK_MIN(kind) ? 2 * FSK_R8 : 0;
-        const __m512 m = halves16(r0 + m_at, r1 + m_at);
+        const __m512 m = fsk_avx512_halves16(r0 + m_at, r1 + m_at);
         UNROLL for (int t = 0; t < nt; t++) {
             const char *a = x + (size_t)t * x_stride + i * bs;
             const int8_t *q = (const int8_t *)(a + qoff);
@@ -320,7 +299,8 @@ QINLINE ZT void zmmk_pair(int nt, int fifth, float *y, size_t ldy, const uint8_t
                 summ[t] = _mm512_add_epi32(summ[t], _mm512_madd_epi16(mp, _mm512_set1_epi32(bp[p])));
             }
         }
-        const __m512 d = halves16(k0->d, k1->d), dm = halves16(k0->dmin, k1->dmin);
+        const __m512 d = fsk_avx512_halves16(k0->d, k1->d);
+        const __m512 dm = fsk_avx512_halves16(k0->dmin, k1->dmin);
         UNROLL for (int t = 0; t < nt; t++) {
             const __m512 da = _mm512_set1_ps(xa[t]->d);
             const __m512 mins = _mm512_mul_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(summ[t]));
@@ -396,7 +376,7 @@ QINLINE ZT void zmmq6_pair(int nt, float *y, size_t ldy, const fsk_block_q6_K_r8
                 corr[t] = _mm512_add_epi32(corr[t], _mm512_madd_epi16(pr, bs));
             }
         }
-        const __m512 d = halves16(r0->d, r1->d);
+        const __m512 d = fsk_avx512_halves16(r0->d, r1->d);
         UNROLL for (int t = 0; t < nt; t++) {
             const __m512i is = _mm512_sub_epi32(sumi[t], _mm512_slli_epi32(corr[t], 5));
             const __m512 da = _mm512_set1_ps(xa[t]->d);
