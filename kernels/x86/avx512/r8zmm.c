@@ -57,6 +57,24 @@ QINLINE __m512i pair32(const void *a, const void *b)
                               _mm256_loadu_si256((const __m256i *)b), 1);
 }
 
+/* The low and high nibbles of the quant vector at byte q of records r0 (lanes 0-7) and r1 (lanes
+ * 8-15); with fifth, 16 added where the records' 32-bit masks at byte h (low nibbles) and h + 16
+ * (high ones) set bit b for byte b. */
+QINLINE void nibbles2(const uint8_t *r0, const uint8_t *r1, size_t q, int fifth, size_t h, __m512i *lo,
+                      __m512i *hi)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), b4 = _mm512_set1_epi8(0x10);
+    const __m512i v = pair32(r0 + q, r1 + q);
+    *lo = _mm512_and_si512(v, m4);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+    if (fifth) {
+        const __mmask64 ml = (__mmask64)load_u32(r0 + h) | (__mmask64)load_u32(r1 + h) << 32;
+        const __mmask64 mh = (__mmask64)load_u32(r0 + h + 16) | (__mmask64)load_u32(r1 + h + 16) << 32;
+        *lo = _mm512_mask_add_epi8(*lo, ml, *lo, b4);
+        *hi = _mm512_mask_add_epi8(*hi, mh, *hi, b4);
+    }
+}
+
 /* The eight code vectors of block records r0 (rows 0-7) and r1 (rows 8-15): c[j] pairs with the
  * activation's bytes 4j..4j+3. */
 QINLINE void zmm_codes(enum zkind kind, __m512i c[8], const uint8_t *r0, const uint8_t *r1)
@@ -74,21 +92,8 @@ QINLINE void zmm_codes(enum zkind kind, __m512i c[8], const uint8_t *r0, const u
                       : kind == Z_Q5_0 ? offsetof(fsk_block_q5_0_r8, qs)
                                        : offsetof(fsk_block_q5_1_r8, qs);
     const size_t qh = kind == Z_Q5_0 ? offsetof(fsk_block_q5_0_r8, qh) : offsetof(fsk_block_q5_1_r8, qh);
-    const __m512i m4 = _mm512_set1_epi8(0x0f), b4 = _mm512_set1_epi8(0x10);
-    UNROLL for (int k = 0; k < 4; k++) {
-        const __m512i v = pair32(r0 + qs + 32 * k, r1 + qs + 32 * k);
-        __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-        if (ZK_FIFTH(kind)) { /* a 32-bit mask per record and half: bit b for byte b */
-            const __mmask64 ml = (__mmask64)load_u32(r0 + qh + 4 * k) |
-                                 (__mmask64)load_u32(r1 + qh + 4 * k) << 32;
-            const __mmask64 mh = (__mmask64)load_u32(r0 + qh + 16 + 4 * k) |
-                                 (__mmask64)load_u32(r1 + qh + 16 + 4 * k) << 32;
-            lo = _mm512_mask_add_epi8(lo, ml, lo, b4);
-            hi = _mm512_mask_add_epi8(hi, mh, hi, b4);
-        }
-        c[k] = lo;
-        c[4 + k] = hi;
-    }
+    UNROLL for (int k = 0; k < 4; k++)
+        nibbles2(r0, r1, qs + 32 * (size_t)k, ZK_FIFTH(kind), qh + 4 * (size_t)k, &c[k], &c[4 + k]);
 }
 
 /* y[t][16 rows] for nt tokens (x, x_stride) and the records of groups g0, g0 + 1 (rs bytes each,
@@ -240,7 +245,6 @@ QINLINE ZT void zmmk_pair(int nt, int fifth, float *y, size_t ldy, const uint8_t
     const size_t rs = fifth ? sizeof(fsk_block_q5_K_r8) : sizeof(fsk_block_q4_K_r8);
     const size_t qs_at = fifth ? offsetof(fsk_block_q5_K_r8, qs) : offsetof(fsk_block_q4_K_r8, qs);
     const size_t qh_at = offsetof(fsk_block_q5_K_r8, qh);
-    const __m512i m4 = _mm512_set1_epi8(0x0f), b4 = _mm512_set1_epi8(0x10);
     __m512 acc[ZMMK_TOK];
     UNROLL for (int t = 0; t < nt; t++)
         acc[t] = _mm512_setzero_ps();
@@ -263,18 +267,9 @@ QINLINE ZT void zmmk_pair(int nt, int fifth, float *y, size_t ldy, const uint8_t
                 s0[t] = s1[t] = _mm512_setzero_si512();
             UNROLL for (int q = 0; q < 2; q++) { /* quant vectors 4q..4q+3 of the pair */
                 UNROLL for (int c = 0; c < 4; c++) {
-                    const size_t at = qs_at + 256 * (size_t)p + 128 * (size_t)q + 32 * (size_t)c;
-                    const __m512i v = pair32(r0 + at, r1 + at);
-                    __m512i lo = _mm512_and_si512(v, m4);
-                    __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-                    if (fifth) {
-                        const size_t h = qh_at + 64 * (size_t)p + 32 * (size_t)q + 4 * (size_t)c;
-                        const __mmask64 ml = (__mmask64)load_u32(r0 + h) | (__mmask64)load_u32(r1 + h) << 32;
-                        const __mmask64 mh =
-                            (__mmask64)load_u32(r0 + h + 16) | (__mmask64)load_u32(r1 + h + 16) << 32;
-                        lo = _mm512_mask_add_epi8(lo, ml, lo, b4);
-                        hi = _mm512_mask_add_epi8(hi, mh, hi, b4);
-                    }
+                    __m512i lo, hi;
+                    nibbles2(r0, r1, qs_at + 256 * (size_t)p + 128 * (size_t)q + 32 * (size_t)c, fifth,
+                             qh_at + 64 * (size_t)p + 32 * (size_t)q + 4 * (size_t)c, &lo, &hi);
                     UNROLL for (int t = 0; t < nt; t++) {
                         const int8_t *aq = xa[t]->qs + 64 * p + 16 * q + 4 * c;
                         s0[t] = _mm512_dpbusd_epi32(s0[t], lo, _mm512_set1_epi32((int)load_u32(aq)));
